@@ -1,0 +1,52 @@
+//! The one error type of the library.
+
+use std::{fmt, io};
+
+/// What went wrong while looking for or reaping stale processes.
+///
+/// Failing to signal one process is not an error: it is reported as that process's
+/// `failed` outcome in the [`Report`](crate::Report). An `Error` means the run as a whole
+/// could not be done.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The process table could not be read (`/proc` or `ps`).
+    Scan {
+        /// What was being read, such as `/proc` or `ps -A`.
+        what: String,
+        /// The underlying failure.
+        source: io::Error,
+    },
+    /// `PATINA_REAP_BACKEND` names no known process source.
+    UnknownBackend(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Scan { what, source } => write!(f, "cannot list processes ({what}): {source}"),
+            Self::UnknownBackend(name) => write!(
+                f,
+                "PATINA_REAP_BACKEND={name:?} is not a process source; use 'proc' (Linux) or 'ps'"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Scan { source, .. } => Some(source),
+            Self::UnknownBackend(_) => None,
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn scan(what: impl Into<String>, source: io::Error) -> Self {
+        Self::Scan {
+            what: what.into(),
+            source,
+        }
+    }
+}

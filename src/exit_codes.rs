@@ -1,0 +1,50 @@
+//! Exit statuses: scripts depend on them.
+
+/// How `patina-reap` exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitCode {
+    /// Done, including when nothing was stale.
+    Success,
+    /// A stale process could not be reaped, or the process table could not be read.
+    Failure,
+    /// Bad arguments or environment; nothing was signalled.
+    Usage,
+}
+
+impl From<ExitCode> for i32 {
+    fn from(code: ExitCode) -> Self {
+        match code {
+            ExitCode::Success => 0,
+            ExitCode::Failure => 1,
+            ExitCode::Usage => 2,
+        }
+    }
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        Self::from(i32::from(code) as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_the_documented_numbers() {
+        assert_eq!(i32::from(ExitCode::Success), 0);
+        assert_eq!(i32::from(ExitCode::Failure), 1);
+        assert_eq!(i32::from(ExitCode::Usage), 2);
+    }
+
+    #[test]
+    fn usage_matches_clap() {
+        // clap exits with 2 on its own usage errors; ours must agree.
+        use clap::CommandFactory;
+        let err = crate::cli::Cli::command()
+            .try_get_matches_from(["patina-reap", "--no-such-flag"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), i32::from(ExitCode::Usage));
+    }
+}

@@ -1,0 +1,49 @@
+//! Find, list and safely reap stale `patina` processes.
+//!
+//! `patina` starts a background `patina serve`; when a session ends that daemon often
+//! stays, and days later a second one runs the machine out of memory. This crate finds
+//! processes whose program name is exactly `patina` (the basename of the first word of
+//! argv\[0\]) and that are older than a threshold, and ends them: SIGTERM, a grace
+//! period, SIGKILL, confirmation. It never touches the caller or its ancestors, other
+//! users' processes, zombies, or a process in the foreground of a live terminal, and it
+//! identifies every process by (pid, start time) so a reused PID is never hit.
+//!
+//! `patina` calls [`ensure_clean_state`] first thing in `main`:
+//!
+//! ```no_run
+//! // First thing in patina's main(), before parsing arguments:
+//! patina_reap::ensure_clean_state();
+//! // ... then dispatch the command.
+//! ```
+//!
+//! For more control, or to embed the result in other output, configure a [`Reaper`]:
+//!
+//! ```
+//! // A dry run signals nothing; this one looks for a daemon called `my-daemon`.
+//! let report = patina_reap::Reaper::new()
+//!     .names(["my-daemon"])
+//!     .dry_run(true)
+//!     .run()?;
+//! assert!(report.processes.is_empty());
+//! println!("{}", report.summary_line());
+//! # Ok::<(), patina_reap::Error>(())
+//! ```
+//!
+//! On Linux the process table is read from `/proc` and signals go through pidfds;
+//! elsewhere `ps` is run once per scan and signals go through kill(2).
+#![cfg(unix)]
+
+mod duration;
+mod engine;
+mod error;
+mod preflight;
+mod reap;
+mod report;
+mod scan;
+mod select;
+
+pub use duration::{parse_duration, DurationError};
+pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
+pub use error::Error;
+pub use preflight::{ensure_clean_state, THRESHOLD_ENV};
+pub use report::{Outcome, ProcessReport, Report, Summary, JSON_VERSION};

@@ -1,0 +1,143 @@
+//! `ensure_clean_state()`: the one call `patina` makes before dispatching any command.
+
+use std::io::Write;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::engine::{Reaper, DEFAULT_THRESHOLD};
+use crate::report::Outcome;
+use crate::scan::Backend;
+use crate::{parse_duration, Error};
+
+/// The environment variable that changes the threshold, or turns reaping `off`.
+pub const THRESHOLD_ENV: &str = "PATINA_REAP_THRESHOLD";
+
+/// How long the preflight waits for the process scan before `patina` goes on without it
+/// (a read of `/proc/PID/cmdline` can block on a process stuck in D state).
+const SCAN_BUDGET: Duration = Duration::from_millis(500);
+
+/// Reap stale `patina` processes, tell the user in one line each, and carry on.
+///
+/// Call it first thing in `main`. With the defaults (program name `patina`, older than
+/// 24h, only your own processes, never this process or its ancestors) it sends SIGTERM,
+/// then SIGKILL after 5s, and prints on stderr one line per reaped process:
+///
+/// ```text
+/// Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)
+/// ```
+///
+/// It prints nothing when there is nothing to do, and never fails, panics or exits: a
+/// problem becomes at most a `warning:` line. If the scan takes longer than 500 ms it is
+/// abandoned. `PATINA_REAP_THRESHOLD=<duration>` changes the threshold;
+/// `PATINA_REAP_THRESHOLD=off` turns it off silently.
+///
+/// ```no_run
+/// // First thing in patina's main(), before parsing arguments:
+/// patina_reap::ensure_clean_state();
+/// // ... then dispatch the command.
+/// ```
+pub fn ensure_clean_state() {
+    let stderr = std::io::stderr();
+    let _ = std::panic::catch_unwind(|| preflight(&mut stderr.lock()));
+}
+
+fn preflight(out: &mut dyn Write) {
+    let Some(threshold) = threshold_from_env(out) else {
+        return;
+    };
+    let reaper = Reaper::new().threshold(threshold).list_young(false);
+    match scan_within_budget(&reaper) {
+        Ok((source, scan)) => {
+            let report = reaper.finish(&*source, scan);
+            for p in &report.processes {
+                if p.outcome.is_reaped() {
+                    let _ = writeln!(out, "{p}");
+                } else if p.outcome == Outcome::Failed {
+                    let _ = writeln!(out, "warning: {p}");
+                }
+            }
+        }
+        Err(why) => {
+            let _ = writeln!(out, "warning: skipped the stale-process check: {why}");
+        }
+    }
+}
+
+/// The threshold `PATINA_REAP_THRESHOLD` asks for; `None` for `off`. A bad value is
+/// warned about once and the default used.
+fn threshold_from_env(out: &mut dyn Write) -> Option<Duration> {
+    let Some(raw) = std::env::var_os(THRESHOLD_ENV) else {
+        return Some(DEFAULT_THRESHOLD);
+    };
+    let text = raw.to_string_lossy();
+    match text.trim() {
+        "off" => None,
+        "" => Some(DEFAULT_THRESHOLD),
+        value => Some(parse_duration(value).unwrap_or_else(|e| {
+            let _ = writeln!(
+                out,
+                "warning: ignoring {THRESHOLD_ENV}={:?}: {e}; using 24h",
+                crate::report::escape(value)
+            );
+            DEFAULT_THRESHOLD
+        })),
+    }
+}
+
+type Scanned = (Box<dyn crate::scan::Source + Send>, crate::scan::Scan);
+
+/// Scan on a helper thread and wait at most [`SCAN_BUDGET`] for it.
+fn scan_within_budget(reaper: &Reaper) -> Result<Scanned, String> {
+    let backend = Backend::from_env().map_err(|e| e.to_string())?;
+    let (tx, rx) = mpsc::channel::<Result<Scanned, Error>>();
+    let worker = reaper.clone();
+    let spawned = std::thread::Builder::new()
+        .name("patina-reap-scan".into())
+        .spawn(move || {
+            let source = backend.source();
+            let result = worker.scan(&*source).map(|scan| (source, scan));
+            // The receiver is gone if the budget ran out: nothing to do then.
+            let _ = tx.send(result);
+        });
+    if spawned.is_err() {
+        let source = backend.source();
+        return reaper
+            .scan(&*source)
+            .map(|scan| (source, scan))
+            .map_err(|e| e.to_string());
+    }
+    match rx.recv_timeout(SCAN_BUDGET) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            Err(format!("the process scan took longer than {SCAN_BUDGET:?}"))
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err("the process scan stopped".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_threshold_warns_once_and_falls_back() {
+        // Only this test touches the variable in this test binary.
+        std::env::set_var(THRESHOLD_ENV, "24");
+        let mut out = Vec::new();
+        assert_eq!(threshold_from_env(&mut out), Some(DEFAULT_THRESHOLD));
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("warning: ignoring PATINA_REAP_THRESHOLD=\"24\""));
+        std::env::set_var(THRESHOLD_ENV, " off ");
+        assert_eq!(threshold_from_env(&mut Vec::new()), None);
+        std::env::set_var(THRESHOLD_ENV, "90s");
+        assert_eq!(
+            threshold_from_env(&mut Vec::new()),
+            Some(Duration::from_secs(90))
+        );
+        std::env::set_var(THRESHOLD_ENV, "");
+        assert_eq!(threshold_from_env(&mut Vec::new()), Some(DEFAULT_THRESHOLD));
+        std::env::remove_var(THRESHOLD_ENV);
+        assert_eq!(threshold_from_env(&mut Vec::new()), Some(DEFAULT_THRESHOLD));
+    }
+}

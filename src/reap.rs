@@ -1,0 +1,231 @@
+//! Signalling: SIGTERM to every stale process at once, a grace period, SIGKILL for the
+//! survivors, then confirmation that they are gone.
+//!
+//! Each process is identified by (pid, start time). On Linux a pidfd pins the process
+//! before its start time is checked again, so a reused PID is never signalled; elsewhere
+//! (or without `pidfd_open`) the start time is checked right before each kill(2).
+
+use std::time::{Duration, Instant};
+
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal};
+
+use crate::scan::Source;
+
+/// How long SIGKILL gets to take effect before a process counts as failed.
+const CONFIRM: Duration = Duration::from_secs(1);
+
+/// What became of one process this run tried to reap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fate {
+    Terminated,
+    Killed,
+    Vanished,
+    Failed(String),
+}
+
+/// A stale process to reap: (pid, start time in the backend's unit).
+pub(crate) type Target = (u32, u64);
+
+/// Reap `targets`; the result has one fate per target, in order.
+pub(crate) fn reap(source: &dyn Source, targets: &[Target], grace: Duration) -> Vec<Fate> {
+    #[cfg(target_os = "linux")]
+    if source.supports_pidfd() {
+        return pidfd::reap(source, targets, grace);
+    }
+    let all: Vec<usize> = (0..targets.len()).collect();
+    let mut fates = vec![Fate::Vanished; targets.len()];
+    for (i, fate) in escalate(&KillTargets { source, targets }, &all, grace) {
+        fates[i] = fate;
+    }
+    fates
+}
+
+/// A set of processes that can be signalled and waited for, by index.
+trait Signaller {
+    /// Send `sig` to process `i`; `Err(SRCH)` when it is no longer there.
+    fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno>;
+    /// Wait until each of `pending` has exited or `deadline` passes; return those still
+    /// running.
+    fn wait(&self, pending: Vec<usize>, deadline: Instant) -> Vec<usize>;
+}
+
+/// SIGTERM all of `indices`, wait up to `grace`, SIGKILL the survivors, confirm.
+fn escalate(s: &dyn Signaller, indices: &[usize], grace: Duration) -> Vec<(usize, Fate)> {
+    let mut fates = Vec::with_capacity(indices.len());
+    let mut pending = Vec::new();
+    for &i in indices {
+        match s.signal(i, Signal::TERM) {
+            Ok(()) => pending.push(i),
+            // ESRCH: gone before our first signal, say a second reaper got there first.
+            Err(Errno::SRCH) => fates.push((i, Fate::Vanished)),
+            Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGTERM")))),
+        }
+    }
+    let survivors = s.wait(pending.clone(), Instant::now() + grace);
+    let mut killed = Vec::new();
+    for i in pending {
+        if !survivors.contains(&i) {
+            fates.push((i, Fate::Terminated));
+            continue;
+        }
+        match s.signal(i, Signal::KILL) {
+            Ok(()) => killed.push(i),
+            // It exited between the end of the grace period and SIGKILL.
+            Err(Errno::SRCH) => fates.push((i, Fate::Terminated)),
+            Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGKILL")))),
+        }
+    }
+    let stuck = s.wait(killed.clone(), Instant::now() + CONFIRM);
+    for i in killed {
+        let fate = if stuck.contains(&i) {
+            Fate::Failed("still running 1s after SIGKILL (uninterruptible sleep?)".into())
+        } else {
+            Fate::Killed
+        };
+        fates.push((i, fate));
+    }
+    fates
+}
+
+fn describe(e: Errno, what: &str) -> String {
+    match e {
+        Errno::PERM => format!("permission denied sending {what} (EPERM)"),
+        e => format!("{what} failed: {}", std::io::Error::from(e)),
+    }
+}
+
+fn pid_of(raw: u32) -> Result<Pid, Errno> {
+    i32::try_from(raw)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or(Errno::SRCH)
+}
+
+/// The portable way: check the start time right before each kill(2), and poll for exit.
+struct KillTargets<'a> {
+    source: &'a dyn Source,
+    targets: &'a [Target],
+}
+
+impl Signaller for KillTargets<'_> {
+    fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {
+        let (pid, start) = self.targets[i];
+        if !self.source.is_same_live(pid, start) {
+            return Err(Errno::SRCH);
+        }
+        rustix::process::kill_process(pid_of(pid)?, sig)
+    }
+
+    fn wait(&self, mut pending: Vec<usize>, deadline: Instant) -> Vec<usize> {
+        let mut pause = Duration::from_millis(1);
+        loop {
+            pending.retain(|&i| {
+                let (pid, start) = self.targets[i];
+                !self.source.has_exited(pid, start)
+            });
+            let now = Instant::now();
+            if pending.is_empty() || now >= deadline {
+                return pending;
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod pidfd {
+    use super::*;
+    use rustix::event::{poll, PollFd, PollFlags};
+    use rustix::fd::OwnedFd;
+    use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags};
+    use rustix::time::Timespec;
+
+    /// Open a pidfd per target, in batches as large as the descriptor limit allows, and
+    /// escalate each batch. Targets without a pidfd (ENOSYS, no descriptor at all) go the
+    /// portable way.
+    pub(super) fn reap(source: &dyn Source, targets: &[Target], grace: Duration) -> Vec<Fate> {
+        let mut fates = vec![Fate::Vanished; targets.len()];
+        let mut next = 0;
+        while next < targets.len() {
+            let mut batch = PidfdTargets {
+                fds: Vec::new(),
+                index: Vec::new(),
+            };
+            let mut portable = Vec::new();
+            while next < targets.len() {
+                let (pid, start) = targets[next];
+                match pid_of(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty())) {
+                    Ok(fd) => {
+                        // The pidfd pins whatever process has this pid now; only if that
+                        // is still the one scanned (same start time) may it be signalled.
+                        if source.is_same_live(pid, start) {
+                            batch.index.push(next);
+                            batch.fds.push(fd);
+                        } else {
+                            fates[next] = Fate::Vanished;
+                        }
+                    }
+                    Err(Errno::SRCH) => fates[next] = Fate::Vanished,
+                    Err(Errno::MFILE | Errno::NFILE) if !batch.fds.is_empty() => break,
+                    Err(Errno::NOSYS | Errno::MFILE | Errno::NFILE) => portable.push(next),
+                    Err(e) => fates[next] = Fate::Failed(format!("pidfd_open failed: {e}")),
+                }
+                next += 1;
+            }
+            let local: Vec<usize> = (0..batch.fds.len()).collect();
+            for (j, fate) in escalate(&batch, &local, grace) {
+                fates[batch.index[j]] = fate;
+            }
+            drop(batch);
+            let kill = KillTargets { source, targets };
+            for (i, fate) in escalate(&kill, &portable, grace) {
+                fates[i] = fate;
+            }
+        }
+        fates
+    }
+
+    struct PidfdTargets {
+        fds: Vec<OwnedFd>,
+        /// Position of each fd's process in the caller's target list.
+        index: Vec<usize>,
+    }
+
+    impl Signaller for PidfdTargets {
+        fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {
+            pidfd_send_signal(&self.fds[i], sig)
+        }
+
+        fn wait(&self, mut pending: Vec<usize>, deadline: Instant) -> Vec<usize> {
+            loop {
+                let now = Instant::now();
+                if pending.is_empty() || now >= deadline {
+                    return pending;
+                }
+                let left = deadline - now;
+                let timeout = Timespec {
+                    tv_sec: left.as_secs() as _,
+                    tv_nsec: left.subsec_nanos() as _,
+                };
+                let mut polls: Vec<PollFd<'_>> = pending
+                    .iter()
+                    .map(|&i| PollFd::new(&self.fds[i], PollFlags::IN))
+                    .collect();
+                match poll(&mut polls, Some(&timeout)) {
+                    Ok(_) | Err(Errno::INTR) => {}
+                    // Cannot wait (should not happen): treat the rest as still running.
+                    Err(_) => return pending,
+                }
+                // A pidfd is readable once its process has exited.
+                let exited: Vec<bool> = polls.iter().map(|p| !p.revents().is_empty()).collect();
+                let mut k = 0;
+                pending.retain(|_| {
+                    k += 1;
+                    !exited[k - 1]
+                });
+            }
+        }
+    }
+}

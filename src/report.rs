@@ -1,0 +1,427 @@
+//! What a run did: the report type, its JSON form and the lines shown to people.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::duration::{format_age, format_duration};
+
+/// The JSON schema version; bumped only on incompatible changes.
+pub const JSON_VERSION: u32 = 1;
+
+/// What happened to one matched process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Stale; a dry run sent no signal.
+    WouldReap,
+    /// SIGTERM from this run was enough: it exited within the grace period.
+    Terminated,
+    /// It outlived the grace period and this run sent SIGKILL.
+    Killed,
+    /// Already gone before this run's first signal (for example, another reaper got it).
+    Vanished,
+    /// Could not be reaped; `reason` says why.
+    Failed,
+    /// Matched but kept; `reason` is `ancestor`, `zombie`, `young` or `foreground`.
+    Skipped,
+}
+
+impl Outcome {
+    /// Whether this run made the process go away.
+    pub fn is_reaped(self) -> bool {
+        matches!(self, Self::Terminated | Self::Killed)
+    }
+}
+
+/// One matched process and what this run did with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ProcessReport {
+    /// Process id.
+    pub pid: u32,
+    /// The program name it matched.
+    pub name: String,
+    /// argv joined with spaces (lossy UTF-8).
+    pub command: String,
+    /// The exact argument vector (lossy UTF-8 where the bytes are not UTF-8).
+    pub argv: Vec<String>,
+    /// Effective uid of the process.
+    pub uid: u32,
+    /// Seconds since the process started.
+    pub age_secs: u64,
+    /// Resident memory at scan time.
+    pub rss_bytes: u64,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Why it was skipped or failed; `None` otherwise.
+    pub reason: Option<String>,
+}
+
+/// Totals over a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Processes terminated or killed by this run.
+    pub reaped: usize,
+    /// Stale processes that could not be reaped.
+    pub failed: usize,
+    /// Resident memory of the reaped processes at scan time.
+    pub freed_bytes: u64,
+}
+
+/// Everything one run found and did. Serializes to the documented JSON (`--json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// Always [`JSON_VERSION`].
+    pub version: u32,
+    /// Minimum age of a stale process, in seconds.
+    pub threshold_secs: u64,
+    /// Wait between SIGTERM and SIGKILL, in seconds.
+    pub grace_secs: u64,
+    /// No signal was sent.
+    pub dry_run: bool,
+    /// Reaping was turned off by `PATINA_REAP_THRESHOLD=off`; nothing was scanned.
+    pub disabled: bool,
+    /// Every matched process, in scan order.
+    pub processes: Vec<ProcessReport>,
+    /// Totals.
+    pub summary: Summary,
+    /// The names that were matched (for the summary line; not in the JSON).
+    #[serde(skip)]
+    pub(crate) names: Vec<String>,
+}
+
+impl Report {
+    pub(crate) fn new(
+        threshold_secs: u64,
+        grace_secs: u64,
+        dry_run: bool,
+        names: Vec<String>,
+    ) -> Self {
+        Self {
+            version: JSON_VERSION,
+            threshold_secs,
+            grace_secs,
+            dry_run,
+            disabled: false,
+            processes: Vec::new(),
+            summary: Summary::default(),
+            names,
+        }
+    }
+
+    pub(crate) fn push(&mut self, process: ProcessReport) {
+        if process.outcome.is_reaped() {
+            self.summary.reaped += 1;
+            self.summary.freed_bytes += process.rss_bytes;
+        } else if process.outcome == Outcome::Failed {
+            self.summary.failed += 1;
+        }
+        self.processes.push(process);
+    }
+
+    /// The JSON document, one line, newline not included.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The closing line: `Reaped 2 stale patina processes, 1.4 GiB freed`, or
+    /// `No stale patina processes (threshold 24h)`.
+    pub fn summary_line(&self) -> String {
+        let what = self.names.join("/");
+        let stale: Vec<&ProcessReport> = self
+            .processes
+            .iter()
+            .filter(|p| !matches!(p.outcome, Outcome::Skipped | Outcome::Vanished))
+            .collect();
+        let plural = |n: usize| if n == 1 { "process" } else { "processes" };
+        let threshold = format_duration(std::time::Duration::from_secs(self.threshold_secs));
+        if self.disabled {
+            return "Reaping is disabled by PATINA_REAP_THRESHOLD=off".into();
+        }
+        if stale.is_empty() {
+            return format!("No stale {what} processes (threshold {threshold})");
+        }
+        if self.dry_run {
+            let bytes: u64 = stale.iter().map(|p| p.rss_bytes).sum();
+            let n = stale.len();
+            return format!(
+                "Would reap {n} stale {what} {}, {} in use (dry run)",
+                plural(n),
+                format_bytes(bytes)
+            );
+        }
+        let Summary {
+            reaped,
+            failed,
+            freed_bytes,
+        } = self.summary;
+        let mut line = format!(
+            "Reaped {reaped} stale {what} {}, {} freed",
+            plural(reaped),
+            format_bytes(freed_bytes)
+        );
+        if failed > 0 {
+            line.push_str(&format!("; {failed} could not be reaped"));
+        }
+        line
+    }
+}
+
+impl fmt::Display for ProcessReport {
+    /// The human line: `Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)`.
+    /// Text from the process is escaped: no control character reaches the terminal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let command = display_command(&self.argv, &self.name);
+        let age = format_age(self.age_secs);
+        let size = format_bytes(self.rss_bytes);
+        let facts = format!("PID {}, running {age}, {size}", self.pid);
+        let reason = self.reason.as_deref().unwrap_or("");
+        match self.outcome {
+            Outcome::WouldReap => write!(f, "Would clean up stale {command} ({facts})"),
+            Outcome::Terminated => write!(f, "Cleaned up stale {command} ({facts})"),
+            Outcome::Killed => write!(f, "Cleaned up stale {command} ({facts}; needed SIGKILL)"),
+            Outcome::Vanished => write!(f, "Already gone: {command} ({facts})"),
+            Outcome::Failed => write!(
+                f,
+                "could not clean up stale {command} ({facts}): {}",
+                escape(reason)
+            ),
+            Outcome::Skipped => write!(f, "Kept {command} ({facts}): {}", skip_text(reason)),
+        }
+    }
+}
+
+fn skip_text(reason: &str) -> &str {
+    match reason {
+        "ancestor" => "ancestor of this reaper",
+        "zombie" => "zombie, already exited",
+        "young" => "younger than the threshold",
+        "foreground" => "in the foreground of a terminal",
+        other => other,
+    }
+}
+
+/// How a command is shown: argv joined with spaces, the directory of argv[0]'s first
+/// word dropped, escaped, and shortened with `…` past [`MAX_COMMAND`] characters.
+pub(crate) fn display_command(argv: &[String], name: &str) -> String {
+    if argv.is_empty() {
+        return format!("[{}]", escape(name));
+    }
+    let first = &argv[0];
+    let word_end = first
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(first.len());
+    let cut = first[..word_end].rfind('/').map_or(0, |i| i + 1);
+    let mut joined = first[cut..].to_owned();
+    for arg in &argv[1..] {
+        joined.push(' ');
+        joined.push_str(arg);
+    }
+    shorten(&escape(&joined), MAX_COMMAND)
+}
+
+const MAX_COMMAND: usize = 100;
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// Escape every control character (C0, DEL, C1) and the Unicode format characters that
+/// can reorder or hide text, so another process's text cannot drive the terminal.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || is_format_char(c) => {
+                let n = c as u32;
+                if n <= 0xff {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{{{n:x}}}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Bidirectional overrides, isolates and zero-width characters.
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `1.2 GiB`, `512 MiB`, `0 B`: binary units, one decimal from KiB up.
+pub(crate) fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Lossy UTF-8 argv from raw bytes.
+pub(crate) fn lossy_argv(argv: &[Vec<u8>]) -> Vec<String> {
+    argv.iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn sample(outcome: Outcome, reason: Option<&str>) -> ProcessReport {
+        ProcessReport {
+            pid: 12345,
+            name: "patina".into(),
+            command: "/usr/local/bin/patina serve".into(),
+            argv: argv(&["/usr/local/bin/patina", "serve"]),
+            uid: 1000,
+            age_secs: 2 * 86_400 + 3 * 3600 + 7,
+            rss_bytes: 1_288_490_188,
+            outcome,
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn human_lines_match_the_documented_wording() {
+        assert_eq!(
+            sample(Outcome::Terminated, None).to_string(),
+            "Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)"
+        );
+        assert_eq!(
+            sample(Outcome::Killed, None).to_string(),
+            "Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB; needed SIGKILL)"
+        );
+        assert_eq!(
+            sample(Outcome::WouldReap, None).to_string(),
+            "Would clean up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)"
+        );
+        assert_eq!(
+            sample(Outcome::Failed, Some("permission denied sending SIGTERM (EPERM)")).to_string(),
+            "could not clean up stale patina serve (PID 12345, running 2d3h, 1.2 GiB): permission denied sending SIGTERM (EPERM)"
+        );
+        assert_eq!(
+            sample(Outcome::Skipped, Some("young")).to_string(),
+            "Kept patina serve (PID 12345, running 2d3h, 1.2 GiB): younger than the threshold"
+        );
+    }
+
+    #[test]
+    fn commands_drop_the_directory_of_the_first_word_only() {
+        assert_eq!(
+            display_command(&argv(&["/usr/local/bin/patina", "serve", "/a/b"]), "patina"),
+            "patina serve /a/b"
+        );
+        assert_eq!(
+            display_command(&argv(&["patina serve --dir /x/y"]), "patina"),
+            "patina serve --dir /x/y"
+        );
+        assert_eq!(display_command(&[], "patina"), "[patina]");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let shown = display_command(
+            &argv(&[
+                "patina",
+                "\u{1b}[31mred\u{7}",
+                "two\nlines",
+                "\u{202e}evil",
+                "\u{9b}",
+            ]),
+            "patina",
+        );
+        assert_eq!(
+            shown,
+            "patina \\x1b[31mred\\x07 two\\nlines \\u{202e}evil \\x9b"
+        );
+        assert!(!shown.chars().any(|c| c.is_control()));
+    }
+
+    #[test]
+    fn long_commands_are_shortened_with_an_ellipsis() {
+        let long = "x".repeat(300);
+        let shown = display_command(&argv(&["patina", &long]), "patina");
+        assert_eq!(shown.chars().count(), MAX_COMMAND + 1);
+        assert!(shown.ends_with('…'));
+        let exact = "y".repeat(MAX_COMMAND - 7);
+        assert!(!display_command(&argv(&["patina", &exact]), "patina").ends_with('…'));
+    }
+
+    #[test]
+    fn sizes_use_binary_units() {
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(1023), "1023 B");
+        assert_eq!(format_bytes(1024), "1.0 KiB");
+        assert_eq!(format_bytes(1_288_490_188), "1.2 GiB");
+        assert_eq!(format_bytes(1_503_238_553), "1.4 GiB");
+        assert_eq!(format_bytes(512 * 1024 * 1024), "512.0 MiB");
+    }
+
+    #[test]
+    fn summary_lines_count_and_add_up() {
+        let mut r = Report::new(86_400, 5, false, vec!["patina".into()]);
+        assert_eq!(
+            r.summary_line(),
+            "No stale patina processes (threshold 24h)"
+        );
+        r.push(sample(Outcome::Terminated, None));
+        r.push(sample(Outcome::Skipped, Some("young")));
+        r.push(sample(Outcome::Killed, None));
+        assert_eq!(r.summary.reaped, 2);
+        assert_eq!(r.summary.freed_bytes, 2 * 1_288_490_188);
+        assert_eq!(
+            r.summary_line(),
+            "Reaped 2 stale patina processes, 2.4 GiB freed"
+        );
+        r.push(sample(Outcome::Failed, Some("x")));
+        assert_eq!(
+            r.summary_line(),
+            "Reaped 2 stale patina processes, 2.4 GiB freed; 1 could not be reaped"
+        );
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let mut r = Report::new(86_400, 5, false, vec!["patina".into()]);
+        r.push(sample(Outcome::Terminated, None));
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["threshold_secs"], 86_400);
+        assert_eq!(v["grace_secs"], 5);
+        assert_eq!(v["dry_run"], false);
+        assert_eq!(v["disabled"], false);
+        let p = &v["processes"][0];
+        assert_eq!(p["pid"], 12345);
+        assert_eq!(p["outcome"], "terminated");
+        assert_eq!(p["reason"], serde_json::Value::Null);
+        assert_eq!(p["argv"][1], "serve");
+        assert_eq!(v["summary"]["reaped"], 1);
+        assert_eq!(v["summary"]["freed_bytes"], 1_288_490_188u64);
+        assert!(v.get("names").is_none());
+    }
+}

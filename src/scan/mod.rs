@@ -1,0 +1,225 @@
+//! Where processes come from: `/proc` on Linux, `ps` everywhere else.
+//!
+//! A backend turns the process table into plain [`Process`] records for the processes
+//! whose program name matches; deciding what is stale is `select`'s job.
+
+#[cfg(target_os = "linux")]
+pub(crate) mod proc;
+pub(crate) mod ps;
+
+use crate::Error;
+
+/// One process whose program name matched, as a backend saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Process {
+    pub(crate) pid: u32,
+    pub(crate) ppid: u32,
+    /// Effective uid: the owner of `/proc/PID` on Linux.
+    pub(crate) uid: u32,
+    pub(crate) pgrp: i32,
+    /// Foreground process group of the controlling terminal, `<= 0` if none is visible.
+    pub(crate) tpgid: i32,
+    /// Whether the process has a controlling terminal (`tty_nr != 0`).
+    pub(crate) has_tty: bool,
+    /// One-letter state as `ps` and `/proc` print it (`R`, `S`, `D`, `Z`, ...).
+    pub(crate) state: u8,
+    /// Start time in the backend's own unit, used as the second half of the identity
+    /// (pid, start) that guards against PID reuse.
+    pub(crate) start: u64,
+    pub(crate) age_secs: u64,
+    pub(crate) rss_bytes: u64,
+    /// The name it matched under.
+    pub(crate) name: String,
+    /// The exact argument vector; empty for zombies and kernel threads.
+    pub(crate) argv: Vec<Vec<u8>>,
+}
+
+impl Process {
+    pub(crate) fn is_zombie(&self) -> bool {
+        self.state == b'Z'
+    }
+}
+
+/// What the caller wants from a scan.
+#[derive(Debug, Clone)]
+pub(crate) struct Query<'a> {
+    pub(crate) names: &'a [String],
+    /// Only processes with this effective uid; `None` for all users.
+    pub(crate) uid: Option<u32>,
+    /// Processes younger than this many seconds may be left out (their command line is
+    /// then never read); 0 keeps every match.
+    pub(crate) min_age_secs: u64,
+}
+
+/// The result of one scan.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Matched processes, in the order the backend listed them.
+    pub(crate) processes: Vec<Process>,
+    /// This process and every ancestor up the ppid chain.
+    pub(crate) ancestors: Vec<u32>,
+}
+
+/// A process source. Both backends implement it with the same meaning.
+pub(crate) trait Source {
+    /// List the processes matching `query`.
+    fn scan(&self, query: &Query<'_>) -> Result<Scan, Error>;
+
+    /// Is `pid` still the process that started at `start`, and not yet exited (zombies
+    /// count as exited)? Called right before signalling it.
+    fn is_same_live(&self, pid: u32, start: u64) -> bool;
+
+    /// A cheap check while waiting for `pid` to exit; may be less exact than
+    /// [`Source::is_same_live`] but never reports a live process as exited.
+    fn has_exited(&self, pid: u32, start: u64) -> bool {
+        !self.is_same_live(pid, start)
+    }
+
+    /// Whether signals may go through pidfds (Linux only).
+    fn supports_pidfd(&self) -> bool {
+        false
+    }
+}
+
+/// Which backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    #[cfg(target_os = "linux")]
+    Proc,
+    Ps,
+}
+
+impl Backend {
+    /// The backend named by `PATINA_REAP_BACKEND`, or the platform default.
+    pub(crate) fn from_env() -> Result<Self, Error> {
+        match std::env::var_os("PATINA_REAP_BACKEND") {
+            None => Ok(Self::default()),
+            Some(v) if v.is_empty() => Ok(Self::default()),
+            Some(v) => match v.to_str() {
+                #[cfg(target_os = "linux")]
+                Some("proc") => Ok(Self::Proc),
+                Some("ps") => Ok(Self::Ps),
+                _ => Err(Error::UnknownBackend(v.to_string_lossy().into_owned())),
+            },
+        }
+    }
+
+    pub(crate) fn source(self) -> Box<dyn Source + Send> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Self::Proc => Box::new(proc::ProcSource::new()),
+            Self::Ps => Box::new(ps::PsSource::new()),
+        }
+    }
+}
+
+impl Default for Backend {
+    fn default() -> Self {
+        #[cfg(target_os = "linux")]
+        return Self::Proc;
+        #[cfg(not(target_os = "linux"))]
+        return Self::Ps;
+    }
+}
+
+/// The program name of a process: the basename of the first word of `argv[0]`.
+///
+/// `/usr/local/bin/patina serve` and an `exec -a "patina serve --test"` both give `patina`.
+pub(crate) fn program_name(argv0: &[u8]) -> &[u8] {
+    let first = argv0
+        .split(|b| b.is_ascii_whitespace())
+        .next()
+        .unwrap_or_default();
+    basename(first)
+}
+
+pub(crate) fn basename(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
+/// Which of `names` this process answers to, given its first command-line chunk (NUL
+/// separated, possibly truncated) and its kernel name (`comm`, at most 15 bytes).
+///
+/// An empty command line (kernel threads, zombies) falls back to `comm`.
+pub(crate) fn matching_name<'n>(
+    names: &'n [String],
+    cmdline: &[u8],
+    comm: &[u8],
+) -> Option<&'n String> {
+    let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+    if argv0.is_empty() {
+        return names.iter().find(|n| n.as_bytes() == comm);
+    }
+    let program = program_name(argv0);
+    names.iter().find(|n| n.as_bytes() == program)
+}
+
+/// Split a raw NUL-separated command line into argv.
+pub(crate) fn split_cmdline(raw: &[u8]) -> Vec<Vec<u8>> {
+    let trimmed = raw.strip_suffix(&[0]).unwrap_or(raw);
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    trimmed.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn program_name_is_the_basename_of_the_first_word() {
+        assert_eq!(program_name(b"/usr/local/bin/patina"), b"patina");
+        assert_eq!(program_name(b"patina serve --test"), b"patina");
+        assert_eq!(program_name(b"/usr/bin/patina serve"), b"patina");
+        assert_eq!(program_name(b"patina-index"), b"patina-index");
+        assert_eq!(program_name(b"/tmp/some dir/patina"), b"some");
+        assert_eq!(program_name(b""), b"");
+        assert_eq!(program_name(b"/"), b"");
+    }
+
+    #[test]
+    fn only_exact_program_names_match() {
+        let n = names(&["patina"]);
+        let m = |cmd: &[u8]| matching_name(&n, cmd, b"whatever").is_some();
+        assert!(m(b"/usr/local/bin/patina\0serve\0"));
+        assert!(m(b"patina serve --test\0"));
+        assert!(m(b"patina"));
+        assert!(!m(b"vim\0/home/u/src/patina/src/main.rs\0"));
+        assert!(!m(b"tail\0-f\0/var/log/patina/serve.log\0"));
+        assert!(!m(
+            b"cargo\0run\0--manifest-path\0/home/u/patina/Cargo.toml\0"
+        ));
+        assert!(!m(b"patina-index\0"));
+        assert!(!m(b"patinad\0"));
+        assert!(!m(b"sh\0-c\0sleep 1; patina serve\0"));
+        assert!(!m(b"Patina\0"));
+        assert!(!m(b"/opt/patina/bin/serve\0"));
+    }
+
+    #[test]
+    fn empty_cmdline_falls_back_to_comm() {
+        let n = names(&["patina", "other"]);
+        assert_eq!(matching_name(&n, b"", b"patina"), Some(&n[0]));
+        assert_eq!(matching_name(&n, b"", b"other"), Some(&n[1]));
+        assert_eq!(matching_name(&n, b"", b"patina-x"), None);
+        assert_eq!(matching_name(&n, b"sleep\0", b"patina"), None);
+    }
+
+    #[test]
+    fn cmdline_splits_into_exact_argv() {
+        assert_eq!(
+            split_cmdline(b"a\0b c\0\0d\0"),
+            vec![b"a".to_vec(), b"b c".to_vec(), b"".to_vec(), b"d".to_vec()]
+        );
+        assert_eq!(split_cmdline(b"no-nul"), vec![b"no-nul".to_vec()]);
+        assert!(split_cmdline(b"").is_empty());
+    }
+}

@@ -1,0 +1,412 @@
+//! The Linux backend: reads `/proc` directly, with no subprocess and no environment.
+//!
+//! Per process that is not a candidate it costs open, fstat, one read and close of
+//! `/proc/PID/stat`; `cmdline` is read only for processes of the right uid that are old
+//! enough, and in full only for those whose program name matched.
+
+use std::io;
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{self, Mode, OFlags, RawDir};
+use rustix::io::Errno;
+
+use super::{matching_name, split_cmdline, Process, Query, Scan, Source};
+use crate::Error;
+
+/// `PF_KTHREAD` in the flags field: kernel threads are never candidates.
+const PF_KTHREAD: u64 = 0x0020_0000;
+/// Enough for any `/proc/PID/stat` line (comm is at most 64 bytes).
+const STAT_BUF: usize = 1024;
+/// The part of `cmdline` read to decide a name; longer command lines are read in full
+/// only for matches.
+const CMDLINE_PEEK: usize = 4096;
+
+/// The fields of `/proc/PID/stat` this tool uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat<'a> {
+    pub(crate) pid: u32,
+    pub(crate) comm: &'a [u8],
+    pub(crate) state: u8,
+    pub(crate) ppid: u32,
+    pub(crate) pgrp: i32,
+    pub(crate) tty_nr: i32,
+    pub(crate) tpgid: i32,
+    pub(crate) flags: u64,
+    /// Field 22: start time after boot, in clock ticks.
+    pub(crate) start_ticks: u64,
+    /// Field 24: resident set size, in pages.
+    pub(crate) rss_pages: u64,
+}
+
+/// Parse one `/proc/PID/stat` line. The comm field may hold spaces and `)`, so it runs
+/// from the first `(` to the last `)`.
+pub(crate) fn parse_stat(line: &[u8]) -> Option<Stat<'_>> {
+    let open = line.iter().position(|&b| b == b'(')?;
+    let close = line.iter().rposition(|&b| b == b')')?;
+    if close < open {
+        return None;
+    }
+    let pid = parse_num(line[..open].strip_suffix(b" ")?)?;
+    let comm = &line[open + 1..close];
+    let rest = line[close + 1..].strip_prefix(b" ")?;
+    let mut fields = rest.split(|&b| b == b' ');
+    let state = match fields.next()? {
+        [s] => *s,
+        _ => return None,
+    };
+    let mut next = || fields.next();
+    let ppid = parse_num(next()?)?;
+    let pgrp = parse_signed(next()?)?;
+    let _session = next()?;
+    let tty_nr = parse_signed(next()?)?;
+    let tpgid = parse_signed(next()?)?;
+    let flags = parse_num(next()?)?;
+    // minflt cminflt majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
+    for _ in 0..12 {
+        next()?;
+    }
+    let start_ticks = parse_num(next()?)?;
+    let _vsize = next()?;
+    let rss_pages = parse_signed::<i64>(next()?)?.max(0) as u64;
+    Some(Stat {
+        pid,
+        comm,
+        state,
+        ppid,
+        pgrp,
+        tty_nr,
+        tpgid,
+        flags,
+        start_ticks,
+        rss_pages,
+    })
+}
+
+fn parse_num<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
+    if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+fn parse_signed<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
+    let digits = field.strip_prefix(b"-").unwrap_or(field);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+/// The `/proc` process source.
+#[derive(Debug)]
+pub(crate) struct ProcSource {
+    ticks_per_sec: u64,
+    page_size: u64,
+}
+
+impl ProcSource {
+    pub(crate) fn new() -> Self {
+        Self {
+            ticks_per_sec: rustix::param::clock_ticks_per_second().max(1),
+            page_size: rustix::param::page_size() as u64,
+        }
+    }
+
+    /// Now, in clock ticks since boot (`CLOCK_BOOTTIME`, which `/proc/uptime` is not in
+    /// containers).
+    fn now_ticks(&self) -> u64 {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        let hz = self.ticks_per_sec as u128;
+        let ticks = now.tv_sec as u128 * hz + now.tv_nsec as u128 * hz / 1_000_000_000;
+        ticks as u64
+    }
+}
+
+/// `PID/name` as a NUL-terminated path relative to `/proc`, without allocating.
+struct ProcPath {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl ProcPath {
+    fn new(pid: &[u8], file: &[u8]) -> Option<Self> {
+        let mut buf = [0u8; 40];
+        let len = pid.len() + 1 + file.len();
+        if len >= buf.len() {
+            return None;
+        }
+        buf[..pid.len()].copy_from_slice(pid);
+        buf[pid.len()] = b'/';
+        buf[pid.len() + 1..len].copy_from_slice(file);
+        Some(Self { buf, len })
+    }
+
+    fn for_pid(pid: u32, file: &[u8]) -> Option<Self> {
+        let mut digits = [0u8; 10];
+        let mut n = pid;
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Self::new(&digits[i..], file)
+    }
+
+    fn as_cstr(&self) -> &std::ffi::CStr {
+        std::ffi::CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or_default()
+    }
+}
+
+fn open_in(dir: impl AsFd, path: &ProcPath) -> io::Result<OwnedFd> {
+    Ok(fs::openat(
+        dir,
+        path.as_cstr(),
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )?)
+}
+
+/// Read `fd` from its start into `buf`, reusing its allocation, until end of file or at
+/// least `limit` bytes. A short read ends it: procfs fills every read as far as it can,
+/// so a `stat` line costs one read.
+fn read_into(fd: impl AsFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    buf.clear();
+    while buf.len() < limit {
+        if buf.capacity() - buf.len() < 64 {
+            buf.reserve(buf.capacity().max(STAT_BUF));
+        }
+        let want = buf.capacity() - buf.len();
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(buf)) {
+            Ok(n) if n < want => break,
+            Ok(_) => {}
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+impl ProcSource {
+    /// Read and parse one process's stat into `buf`; `None` when it is gone or unreadable.
+    fn read_stat(&self, proc_dir: impl AsFd, pid: u32, buf: &mut Vec<u8>) -> Option<()> {
+        let path = ProcPath::for_pid(pid, b"stat")?;
+        let fd = open_in(proc_dir, &path).ok()?;
+        read_into(&fd, buf, STAT_BUF * 4).ok()
+    }
+
+    fn open_proc() -> Result<OwnedFd, Error> {
+        fs::open(
+            "/proc",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::scan("/proc", e.into()))
+    }
+
+    /// This process and its ancestors, following ppid until pid 1 or a parent outside
+    /// this PID namespace (ppid 0).
+    fn ancestors(&self, proc_dir: impl AsFd + Copy, buf: &mut Vec<u8>) -> Vec<u32> {
+        let mut chain = vec![rustix::process::getpid().as_raw_nonzero().get() as u32];
+        while chain.len() < 4096 {
+            let pid = chain[chain.len() - 1];
+            if self.read_stat(proc_dir, pid, buf).is_none() {
+                break;
+            }
+            match parse_stat(buf) {
+                Some(stat) if stat.ppid != 0 && !chain.contains(&stat.ppid) => {
+                    chain.push(stat.ppid)
+                }
+                _ => break,
+            }
+        }
+        chain
+    }
+}
+
+impl Source for ProcSource {
+    fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
+        let proc_dir = Self::open_proc()?;
+        let now = self.now_ticks();
+        let hz = self.ticks_per_sec;
+        let mut stat_buf = Vec::with_capacity(STAT_BUF);
+        let mut cmd_buf = Vec::with_capacity(CMDLINE_PEEK);
+        let ancestors = self.ancestors(&proc_dir, &mut stat_buf);
+        let mut processes = Vec::new();
+
+        let mut dir_buf = Vec::<u8>::with_capacity(32 * 1024);
+        let mut dir = RawDir::new(&proc_dir, dir_buf.spare_capacity_mut());
+        while let Some(entry) = dir.next() {
+            let entry = entry.map_err(|e| Error::scan("/proc", e.into()))?;
+            let pid_bytes = entry.file_name().to_bytes();
+            let Some(pid) = parse_num::<u32>(pid_bytes) else {
+                continue;
+            };
+            // Each step below may fail because the process just exited or is hidden
+            // (hidepid): such an entry is skipped, never fatal.
+            let Some(path) = ProcPath::new(pid_bytes, b"stat") else {
+                continue;
+            };
+            let Ok(fd) = open_in(&proc_dir, &path) else {
+                continue;
+            };
+            // The owner of the open stat file is the owner of /proc/PID, for this very
+            // process even if the pid is reused meanwhile.
+            let Ok(meta) = fs::fstat(&fd) else {
+                continue;
+            };
+            if query.uid.is_some_and(|uid| uid != meta.st_uid) {
+                continue;
+            }
+            if read_into(&fd, &mut stat_buf, STAT_BUF * 4).is_err() {
+                continue;
+            }
+            drop(fd);
+            let Some(stat) = parse_stat(&stat_buf) else {
+                continue;
+            };
+            if stat.flags & PF_KTHREAD != 0 {
+                continue;
+            }
+            let age_secs = now.saturating_sub(stat.start_ticks) / hz;
+            if age_secs < query.min_age_secs {
+                continue;
+            }
+            let Some(cmd_path) = ProcPath::new(pid_bytes, b"cmdline") else {
+                continue;
+            };
+            let Ok(cmd_fd) = open_in(&proc_dir, &cmd_path) else {
+                continue;
+            };
+            if read_into(&cmd_fd, &mut cmd_buf, CMDLINE_PEEK).is_err() {
+                continue;
+            }
+            let Some(name) = matching_name(query.names, &cmd_buf, stat.comm) else {
+                continue;
+            };
+            let mut raw = cmd_buf.clone();
+            if raw.len() >= CMDLINE_PEEK {
+                let mut rest = Vec::new();
+                if read_into(&cmd_fd, &mut rest, usize::MAX).is_ok() {
+                    raw.extend_from_slice(&rest);
+                }
+            }
+            processes.push(Process {
+                pid,
+                ppid: stat.ppid,
+                uid: meta.st_uid,
+                pgrp: stat.pgrp,
+                tpgid: stat.tpgid,
+                has_tty: stat.tty_nr != 0,
+                state: stat.state,
+                start: stat.start_ticks,
+                age_secs,
+                rss_bytes: stat.rss_pages * self.page_size,
+                name: name.clone(),
+                argv: split_cmdline(&raw),
+            });
+        }
+        Ok(Scan {
+            processes,
+            ancestors,
+        })
+    }
+
+    fn is_same_live(&self, pid: u32, start: u64) -> bool {
+        let Ok(proc_dir) = Self::open_proc() else {
+            return false;
+        };
+        let mut buf = Vec::with_capacity(STAT_BUF);
+        if self.read_stat(&proc_dir, pid, &mut buf).is_none() {
+            return false;
+        }
+        matches!(parse_stat(&buf), Some(s) if s.start_ticks == start && !matches!(s.state, b'Z' | b'X'))
+    }
+
+    fn supports_pidfd(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Recorded from a Linux 6.x machine; `comm` set with prctl(PR_SET_NAME).
+    const SLEEP: &[u8] = b"4242 (sleep) S 4100 4242 4100 34816 4242 4194304 97 0 0 0 0 0 0 0 20 0 1 0 123456 2273280 128 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+    const TRICKY: &[u8] = b"77 (a) b (c)) Z 1 77 77 0 -1 4194564 0 0 0 0 0 0 0 0 20 0 1 0 999 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+    const KTHREAD: &[u8] = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+    #[test]
+    fn parses_a_plain_stat_line() {
+        let s = parse_stat(SLEEP).unwrap();
+        assert_eq!(s.pid, 4242);
+        assert_eq!(s.comm, b"sleep");
+        assert_eq!(s.state, b'S');
+        assert_eq!(s.ppid, 4100);
+        assert_eq!(s.pgrp, 4242);
+        assert_eq!(s.tty_nr, 34816);
+        assert_eq!(s.tpgid, 4242);
+        assert_eq!(s.start_ticks, 123_456);
+        assert_eq!(s.rss_pages, 128);
+    }
+
+    #[test]
+    fn comm_may_hold_spaces_and_parentheses() {
+        let s = parse_stat(TRICKY).unwrap();
+        assert_eq!(s.comm, b"a) b (c)");
+        assert_eq!(s.state, b'Z');
+        assert_eq!(s.ppid, 1);
+        assert_eq!(s.tpgid, -1);
+        assert_eq!(s.start_ticks, 999);
+    }
+
+    #[test]
+    fn kernel_threads_carry_pf_kthread() {
+        let s = parse_stat(KTHREAD).unwrap();
+        assert_ne!(s.flags & PF_KTHREAD, 0);
+        assert_eq!(parse_stat(SLEEP).unwrap().flags & PF_KTHREAD, 0);
+    }
+
+    #[test]
+    fn truncated_or_garbled_lines_are_rejected() {
+        assert_eq!(parse_stat(b""), None);
+        assert_eq!(parse_stat(b"12 (x"), None);
+        assert_eq!(parse_stat(b"12 (x) S 1 2 3"), None);
+        assert_eq!(parse_stat(b"x) (y"), None);
+        assert_eq!(parse_stat(&SLEEP[..SLEEP.len() / 2]), None);
+        let bad_pid = [b"-5".as_slice(), &SLEEP[4..]].concat();
+        assert_eq!(parse_stat(&bad_pid), None);
+        let bad_state = String::from_utf8_lossy(SLEEP).replace(") S ", ") SS ");
+        assert_eq!(parse_stat(bad_state.as_bytes()), None);
+    }
+
+    #[test]
+    fn proc_paths_are_nul_terminated() {
+        let p = ProcPath::for_pid(4_194_304, b"cmdline").unwrap();
+        assert_eq!(p.as_cstr().to_bytes(), b"4194304/cmdline");
+        assert_eq!(
+            ProcPath::for_pid(0, b"stat").unwrap().as_cstr().to_bytes(),
+            b"0/stat"
+        );
+    }
+
+    #[test]
+    fn reads_this_process_from_the_real_proc() {
+        let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        let src = ProcSource::new();
+        let proc_dir = ProcSource::open_proc().unwrap();
+        let mut buf = Vec::new();
+        src.read_stat(&proc_dir, me, &mut buf).unwrap();
+        let stat = parse_stat(&buf).unwrap();
+        assert_eq!(stat.pid, me);
+        assert!(src.is_same_live(me, stat.start_ticks));
+        assert!(!src.is_same_live(me, stat.start_ticks + 1));
+        let chain = src.ancestors(&proc_dir, &mut buf);
+        assert_eq!(chain[0], me);
+        assert!(chain.len() >= 2, "{chain:?}");
+    }
+}

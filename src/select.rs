@@ -1,0 +1,140 @@
+//! Which matched processes are stale and which are protected: a pure function of the
+//! scanned records and the rules, with no system calls.
+
+use crate::scan::Process;
+
+/// Why a matched process is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SkipReason {
+    /// The reaper itself or one of its ancestors.
+    Ancestor,
+    /// Already exited; only its parent can clear it.
+    Zombie,
+    /// Younger than the threshold.
+    Young,
+    /// In the foreground process group of a live terminal: somebody's active session.
+    Foreground,
+}
+
+impl SkipReason {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Ancestor => "ancestor",
+            Self::Zombie => "zombie",
+            Self::Young => "young",
+            Self::Foreground => "foreground",
+        }
+    }
+}
+
+/// The verdict on one matched process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Stale,
+    Keep(SkipReason),
+}
+
+/// Decide one process. When several rules apply the first of ancestor, zombie, young,
+/// foreground is the reason.
+pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> Verdict {
+    if ancestors.contains(&process.pid) {
+        Verdict::Keep(SkipReason::Ancestor)
+    } else if process.is_zombie() {
+        Verdict::Keep(SkipReason::Zombie)
+    } else if process.age_secs < threshold_secs {
+        Verdict::Keep(SkipReason::Young)
+    } else if is_foreground(process) {
+        Verdict::Keep(SkipReason::Foreground)
+    } else {
+        Verdict::Stale
+    }
+}
+
+/// In the foreground process group of its terminal. Inside a PID namespace the
+/// terminal's group can read as 0, which is taken as "not visible", not as foreground.
+fn is_foreground(process: &Process) -> bool {
+    process.has_tty && process.tpgid > 0 && process.tpgid == process.pgrp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: u32, age_secs: u64) -> Process {
+        Process {
+            pid,
+            ppid: 1,
+            uid: 1000,
+            pgrp: pid as i32,
+            tpgid: -1,
+            has_tty: false,
+            state: b'S',
+            start: 1,
+            age_secs,
+            rss_bytes: 0,
+            name: "patina".into(),
+            argv: vec![b"patina".to_vec(), b"serve".to_vec()],
+        }
+    }
+
+    const DAY: u64 = 86_400;
+
+    #[test]
+    fn old_enough_is_stale_and_the_threshold_is_inclusive() {
+        assert_eq!(verdict(&process(10, DAY), DAY, &[]), Verdict::Stale);
+        assert_eq!(verdict(&process(10, DAY + 1), DAY, &[]), Verdict::Stale);
+        assert_eq!(
+            verdict(&process(10, DAY - 1), DAY, &[]),
+            Verdict::Keep(SkipReason::Young)
+        );
+        assert_eq!(verdict(&process(10, 0), 0, &[]), Verdict::Stale);
+    }
+
+    #[test]
+    fn ancestors_are_kept_whatever_else_applies() {
+        let mut p = process(10, 0);
+        p.state = b'Z';
+        p.has_tty = true;
+        p.tpgid = 10;
+        assert_eq!(
+            verdict(&p, DAY, &[99, 10, 1]),
+            Verdict::Keep(SkipReason::Ancestor)
+        );
+    }
+
+    #[test]
+    fn zombies_come_before_young_and_foreground() {
+        let mut p = process(10, 0);
+        p.state = b'Z';
+        p.has_tty = true;
+        p.tpgid = 10;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Zombie));
+        p.age_secs = 2 * DAY;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Zombie));
+    }
+
+    #[test]
+    fn young_comes_before_foreground() {
+        let mut p = process(10, 5);
+        p.has_tty = true;
+        p.tpgid = 10;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
+        p.age_secs = DAY;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Foreground));
+    }
+
+    #[test]
+    fn background_or_terminal_less_processes_are_not_foreground() {
+        let mut p = process(10, DAY);
+        p.has_tty = true;
+        p.tpgid = 11; // another group holds the terminal
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+        p.tpgid = 0; // the terminal's group is outside this PID namespace
+        p.pgrp = 0;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+        p.has_tty = false;
+        p.tpgid = 10;
+        p.pgrp = 10;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+    }
+}

@@ -1,0 +1,260 @@
+//! Shared helpers: every test starts its own processes under a program name of its own,
+//! so tests never touch anything they did not start and never disturb each other.
+
+#![allow(dead_code)]
+
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The reaper binary under test.
+pub fn reaper_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_patina-reap")
+}
+
+/// A program name no other test (in this run or a concurrent one) uses: at most 15
+/// bytes, so it is also the kernel's `comm` of a binary copied under it.
+pub fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("pr{:x}x{:x}", std::process::id(), n)
+}
+
+/// The test sleeper (`tests/common/sleeper.rs`), built once with rustc into a cache that
+/// every uid can read, keyed by its source so concurrent runs share it safely.
+pub fn sleeper() -> &'static Path {
+    static SLEEPER: OnceLock<PathBuf> = OnceLock::new();
+    SLEEPER.get_or_init(|| {
+        let source = include_str!("sleeper.rs");
+        let mut hash = std::collections::hash_map::DefaultHasher::new();
+        source.hash(&mut hash);
+        let dir = std::env::temp_dir().join("patina-reap-test-sleeper");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join(format!("sleeper-{:016x}", hash.finish()));
+        if !bin.exists() {
+            let src = dir.join(format!("sleeper-{}.rs", std::process::id()));
+            std::fs::write(&src, source).unwrap();
+            let tmp = dir.join(format!("sleeper-{}.tmp", std::process::id()));
+            let status = Command::new("rustc")
+                .args(["-O", "--edition", "2021", "-o"])
+                .arg(&tmp)
+                .arg(&src)
+                .status()
+                .expect("run rustc to build the test sleeper");
+            assert!(status.success(), "building the test sleeper failed");
+            std::fs::rename(&tmp, &bin).unwrap();
+            let _ = std::fs::remove_file(&src);
+        }
+        bin
+    })
+}
+
+/// Find a program on the usual paths.
+pub fn which(program: &str) -> PathBuf {
+    for dir in ["/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin"] {
+        let p = Path::new(dir).join(program);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{program} not found")
+}
+
+/// A private directory with copies of system programs under this test's unique name,
+/// and the processes the test started; all of them are killed (by PID) on drop.
+pub struct Sandbox {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+    children: Vec<Child>,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("patina-reap-test")
+            .tempdir()
+            .expect("tempdir");
+        // Readable by other uids, for the tests that run a process as another user.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self {
+            name: unique_name(),
+            dir,
+            children: Vec::new(),
+        }
+    }
+
+    /// Link `program` into the sandbox as `as_name`, and return the link. Executing a
+    /// symlink gives the process the link's name as comm; no copy means no ETXTBSY.
+    pub fn link(&self, program: &Path, as_name: &str) -> PathBuf {
+        let dest = self.dir.path().join(as_name);
+        if !dest.exists() {
+            std::os::unix::fs::symlink(program, &dest).unwrap();
+        }
+        dest
+    }
+
+    /// The sleeper under this sandbox's name: argv[0] is the link's path, comm its name.
+    pub fn sleeper_path(&self) -> PathBuf {
+        self.link(sleeper(), &self.name.clone())
+    }
+
+    /// Start a process in its own process group (never a terminal's foreground) and keep
+    /// it for cleanup.
+    pub fn spawn(&mut self, mut cmd: Command) -> u32 {
+        cmd.stdin(Stdio::null()).process_group(0);
+        let child = cmd.spawn().expect("spawn test process");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// A sleeper named exactly this sandbox's name.
+    pub fn spawn_sleeper(&mut self) -> u32 {
+        let mut cmd = Command::new(self.sleeper_path());
+        cmd.arg("1000");
+        self.spawn(cmd)
+    }
+
+    /// The sleeper with exactly this argv (like `exec -a argv0 ... args`).
+    pub fn spawn_with_argv0(&mut self, argv0: &str, args: &[&str]) -> u32 {
+        let mut cmd = Command::new(sleeper());
+        cmd.arg0(argv0).args(args);
+        self.spawn(cmd)
+    }
+
+    /// A sleeper under this name that ignores SIGTERM.
+    pub fn spawn_term_ignorer(&mut self) -> u32 {
+        let mut cmd = Command::new(self.sleeper_path());
+        cmd.arg("1000").env("SLEEPER_IGNORE_TERM", "1");
+        self.spawn(cmd)
+    }
+
+    /// A zombie under this name: started, exited at once, and never waited for.
+    pub fn spawn_zombie(&mut self) -> u32 {
+        let mut cmd = Command::new(self.sleeper_path());
+        cmd.env("SLEEPER_EXIT", "1");
+        let pid = self.spawn(cmd);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while state(pid) != Some('Z') {
+            assert!(Instant::now() < deadline, "no zombie");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        pid
+    }
+
+    /// Whether our child `pid` is still running (an exited one is collected).
+    pub fn alive(&mut self, pid: u32) -> bool {
+        let child = self
+            .children
+            .iter_mut()
+            .find(|c| c.id() == pid)
+            .expect("not a child of this test");
+        matches!(child.try_wait(), Ok(None))
+    }
+
+    /// Wait (bounded) for our child to exit; true if it did.
+    pub fn exits_within(&mut self, pid: u32, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if !self.alive(pid) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// The reaper, told to match this sandbox's name only, with a clean environment for
+    /// its own variables (`PATINA_REAP_BACKEND` is passed through, so the whole suite
+    /// can run against either backend).
+    pub fn reaper(&self) -> Command {
+        let mut cmd = Command::new(reaper_bin());
+        cmd.env_remove("PATINA_REAP_THRESHOLD")
+            .env_remove("NO_COLOR")
+            .args(["--name", &self.name]);
+        cmd
+    }
+
+    /// Run the reaper with `args` and return its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.reaper().args(args).output().expect("run patina-reap")
+    }
+
+    /// Run the reaper with `--json` and `args`; parse the document.
+    pub fn run_json(&self, args: &[&str]) -> (serde_json::Value, Output) {
+        let out = self.reaper().arg("--json").args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let doc = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("bad JSON ({e}): {text}\nstderr: {}", stderr(&out)));
+        (doc, out)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The JSON entry for `pid`, if the report has one.
+pub fn entry(doc: &serde_json::Value, pid: u32) -> Option<&serde_json::Value> {
+    doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+}
+
+/// The outcome reported for `pid` ("absent" if not listed).
+pub fn outcome(doc: &serde_json::Value, pid: u32) -> String {
+    entry(doc, pid).map_or("absent".into(), |p| {
+        p["outcome"].as_str().unwrap().to_owned()
+    })
+}
+
+/// The one-letter state of a process (via `ps`, so it works on every Unix).
+pub fn state(pid: u32) -> Option<char> {
+    let out = Command::new(which("ps"))
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().chars().next()
+}
+
+/// Wait until `pid` has exec'd a program whose argv[0] is `argv0`.
+pub fn wait_for_argv0(pid: u32, argv0: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = Command::new(which("ps"))
+            .args(["-ww", "-o", "args=", "-p", &pid.to_string()])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).starts_with(argv0) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{pid} never became {argv0}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether the tests run as root (needed for other-uid and namespace tests).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}

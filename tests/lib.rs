@@ -1,0 +1,6 @@
+//! Integration tests: one binary, one module per topic.
+#![allow(unreachable_pub)]
+
+mod common;
+
+mod reaping;
