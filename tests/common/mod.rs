@@ -258,3 +258,58 @@ pub fn wait_for_argv0(pid: u32, argv0: &str) {
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
+
+/// `examples/patina.rs` built (once) with the same profile as the tests: a real
+/// process named `patina` whose `main` calls `ensure_clean_state()`.
+pub fn example_patina() -> &'static Path {
+    static EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
+    EXAMPLE.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", "patina", "--manifest-path"])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+            .status()
+            .expect("run cargo to build examples/patina.rs");
+        assert!(status.success(), "building examples/patina.rs failed");
+        let bin = Path::new(reaper_bin())
+            .with_file_name("examples")
+            .join("patina");
+        assert!(bin.exists(), "{} missing", bin.display());
+        bin
+    })
+}
+
+/// Run `script` with `sh` as PID 1 of a private PID namespace with its own /proc, where
+/// the default name `patina` can be used without any risk to the machine's processes.
+/// `None` (with the reason printed) where such a namespace cannot be made (not root).
+pub fn in_pid_namespace(script: &str) -> Option<Output> {
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(unshare) = unshare else {
+        eprintln!("skipped: unshare(1) is not installed");
+        return None;
+    };
+    let probe = Command::new(unshare)
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stderr(Stdio::null())
+        .status();
+    if !matches!(probe, Ok(s) if s.success()) {
+        eprintln!("skipped: cannot create a PID namespace here (needs root)");
+        return None;
+    }
+    let out = Command::new(unshare)
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
+        .env_remove("PATINA_REAP_THRESHOLD")
+        .stdin(Stdio::null())
+        .process_group(0)
+        .output()
+        .expect("run unshare");
+    Some(out)
+}
+
+/// The `key=value` lines a namespace script printed.
+pub fn field<'a>(out: &'a str, key: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {key}= in:\n{out}"))
+}

@@ -1,0 +1,208 @@
+//! The `patina` side: `ensure_clean_state()` as `examples/patina.rs` calls it, and the
+//! exec path (`patina-reap --quiet`). The default name `patina` is only ever used inside
+//! a private PID namespace.
+
+use std::time::Duration;
+
+use crate::common::*;
+
+/// Shell that prints whether a pid is still running (a zombie counts as exited).
+const STATE_FN: &str = r#"
+state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }
+"#;
+
+#[test]
+fn an_old_serve_is_reaped_when_patina_starts_with_one_line_on_stderr() {
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"{STATE_FN}
+"{p}" serve 2>/dev/null & S=$!
+sleep 1.5
+PATINA_REAP_THRESHOLD=1s "{p}" status >/tmp/out.$$ 2>/tmp/err.$$; echo rc=$?
+echo serve=$(state $S)
+echo pid=$S
+echo out=$(cat /tmp/out.$$)
+echo lines=$(wc -l < /tmp/err.$$)
+echo err=$(cat /tmp/err.$$)
+rm -f /tmp/out.$$ /tmp/err.$$
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "rc"), "0", "{text}\n{}", stderr(&out));
+    let pid = field(&text, "pid");
+    assert!(text.contains("serve=exited"), "{text}");
+    assert_eq!(
+        field(&text, "out"),
+        "patina status: nothing to do in this stand-in"
+    );
+    assert_eq!(field(&text, "lines"), "1", "{text}");
+    let err = field(&text, "err");
+    assert!(
+        err.starts_with(&format!(
+            "Cleaned up stale patina serve (PID {pid}, running "
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn threshold_off_leaves_everything_running_and_says_nothing() {
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"{STATE_FN}
+"{p}" serve 2>/dev/null & S=$!
+sleep 1.2
+PATINA_REAP_THRESHOLD=off "{p}" status >/dev/null 2>/tmp/err.$$; echo rc=$?
+echo serve=$(state $S)
+echo err=$(cat /tmp/err.$$)
+rm -f /tmp/err.$$; kill $S
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "rc"), "0");
+    assert_eq!(field(&text, "serve"), "running");
+    assert_eq!(field(&text, "err"), "");
+}
+
+#[test]
+fn an_invalid_threshold_warns_once_and_falls_back_to_24h() {
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"{STATE_FN}
+"{p}" serve 2>/dev/null & S=$!
+sleep 1.2
+PATINA_REAP_THRESHOLD=5 "{p}" status >/tmp/out.$$ 2>/tmp/err.$$; echo rc=$?
+echo serve=$(state $S)
+echo out=$(cat /tmp/out.$$)
+echo lines=$(wc -l < /tmp/err.$$)
+echo err=$(cat /tmp/err.$$)
+rm -f /tmp/out.$$ /tmp/err.$$; kill $S
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "rc"), "0");
+    assert_eq!(field(&text, "serve"), "running");
+    assert_eq!(
+        field(&text, "out"),
+        "patina status: nothing to do in this stand-in"
+    );
+    assert_eq!(field(&text, "lines"), "1");
+    let err = field(&text, "err");
+    assert!(
+        err.starts_with("warning: ignoring PATINA_REAP_THRESHOLD="),
+        "{err}"
+    );
+    assert!(err.contains("using 24h"), "{err}");
+}
+
+#[test]
+fn patina_never_reaps_itself_or_its_ancestors() {
+    // A shell named patina runs `patina status` with a zero threshold: everything named
+    // patina is old enough, yet the caller and its ancestors survive; an unrelated old
+    // serve is reaped, which shows the preflight did run.
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"{STATE_FN}
+d=$(mktemp -d); ln -s "$(command -v sh)" "$d/patina"
+"{p}" serve 2>/dev/null & S=$!
+sleep 1.2
+PATINA_REAP_THRESHOLD=0s "$d/patina" -c '"{p}" status; echo status_rc=$?; true' >/tmp/out.$$ 2>/tmp/err.$$
+echo shell_rc=$?
+cat /tmp/out.$$
+echo serve=$(state $S)
+echo err=$(cat /tmp/err.$$)
+rm -rf "$d" /tmp/out.$$ /tmp/err.$$
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "shell_rc"), "0", "{text}");
+    assert_eq!(field(&text, "status_rc"), "0", "{text}");
+    assert!(
+        text.contains("patina status: nothing to do in this stand-in"),
+        "{text}"
+    );
+    assert_eq!(field(&text, "serve"), "exited", "{text}");
+    let err = field(&text, "err");
+    assert!(err.starts_with("Cleaned up stale patina serve"), "{err}");
+    assert_eq!(err.matches("Cleaned up").count(), 1, "{err}");
+}
+
+#[test]
+fn nothing_to_do_prints_nothing() {
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"
+"{p}" serve 2>/dev/null & S=$!
+"{p}" status >/dev/null 2>/tmp/err.$$; echo rc=$?
+echo err=$(cat /tmp/err.$$)
+rm -f /tmp/err.$$; kill $S
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "rc"), "0");
+    assert_eq!(field(&text, "err"), "");
+}
+
+#[test]
+fn the_exec_path_is_silent_on_success_and_reports_by_exit_status() {
+    // What a launcher that execs the binary sees: `patina-reap --quiet`.
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let out = sb.run(&["--quiet", "--threshold", "0s"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "");
+    assert!(sb.exits_within(pid, Duration::from_secs(5)));
+
+    let out = sb.run(&["--quiet", "--threshold", "24"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--threshold"));
+}
+
+#[test]
+fn a_shell_script_can_read_the_json_report() {
+    // `patina-reap --json | <filter>` as a script would; the filter is a small Python
+    // stand-in for jq when jq is not installed.
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let filter = if std::process::Command::new("jq")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        r#"jq -r '.processes[] | "\(.pid) \(.outcome)"'"#.to_owned()
+    } else {
+        r#"python3 -c 'import json,sys; d=json.load(sys.stdin); [print(p["pid"], p["outcome"]) for p in d["processes"]]'"#.to_owned()
+    };
+    let script = format!(
+        "\"{}\" --name {} --threshold 0s --json | {filter}",
+        reaper_bin(),
+        sb.name
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("{pid} terminated"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sb.exits_within(pid, Duration::from_secs(5)));
+}
