@@ -69,8 +69,9 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-/// The man page: clap_mangen's NAME and OPTIONS, with SYNOPSIS, DESCRIPTION,
-/// ENVIRONMENT, EXIT STATUS, EXAMPLES and SEE ALSO from the texts in `src/cli.rs`.
+/// The man page: NAME and OPTIONS as clap_mangen renders them; SYNOPSIS from the same
+/// Command; DESCRIPTION, DURATION, ENVIRONMENT, EXIT STATUS and EXAMPLES from the texts
+/// in `src/cli.rs`, plus the cron and launchd examples and SEE ALSO below.
 fn man_page() -> io::Result<Vec<u8>> {
     let mut cmd = cli::Cli::command();
     cmd.build();

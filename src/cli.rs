@@ -46,7 +46,7 @@ by --verbose and --json):
   - ancestor: this process and every ancestor up the parent chain;
   - zombie: a process that has already exited;
   - young: younger than --threshold;
-  - foreground: in the foreground process group of a live terminal (an active session).
+  - foreground: in the foreground process group of a live terminal.
 
 Other users' processes are not even looked at: only those whose effective uid is the \
 caller's count, also when running as root, unless --all-users is given.";
