@@ -1,9 +1,12 @@
 //! The command-line definition. Also compiled into the man page and completion
 //! generator (`examples/generate.rs`), so it depends only on clap and the library.
+//!
+//! The help texts below are the single source for `--help` and for `man/patina-reap.1`:
+//! paragraphs are separated by blank lines, and a line starting with `  - ` is a list item.
 
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 /// When to color human output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -16,35 +19,127 @@ pub(crate) enum ColorWhen {
     Never,
 }
 
-const ABOUT: &str = "Find, list and safely reap stale patina processes";
+pub(crate) const ABOUT: &str = "Find, list and safely reap stale patina processes";
 
-const LONG_ABOUT: &str = "\
-Find, list and safely reap stale patina processes.
+/// The DESCRIPTION of the man page and the top of `--help`.
+pub(crate) const LONG_ABOUT: &str = "\
+Find, list and safely reap stale patina processes, and never anything else.
 
 A process is a patina process when its program name, the basename of the first word of \
-argv[0], is exactly one of the --name values (default: patina). It is stale when it has \
-been running for at least --threshold. Stale processes get SIGTERM, then SIGKILL after \
---grace, and are confirmed gone.
+argv[0], is exactly one of the --name values (default: patina). So \
+'/usr/local/bin/patina serve' matches, while 'patina-index', 'vim src/patina/main.rs' and \
+'sh -c \"patina serve\"' do not. A process with an empty argv (a zombie) is matched by its \
+kernel name; kernel threads never match.
 
-Never touched: this process and its ancestors; other users' processes (unless \
---all-users); zombies; a process in the foreground process group of a live terminal. \
-Each process is identified by pid and start time, so a reused PID is never signalled.";
+It is stale when its age is at least --threshold (default 24h). The age comes from the \
+start time the kernel recorded for the process (on Linux /proc/PID/stat against \
+CLOCK_BOOTTIME), to the second, never from the process's own claims or the wall clock.
 
-const AFTER_LONG_HELP: &str = "\
+Stale processes all get SIGTERM at once; those still running after --grace (default 5s) \
+get SIGKILL, and each is confirmed gone within 1s more, else it is reported as failed. \
+A process is identified by its pid and start time: on Linux it is pinned with a pidfd, \
+its start time checked again, and signalled through the pidfd; elsewhere its start time \
+is checked right before each kill(2). A reused PID is never signalled.
+
+Never touched, whatever their age (listed as skipped, with the first reason that applies, \
+by --verbose and --json):
+  - ancestor: this process and every ancestor up the parent chain;
+  - zombie: a process that has already exited;
+  - young: younger than --threshold;
+  - foreground: in the foreground process group of a live terminal.
+
+Other users' processes are not even looked at: only those whose effective uid is the \
+caller's count, also when running as root, unless --all-users is given.";
+
+/// The DURATION syntax, shared by --threshold and --grace.
+pub(crate) const DURATION_SYNTAX: &str = "\
 DURATION is one or more <integer><unit> with units s, m, h, d, w, optionally separated by \
-spaces: 90s, 45m, 24h, 2d3h, '1h 30m'. A bare number is an error.
+spaces: 90s, 45m, 24h, 2d3h, '1h 30m'. A bare number (24, 0), a negative value or an \
+unknown unit is a usage error, so '--threshold 24' never means 24 seconds.";
 
-Environment:
-  PATINA_REAP_THRESHOLD  default for --threshold; 'off' disables reaping
-  PATINA_REAP_BACKEND    process source: proc (Linux default) or ps
-  NO_COLOR               disables color with --color auto
+/// (variable, summary for `--help`, more for the man page).
+pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
+    (
+        "PATINA_REAP_THRESHOLD",
+        "default for --threshold; 'off' disables reaping",
+        "A DURATION; empty means the default, 24h. With 'off' nothing is scanned or \
+         signalled: the tool says so on stderr (unless --quiet) and exits 0. Any other \
+         value that is not a DURATION is a usage error. patina's own start-up check reads \
+         it too.",
+    ),
+    (
+        "PATINA_REAP_BACKEND",
+        "process source: proc (Linux default) or ps",
+        "proc reads /proc directly; ps runs ps(1) once per scan and is the default where \
+         there is no /proc. Any other value is an error (exit status 1).",
+    ),
+    (
+        "NO_COLOR",
+        "disables color with --color auto",
+        "Set to anything but 0, it turns color off unless --color always is given. \
+         JSON output is never colored.",
+    ),
+];
 
-Exit status: 0 done (also when nothing was stale), 1 a stale process could not be reaped \
-or the process table could not be read, 2 usage error.
+/// (status, summary for `--help`, more for the man page).
+pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
+    (
+        "0",
+        "done, also when nothing was stale",
+        "Every stale process was reaped (or, with --dry-run, listed), or reaping is \
+         disabled by PATINA_REAP_THRESHOLD=off.",
+    ),
+    (
+        "1",
+        "a stale process could not be reaped, or the scan failed",
+        "A stale process was still running after SIGKILL or could not be signalled \
+         (its line starts with 'warning:' on stderr), or the process table could not be \
+         read.",
+    ),
+    (
+        "2",
+        "usage error; nothing was signalled",
+        "A bad flag, DURATION or PATINA_REAP_THRESHOLD value.",
+    ),
+];
 
-Examples:
-  patina-reap --dry-run
-  patina-reap --threshold 2d --json | jq '.processes[] | select(.outcome == \"killed\")'";
+/// (command line, what it does), shown in `--help` and the man page.
+pub(crate) const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "patina-reap --dry-run",
+        "List the patina processes older than 24h; send no signal.",
+    ),
+    (
+        "patina-reap --threshold 12h --verbose",
+        "Reap those older than 12h, and also list the ones kept, with the reason.",
+    ),
+    (
+        "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
+        "Reap, and print the pid and outcome of every matched process.",
+    ),
+    (
+        "patina-reap --dry-run --json | jq '[.processes[] | select(.outcome == \"would_reap\")] | length'",
+        "Count the stale processes without touching them.",
+    ),
+];
+
+/// `--help` after the options: the DURATION syntax, environment, exit status, examples.
+fn after_long_help() -> String {
+    let mut text = format!("{DURATION_SYNTAX}\n\nEnvironment:\n");
+    for (name, summary, _) in ENVIRONMENT {
+        text.push_str(&format!("  {name:<22} {summary}\n"));
+    }
+    text.push_str("\nExit status:\n");
+    for (status, summary, _) in EXIT_STATUS {
+        text.push_str(&format!("  {status}  {summary}\n"));
+    }
+    text.push_str("\nExamples:\n");
+    for (command, what) in EXAMPLES {
+        text.push_str(&format!("  {command}\n      {what}\n"));
+    }
+    text.push_str("\nThe manual page patina-reap(1) has more, including cron and launchd use.");
+    text
+}
 
 /// patina-reap: find, list and safely reap stale patina processes.
 #[derive(Debug, Parser)]
@@ -53,48 +148,88 @@ Examples:
     version,
     about = ABOUT,
     long_about = LONG_ABOUT,
-    after_long_help = AFTER_LONG_HELP
+    after_long_help = after_long_help()
 )]
 pub(crate) struct Cli {
     /// Minimum age of a stale process [default: 24h]
+    ///
+    /// Inclusive, to the second. Without this flag PATINA_REAP_THRESHOLD is used when
+    /// set; 'off' is only understood there (to send no signal, use --dry-run).
     #[arg(
         short,
         long,
         value_name = "DURATION",
+        value_hint = ValueHint::Other,
         env = "PATINA_REAP_THRESHOLD",
         hide_env_values = true
     )]
     pub(crate) threshold: Option<String>,
 
     /// List what would be reaped; send no signal
+    ///
+    /// Stale processes are reported as "Would clean up" lines (would_reap in JSON).
     #[arg(short = 'n', long)]
     pub(crate) dry_run: bool,
 
     /// Print one JSON document on stdout instead of lines
+    ///
+    /// Every matched process of the considered users is listed with its outcome and,
+    /// when skipped or failed, the reason; the document is printed even when nothing
+    /// matched, and never colored.
     #[arg(long)]
     pub(crate) json: bool,
 
     /// Wait between SIGTERM and SIGKILL
-    #[arg(short, long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_arg)]
+    ///
+    /// Processes still running this long after SIGTERM get SIGKILL; then they have up
+    /// to 1s more to be gone.
+    #[arg(
+        short,
+        long,
+        value_name = "DURATION",
+        value_hint = ValueHint::Other,
+        default_value = "5s",
+        value_parser = parse_duration_arg
+    )]
     pub(crate) grace: Duration,
 
     /// Program name to match exactly; repeatable
-    #[arg(long = "name", value_name = "NAME", default_value = "patina", action = ArgAction::Append, value_parser = parse_name)]
+    ///
+    /// The basename of the first word of argv[0] must equal NAME, with no '/' or spaces.
+    /// Giving --name replaces the default; repeat it to match several programs.
+    #[arg(
+        long = "name",
+        value_name = "NAME",
+        value_hint = ValueHint::Other,
+        default_value = "patina",
+        action = ArgAction::Append,
+        value_parser = parse_name
+    )]
     pub(crate) names: Vec<String>,
 
     /// Also consider other users' processes (needs privileges)
+    ///
+    /// Without it only processes whose effective uid is the caller's are looked at, also
+    /// as root. Signalling another user's process needs root (or CAP_KILL); where that is
+    /// denied the process is reported as failed.
     #[arg(long)]
     pub(crate) all_users: bool,
 
     /// Also list matched processes that are kept, with the reason
+    ///
+    /// The reason is ancestor, zombie, young or foreground; processes that exited before
+    /// the first signal are listed as vanished.
     #[arg(short, long, conflicts_with = "quiet")]
     pub(crate) verbose: bool,
 
-    /// Print only errors
+    /// Print only errors and warnings
+    ///
+    /// No line per process and no summary on stdout; failures still get a warning line
+    /// on stderr, and --json still prints its document.
     #[arg(short, long)]
     pub(crate) quiet: bool,
 
-    /// When to color output (NO_COLOR is honoured with auto)
+    /// When to color human output (NO_COLOR is honoured with auto)
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorWhen,
 }

@@ -3,5 +3,6 @@
 
 mod common;
 
+mod generated;
 mod preflight;
 mod reaping;

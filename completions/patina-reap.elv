@@ -1,0 +1,42 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[patina-reap] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'patina-reap'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'patina-reap'= {
+            cand -t 'Minimum age of a stale process [default: 24h]'
+            cand --threshold 'Minimum age of a stale process [default: 24h]'
+            cand -g 'Wait between SIGTERM and SIGKILL'
+            cand --grace 'Wait between SIGTERM and SIGKILL'
+            cand --name 'Program name to match exactly; repeatable'
+            cand --color 'When to color human output (NO_COLOR is honoured with auto)'
+            cand -n 'List what would be reaped; send no signal'
+            cand --dry-run 'List what would be reaped; send no signal'
+            cand --json 'Print one JSON document on stdout instead of lines'
+            cand --all-users 'Also consider other users'' processes (needs privileges)'
+            cand -v 'Also list matched processes that are kept, with the reason'
+            cand --verbose 'Also list matched processes that are kept, with the reason'
+            cand -q 'Print only errors and warnings'
+            cand --quiet 'Print only errors and warnings'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

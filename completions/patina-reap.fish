@@ -1,0 +1,13 @@
+complete -c patina-reap -s t -l threshold -d 'Minimum age of a stale process [default: 24h]' -r -f
+complete -c patina-reap -s g -l grace -d 'Wait between SIGTERM and SIGKILL' -r -f
+complete -c patina-reap -l name -d 'Program name to match exactly; repeatable' -r -f
+complete -c patina-reap -l color -d 'When to color human output (NO_COLOR is honoured with auto)' -r -f -a "auto\t'Color when writing to a terminal and NO_COLOR is not set'
+always\t'Always color'
+never\t'Never color'"
+complete -c patina-reap -s n -l dry-run -d 'List what would be reaped; send no signal'
+complete -c patina-reap -l json -d 'Print one JSON document on stdout instead of lines'
+complete -c patina-reap -l all-users -d 'Also consider other users\' processes (needs privileges)'
+complete -c patina-reap -s v -l verbose -d 'Also list matched processes that are kept, with the reason'
+complete -c patina-reap -s q -l quiet -d 'Print only errors and warnings'
+complete -c patina-reap -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c patina-reap -s V -l version -d 'Print version'
