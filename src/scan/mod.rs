@@ -75,6 +75,16 @@ pub(crate) trait Source {
         !self.is_same_live(pid, start)
     }
 
+    /// Of `targets` (pid, start) that [`Source::has_exited`] still reported running when
+    /// a wait ran out, which really are (a zombie has exited)? An exact check, made once
+    /// per wait rather than per poll.
+    fn still_running(&self, targets: &[(u32, u64)]) -> Vec<bool> {
+        targets
+            .iter()
+            .map(|&(pid, start)| self.is_same_live(pid, start))
+            .collect()
+    }
+
     /// Whether signals may go through pidfds (Linux only).
     fn supports_pidfd(&self) -> bool {
         false
