@@ -177,8 +177,7 @@ pub(crate) fn parse_etime(text: &[u8]) -> Option<u64> {
 
 const WEEKDAYS: [&[u8]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
 const MONTHS: [&[u8]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-    b"Dec",
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
 /// Parse the five words of `lstart` in the C locale (`Mon Jan  2 15:04:05 2006`), read
@@ -659,7 +658,10 @@ mod tests {
         let pids: Vec<u32> = found.iter().map(|p| p.pid).collect();
         // 820's argv[0] is a path with a space: its first word is not `patina`.
         assert_eq!(pids, [612, 700, 812, 830]);
-        assert_eq!(found[0].argv, [&b"/usr/local/bin/patina"[..], b"serve", b"--port", b"8080"]);
+        assert_eq!(
+            found[0].argv,
+            [&b"/usr/local/bin/patina"[..], b"serve", b"--port", b"8080"]
+        );
         assert_eq!(found[0].rss_bytes, 1_258_291 * 1024);
         assert_eq!(found[0].age_secs, 86_400);
         assert!(!found[0].has_tty);
@@ -769,7 +771,12 @@ mod tests {
             b"Thu Jan  1 00:00:00",
         ] {
             let mut s = bad;
-            assert_eq!(parse_lstart(&mut s), None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_lstart(&mut s),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -825,7 +832,9 @@ mod tests {
         let scan = src.scan(&query(&names)).unwrap();
         assert_eq!(scan.ancestors[0], me);
         assert!(scan.ancestors.len() >= 2, "{:?}", scan.ancestors);
-        let out = src.run(&["-o", CHECK_COLUMNS, "-p", &me.to_string()]).unwrap();
+        let out = src
+            .run(&["-o", CHECK_COLUMNS, "-p", &me.to_string()])
+            .unwrap();
         let (pid, zombie, start) = parse_check(trim_ascii(&out.stdout)).unwrap();
         assert_eq!((pid, zombie), (me, false));
         assert!(src.is_same_live(me, start));
