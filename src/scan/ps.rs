@@ -416,8 +416,8 @@ impl PsSource {
         let out = self
             .run(&["-o", CHECK_COLUMNS, "-p", &pids.join(",")])
             .ok()?;
-        // procps exits 1 when none of the pids exists; that is an answer too.
-        if !out.status.success() && !(out.stdout.is_empty() && out.stderr.is_empty()) {
+        // ps exits 1 when none of the pids exists, silently: that is an answer too.
+        if !out.status.success() && !out.stderr.is_empty() {
             return None;
         }
         let mut seen = HashMap::new();

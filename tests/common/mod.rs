@@ -95,7 +95,9 @@ impl Sandbox {
     /// (another filesystem). No copy means no ETXTBSY.
     pub fn link(&self, program: &Path, as_name: &str) -> PathBuf {
         let dest = self.dir.path().join(as_name);
-        if !dest.exists() && std::fs::hard_link(program, &dest).is_err() {
+        // Resolved first: a hard link to a symlink (/bin/sh -> dash) would dangle.
+        let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_owned());
+        if !dest.exists() && std::fs::hard_link(real, &dest).is_err() {
             std::os::unix::fs::symlink(program, &dest).unwrap();
         }
         dest
