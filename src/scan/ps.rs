@@ -412,6 +412,9 @@ impl PsSource {
     /// Re-read `targets`: for each, whether it is still that process (same start time)
     /// and not a zombie. `None` when `ps` could not be run or said nothing usable.
     fn check(&self, targets: &[(u32, u64)]) -> Option<Vec<bool>> {
+        if targets.is_empty() {
+            return Some(Vec::new());
+        }
         let pids: Vec<String> = targets.iter().map(|(pid, _)| pid.to_string()).collect();
         let out = self
             .run(&["-o", CHECK_COLUMNS, "-p", &pids.join(",")])
@@ -470,25 +473,37 @@ fn collect(child: &mut Child, deadline: Instant) -> io::Result<(Vec<u8>, Vec<u8>
             let err_ready = stderr.is_some() && ready[usize::from(stdout.is_some())];
             (out_ready, err_ready)
         };
-        if out_ready {
-            if let Some(s) = &mut stdout {
-                match s.read(&mut chunk)? {
-                    0 => stdout = None,
-                    n => out.extend_from_slice(&chunk[..n]),
-                }
-            }
+        if out_ready && !read_some(&mut stdout, &mut chunk, &mut out, usize::MAX)? {
+            stdout = None;
         }
-        if err_ready {
-            if let Some(s) = &mut stderr {
-                match s.read(&mut chunk)? {
-                    0 => stderr = None,
-                    n if err.len() < STDERR_KEEP => err.extend_from_slice(&chunk[..n]),
-                    _ => {}
-                }
-            }
+        if err_ready && !read_some(&mut stderr, &mut chunk, &mut err, STDERR_KEEP)? {
+            stderr = None;
         }
     }
     Ok((out, err))
+}
+
+/// One read from a pipe that poll said is ready, keeping at most `keep` bytes in `buf`;
+/// false at end of file.
+fn read_some(
+    pipe: &mut Option<impl Read>,
+    chunk: &mut [u8],
+    buf: &mut Vec<u8>,
+    keep: usize,
+) -> io::Result<bool> {
+    let Some(pipe) = pipe else {
+        return Ok(false);
+    };
+    match pipe.read(chunk) {
+        Ok(0) => Ok(false),
+        Ok(n) => {
+            let room = keep.saturating_sub(buf.len()).min(n);
+            buf.extend_from_slice(&chunk[..room]);
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 /// Wait for the child to exit, polling, until `deadline`; `None` if it has not.
