@@ -53,7 +53,7 @@ fn both_backends_find_the_same_candidates() {
         sb.spawn_zombie(),
     ];
     let lookalike = sb.spawn_with_argv0(&format!("{name}-index"), &[]);
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(1500));
     expected.sort_unstable();
 
     let run = |backend: &str| {

@@ -35,7 +35,7 @@ const CHECK_COLUMNS: &str = "pid=,stat=,lstart=";
 /// How the scan is named in errors.
 const SCAN_WHAT: &str = "ps -A";
 /// A `ps` that has not finished by then is killed and the scan fails.
-pub(crate) const PS_TIMEOUT: Duration = Duration::from_secs(5);
+const PS_TIMEOUT: Duration = Duration::from_secs(5);
 /// Where `ps` is looked for when `PATH` is unset or has none.
 const FALLBACK_PS: [&str; 2] = ["/bin/ps", "/usr/bin/ps"];
 /// At most this much of `ps`'s stderr is kept for an error message.
