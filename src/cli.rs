@@ -71,7 +71,7 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
         "PATINA_REAP_BACKEND",
         "process source: proc (Linux default) or ps",
         "proc reads /proc directly; ps runs ps(1) once per scan and is the default where \
-         there is no /proc. Any other value is an error (exit status 1).",
+         there is no /proc. Any other value is a usage error (exit status 2).",
     ),
     (
         "NO_COLOR",
@@ -99,7 +99,7 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     (
         "2",
         "usage error; nothing was signalled",
-        "A bad flag, DURATION or PATINA_REAP_THRESHOLD value.",
+        "A bad flag, DURATION, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value.",
     ),
 ];
 

@@ -29,7 +29,12 @@ fn main() -> std::process::ExitCode {
                 "{} {e:#}",
                 "error:".if_supports_color(Stream::Stderr, |t| t.red())
             );
-            ExitCode::Failure.into()
+            // A bad PATINA_REAP_BACKEND is an environment usage error, like a bad
+            // PATINA_REAP_THRESHOLD: nothing was scanned or signalled.
+            match e.downcast_ref::<patina_reap::Error>() {
+                Some(patina_reap::Error::UnknownBackend(_)) => ExitCode::Usage.into(),
+                _ => ExitCode::Failure.into(),
+            }
         }
     }
 }

@@ -125,8 +125,18 @@ impl Signaller for KillTargets<'_> {
                 !self.source.has_exited(pid, start)
             });
             let now = Instant::now();
-            if pending.is_empty() || now >= deadline {
+            if pending.is_empty() {
                 return pending;
+            }
+            if now >= deadline {
+                // The cheap check may take a zombie for running: ask exactly, once.
+                let left: Vec<Target> = pending.iter().map(|&i| self.targets[i]).collect();
+                let running = self.source.still_running(&left);
+                return pending
+                    .into_iter()
+                    .zip(running)
+                    .filter_map(|(i, running)| running.then_some(i))
+                    .collect();
             }
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(50));

@@ -273,7 +273,7 @@ fn an_unknown_backend_fails_with_the_documented_status() {
         .env_remove("PATINA_REAP_THRESHOLD")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("PATINA_REAP_BACKEND"),
         "{}",

@@ -5,4 +5,5 @@ mod common;
 
 mod generated;
 mod preflight;
+mod ps;
 mod reaping;

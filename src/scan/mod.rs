@@ -14,7 +14,7 @@ use crate::Error;
 pub(crate) struct Process {
     pub(crate) pid: u32,
     pub(crate) ppid: u32,
-    /// Effective uid: the owner of `/proc/PID` on Linux.
+    /// Effective uid: the owner of `/proc/PID` on Linux, the `uid` column of `ps`.
     pub(crate) uid: u32,
     pub(crate) pgrp: i32,
     /// Foreground process group of the controlling terminal, `<= 0` if none is visible.
@@ -30,7 +30,8 @@ pub(crate) struct Process {
     pub(crate) rss_bytes: u64,
     /// The name it matched under.
     pub(crate) name: String,
-    /// The exact argument vector; empty for zombies and kernel threads.
+    /// The argument vector; empty for zombies and kernel threads. Exact from `/proc`;
+    /// from `ps` only the whitespace-separated words of its `args` text (approximate).
     pub(crate) argv: Vec<Vec<u8>>,
 }
 
@@ -75,7 +76,18 @@ pub(crate) trait Source {
         !self.is_same_live(pid, start)
     }
 
+    /// Of `targets` (pid, start) that [`Source::has_exited`] still reported running when
+    /// a wait ran out, which really are (a zombie has exited)? An exact check, made once
+    /// per wait rather than per poll.
+    fn still_running(&self, targets: &[(u32, u64)]) -> Vec<bool> {
+        targets
+            .iter()
+            .map(|&(pid, start)| self.is_same_live(pid, start))
+            .collect()
+    }
+
     /// Whether signals may go through pidfds (Linux only).
+    #[cfg(target_os = "linux")]
     fn supports_pidfd(&self) -> bool {
         false
     }
@@ -158,6 +170,7 @@ pub(crate) fn matching_name<'n>(
 }
 
 /// Split a raw NUL-separated command line into argv.
+#[cfg(target_os = "linux")]
 pub(crate) fn split_cmdline(raw: &[u8]) -> Vec<Vec<u8>> {
     let trimmed = raw.strip_suffix(&[0]).unwrap_or(raw);
     if trimmed.is_empty() {
@@ -213,6 +226,7 @@ mod tests {
         assert_eq!(matching_name(&n, b"sleep\0", b"patina"), None);
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn cmdline_splits_into_exact_argv() {
         assert_eq!(

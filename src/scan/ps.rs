@@ -1,33 +1,860 @@
 //! The portable backend: one `ps` per scan (macOS, the BSDs; `PATINA_REAP_BACKEND=ps`
 //! on Linux).
+//!
+//! The `-o` list below is understood by BSD/macOS `ps` and by procps alike. Each keyword
+//! ends in `=` so no header is printed, `-ww` keeps command lines whole, and `args` comes
+//! last because it may hold spaces. `ps` runs with a controlled environment (C locale,
+//! UTC, no `COLUMNS`, `COMMAND_MODE=unix2003`) and is killed if it takes longer than
+//! [`PS_TIMEOUT`].
+//!
+//! What `ps` cannot say exactly: the argument vector is only the space-joined `args`
+//! text (with non-printable bytes replaced by `ps`), so [`Process::argv`] holds its
+//! whitespace-separated words; only the first word of argv\[0\] decides the name, as with
+//! `/proc`. The start time that identifies a process is `lstart` in UTC, as seconds
+//! since the epoch; the age is `etime`.
 
-use std::io;
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
-use super::{Query, Scan, Source};
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal};
+
+use super::{matching_name, Process, Query, Scan, Source};
 use crate::Error;
 
-/// The `ps` process source.
-#[derive(Debug)]
-pub(crate) struct PsSource;
+/// The columns of a scan. `lstart` is five words (`Mon Jan  2 15:04:05 2006`).
+const SCAN_COLUMNS: &str = "pid=,ppid=,uid=,pgid=,tpgid=,tty=,stat=,lstart=,etime=,rss=,args=";
+/// The columns of a re-check of a few processes before or after signalling them.
+const CHECK_COLUMNS: &str = "pid=,stat=,lstart=";
+/// How the scan is named in errors.
+const SCAN_WHAT: &str = "ps -A";
+/// A `ps` that has not finished by then is killed and the scan fails.
+const PS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Where `ps` is looked for when `PATH` is unset or has none.
+const FALLBACK_PS: [&str; 2] = ["/bin/ps", "/usr/bin/ps"];
+/// At most this much of `ps`'s stderr is kept for an error message.
+const STDERR_KEEP: usize = 4096;
 
-impl PsSource {
-    pub(crate) fn new() -> Self {
-        Self
+/// One line of `ps` output for [`SCAN_COLUMNS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Row<'a> {
+    pub(crate) pid: u32,
+    pub(crate) ppid: u32,
+    pub(crate) uid: u32,
+    pub(crate) pgid: i32,
+    pub(crate) tpgid: i32,
+    pub(crate) tty: &'a [u8],
+    pub(crate) stat: &'a [u8],
+    /// `lstart` as seconds since the epoch (the child runs with `TZ=UTC0`).
+    pub(crate) start: u64,
+    pub(crate) etime_secs: u64,
+    pub(crate) rss_kib: u64,
+    pub(crate) args: &'a [u8],
+}
+
+impl Row<'_> {
+    pub(crate) fn is_zombie(&self) -> bool {
+        self.stat.contains(&b'Z')
+    }
+
+    /// `?` (procps), `??` (macOS) and `-` (some BSDs) mean no controlling terminal.
+    pub(crate) fn has_tty(&self) -> bool {
+        !matches!(self.tty, b"" | b"?" | b"??" | b"-")
     }
 }
 
-impl Source for PsSource {
-    fn scan(&self, _query: &Query<'_>) -> Result<Scan, Error> {
-        Err(Error::scan(
-            "ps",
+/// The next whitespace-separated word of `rest`, advancing it.
+fn word<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let tail = &rest[start..];
+    let len = tail
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(tail.len());
+    *rest = &tail[len..];
+    Some(&tail[..len])
+}
+
+fn number<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
+    let digits = field.strip_prefix(b"-").unwrap_or(field);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+/// Parse one scan line. Every column up to `args` must be there and well formed.
+pub(crate) fn parse_row(line: &[u8]) -> Option<Row<'_>> {
+    let mut rest = line;
+    let pid = number(word(&mut rest)?)?;
+    let ppid = number(word(&mut rest)?)?;
+    let uid = number(word(&mut rest)?)?;
+    let pgid = number(word(&mut rest)?)?;
+    let tpgid = number(word(&mut rest)?)?;
+    let tty = word(&mut rest)?;
+    let stat = word(&mut rest)?;
+    let start = parse_lstart(&mut rest)?;
+    let etime_secs = parse_etime(word(&mut rest)?)?;
+    let rss_kib = number(word(&mut rest)?)?;
+    let args = trim_ascii(rest);
+    Some(Row {
+        pid,
+        ppid,
+        uid,
+        pgid,
+        tpgid,
+        tty,
+        stat,
+        start,
+        etime_secs,
+        rss_kib,
+        args,
+    })
+}
+
+/// One line of [`CHECK_COLUMNS`] output: pid, whether it is a zombie, start.
+pub(crate) fn parse_check(line: &[u8]) -> Option<(u32, bool, u64)> {
+    let mut rest = line;
+    let pid = number(word(&mut rest)?)?;
+    let stat = word(&mut rest)?;
+    let start = parse_lstart(&mut rest)?;
+    if word(&mut rest).is_some() {
+        return None;
+    }
+    Some((pid, stat.contains(&b'Z'), start))
+}
+
+fn trim_ascii(mut s: &[u8]) -> &[u8] {
+    while let [first, tail @ ..] = s {
+        if !first.is_ascii_whitespace() {
+            break;
+        }
+        s = tail;
+    }
+    while let [head @ .., last] = s {
+        if !last.is_ascii_whitespace() {
+            break;
+        }
+        s = head;
+    }
+    s
+}
+
+/// Parse `etime` (`[[dd-]hh:]mm:ss`) to seconds; anything else is `None`, never 0.
+pub(crate) fn parse_etime(text: &[u8]) -> Option<u64> {
+    let (days, clock) = match text.iter().position(|&b| b == b'-') {
+        Some(i) => (Some(number::<u64>(&text[..i])?), &text[i + 1..]),
+        None => (None, text),
+    };
+    if days.is_some_and(|_| text[0] == b'-') {
+        return None;
+    }
+    let mut parts = [0u64; 3];
+    let mut count = 0;
+    for part in clock.split(|&b| b == b':') {
+        if count == 3 || part.is_empty() || part.len() > 2 || part[0] == b'-' {
+            return None;
+        }
+        parts[count] = number(part)?;
+        count += 1;
+    }
+    let (h, m, s) = match count {
+        2 if days.is_none() => (0, parts[0], parts[1]),
+        3 => (parts[0], parts[1], parts[2]),
+        _ => return None,
+    };
+    if h > 23 || m > 59 || s > 59 {
+        return None;
+    }
+    Some(days.unwrap_or(0) * 86_400 + h * 3600 + m * 60 + s)
+}
+
+const WEEKDAYS: [&[u8]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+const MONTHS: [&[u8]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// Parse the five words of `lstart` in the C locale (`Mon Jan  2 15:04:05 2006`), read
+/// as UTC, to seconds since the epoch.
+pub(crate) fn parse_lstart(rest: &mut &[u8]) -> Option<u64> {
+    let weekday = word(rest)?;
+    let month = word(rest)?;
+    let day: u64 = number(word(rest)?)?;
+    let clock = word(rest)?;
+    let year: u64 = number(word(rest)?)?;
+    if !WEEKDAYS.contains(&weekday) {
+        return None;
+    }
+    let month = MONTHS.iter().position(|&m| m == month)? as u64 + 1;
+    let mut hms = clock.split(|&b| b == b':');
+    let mut next = || -> Option<u64> {
+        let part = hms.next()?;
+        (part.len() == 2).then_some(())?;
+        number(part)
+    };
+    let (h, m, s) = (next()?, next()?, next()?);
+    if hms.next().is_some() || h > 23 || m > 59 || s > 60 || !(1..=31).contains(&day) {
+        return None;
+    }
+    if year < 1970 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// Days from 1970-01-01 to the given date (proleptic Gregorian; year >= 1970).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The name `ps` shows for a zombie, whose argument vector is gone: procps prints
+/// `[name] <defunct>`, macOS `(name)`.
+pub(crate) fn zombie_name(args: &[u8]) -> &[u8] {
+    let args = trim_ascii(args.strip_suffix(b"<defunct>").unwrap_or(args));
+    match args {
+        [b'[', inner @ .., b']'] | [b'(', inner @ .., b')'] => inner,
+        _ => b"",
+    }
+}
+
+/// Turn one scan row into a record if it matches `query`.
+fn candidate(row: &Row<'_>, query: &Query<'_>) -> Option<Process> {
+    if query.uid.is_some_and(|uid| uid != row.uid) || row.etime_secs < query.min_age_secs {
+        return None;
+    }
+    let zombie = row.is_zombie();
+    let name = if zombie {
+        // The empty-argv rule of /proc: match the kernel's name instead.
+        let comm = zombie_name(row.args);
+        if comm.is_empty() {
+            return None;
+        }
+        matching_name(query.names, b"", comm)?
+    } else {
+        if row.args.is_empty() {
+            return None;
+        }
+        matching_name(query.names, row.args, b"")?
+    };
+    let argv = if zombie {
+        Vec::new()
+    } else {
+        row.args
+            .split(u8::is_ascii_whitespace)
+            .filter(|w| !w.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    Some(Process {
+        pid: row.pid,
+        ppid: row.ppid,
+        uid: row.uid,
+        pgrp: row.pgid,
+        tpgid: row.tpgid,
+        has_tty: row.has_tty(),
+        state: if zombie {
+            b'Z'
+        } else {
+            row.stat.first().copied().unwrap_or(b'?')
+        },
+        start: row.start,
+        age_secs: row.etime_secs,
+        rss_bytes: row.rss_kib.saturating_mul(1024),
+        name: name.clone(),
+        argv,
+    })
+}
+
+/// Parse a whole scan: the matching records, and every listed pid's parent.
+fn parse_scan(out: &[u8], query: &Query<'_>) -> io::Result<(Vec<Process>, HashMap<u32, u32>)> {
+    let mut processes = Vec::new();
+    let mut parents = HashMap::new();
+    for (n, line) in out.split(|&b| b == b'\n').enumerate() {
+        if trim_ascii(line).is_empty() {
+            continue;
+        }
+        let row = parse_row(line).ok_or_else(|| {
+            let shown: String = String::from_utf8_lossy(line).chars().take(200).collect();
             io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the ps backend is not built yet",
-            ),
-        ))
+                io::ErrorKind::InvalidData,
+                format!(
+                    "unparseable output on line {}: \"{}\"",
+                    n + 1,
+                    crate::report::escape(&shown)
+                ),
+            )
+        })?;
+        parents.insert(row.pid, row.ppid);
+        processes.extend(candidate(&row, query));
+    }
+    Ok((processes, parents))
+}
+
+/// `pid` and its ancestors in `parents`, up to a pid whose parent is unknown or 0.
+fn ancestors(parents: &HashMap<u32, u32>, pid: u32) -> Vec<u32> {
+    let mut chain = vec![pid];
+    while let Some(&ppid) = parents.get(&chain[chain.len() - 1]) {
+        if ppid == 0 || chain.contains(&ppid) {
+            break;
+        }
+        chain.push(ppid);
+    }
+    chain
+}
+
+/// The `ps` to run: the first `ps` on `PATH` (absolute entries only), else the usual
+/// system locations.
+fn find_ps() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("ps"))
+        .chain(FALLBACK_PS.iter().map(PathBuf::from))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// What one finished `ps` run printed.
+struct PsOutput {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl PsOutput {
+    /// The first line `ps` wrote to stderr, escaped, for an error message.
+    fn complaint(&self) -> String {
+        let text = String::from_utf8_lossy(&self.stderr);
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        crate::report::escape(first.trim())
+    }
+}
+
+/// The `ps` process source.
+#[derive(Debug)]
+pub(crate) struct PsSource {
+    ps: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl PsSource {
+    pub(crate) fn new() -> Self {
+        Self {
+            ps: find_ps(),
+            timeout: PS_TIMEOUT,
+        }
     }
 
-    fn is_same_live(&self, _pid: u32, _start: u64) -> bool {
-        false
+    /// Run `ps args`, bounded by the timeout; a hung `ps` (and anything it started) is
+    /// killed.
+    fn run(&self, args: &[&str]) -> io::Result<PsOutput> {
+        let ps = self.ps.as_deref().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "no ps found on PATH, at /bin/ps or at /usr/bin/ps",
+            )
+        })?;
+        let mut child = Command::new(ps)
+            .args(args)
+            .env_clear()
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC0")
+            .env("COMMAND_MODE", "unix2003")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot run {}: {e}", ps.display())))?;
+        let deadline = Instant::now() + self.timeout;
+        let result = collect(&mut child, deadline).and_then(|(stdout, stderr)| {
+            match wait_until(&mut child, deadline) {
+                Some(status) => Ok(PsOutput {
+                    status: status?,
+                    stdout,
+                    stderr,
+                }),
+                None => Err(io::ErrorKind::TimedOut.into()),
+            }
+        });
+        result.map_err(|e| {
+            stop(&mut child);
+            if e.kind() == io::ErrorKind::TimedOut {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "{} did not finish within {}s and was killed",
+                        ps.display(),
+                        self.timeout.as_secs()
+                    ),
+                )
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Re-read `targets`: for each, whether it is still that process (same start time)
+    /// and not a zombie. `None` when `ps` could not be run or said nothing usable.
+    fn check(&self, targets: &[(u32, u64)]) -> Option<Vec<bool>> {
+        if targets.is_empty() {
+            return Some(Vec::new());
+        }
+        let pids: Vec<String> = targets.iter().map(|(pid, _)| pid.to_string()).collect();
+        let out = self
+            .run(&["-o", CHECK_COLUMNS, "-p", &pids.join(",")])
+            .ok()?;
+        // ps exits 1 when none of the pids exists, silently: that is an answer too.
+        if !out.status.success() && !out.stderr.is_empty() {
+            return None;
+        }
+        let mut seen = HashMap::new();
+        for line in out.stdout.split(|&b| b == b'\n') {
+            if trim_ascii(line).is_empty() {
+                continue;
+            }
+            let (pid, zombie, start) = parse_check(line)?;
+            seen.insert(pid, (zombie, start));
+        }
+        Some(
+            targets
+                .iter()
+                .map(|(pid, start)| matches!(seen.get(pid), Some(&(false, s)) if s == *start))
+                .collect(),
+        )
+    }
+}
+
+/// Read the child's stdout and stderr to their end, or fail at `deadline`.
+fn collect(child: &mut Child, deadline: Instant) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while stdout.is_some() || stderr.is_some() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::from(io::ErrorKind::TimedOut));
+        }
+        let timeout = rustix::time::Timespec {
+            tv_sec: left.as_secs() as _,
+            tv_nsec: left.subsec_nanos() as _,
+        };
+        let (out_ready, err_ready) = {
+            let mut fds = Vec::with_capacity(2);
+            if let Some(s) = &stdout {
+                fds.push(PollFd::new(s, PollFlags::IN));
+            }
+            if let Some(s) = &stderr {
+                fds.push(PollFd::new(s, PollFlags::IN));
+            }
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+            let out_ready = stdout.is_some() && ready[0];
+            let err_ready = stderr.is_some() && ready[usize::from(stdout.is_some())];
+            (out_ready, err_ready)
+        };
+        if out_ready && !read_some(&mut stdout, &mut chunk, &mut out, usize::MAX)? {
+            stdout = None;
+        }
+        if err_ready && !read_some(&mut stderr, &mut chunk, &mut err, STDERR_KEEP)? {
+            stderr = None;
+        }
+    }
+    Ok((out, err))
+}
+
+/// One read from a pipe that poll said is ready, keeping at most `keep` bytes in `buf`;
+/// false at end of file.
+fn read_some(
+    pipe: &mut Option<impl Read>,
+    chunk: &mut [u8],
+    buf: &mut Vec<u8>,
+    keep: usize,
+) -> io::Result<bool> {
+    let Some(pipe) = pipe else {
+        return Ok(false);
+    };
+    match pipe.read(chunk) {
+        Ok(0) => Ok(false),
+        Ok(n) => {
+            let room = keep.saturating_sub(buf.len()).min(n);
+            buf.extend_from_slice(&chunk[..room]);
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Wait for the child to exit, polling, until `deadline`; `None` if it has not.
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<io::Result<ExitStatus>> {
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(Ok(status)),
+            Ok(None) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Kill the child's process group (it leads one) and collect the child if it goes
+/// quickly.
+fn stop(child: &mut Child) {
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = wait_until(child, Instant::now() + Duration::from_secs(1));
+}
+
+impl Source for PsSource {
+    fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
+        let fail = |message: String| Error::scan(SCAN_WHAT, io::Error::other(message));
+        let out = self
+            .run(&["-A", "-ww", "-o", SCAN_COLUMNS])
+            .map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        if !out.status.success() {
+            let complaint = out.complaint();
+            return Err(fail(if complaint.is_empty() {
+                format!("ps failed ({})", out.status)
+            } else {
+                format!("ps failed ({}): {complaint}", out.status)
+            }));
+        }
+        let (processes, parents) =
+            parse_scan(&out.stdout, query).map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        // Without this process in the list, the pids cannot be trusted to be ours.
+        if !parents.contains_key(&me) {
+            return Err(fail(format!(
+                "ps did not list this process (PID {me}); its output cannot be used"
+            )));
+        }
+        Ok(Scan {
+            processes,
+            ancestors: ancestors(&parents, me),
+        })
+    }
+
+    fn is_same_live(&self, pid: u32, start: u64) -> bool {
+        self.check(&[(pid, start)])
+            .is_some_and(|same| same.first() == Some(&true))
+    }
+
+    /// kill(pid, 0): no subprocess. A zombie still counts as running here;
+    /// [`Source::still_running`] tells them apart when a wait runs out.
+    fn has_exited(&self, pid: u32, _start: u64) -> bool {
+        let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+            return true;
+        };
+        rustix::process::test_kill_process(pid) == Err(Errno::SRCH)
+    }
+
+    fn still_running(&self, targets: &[(u32, u64)]) -> Vec<bool> {
+        // If ps cannot tell, none is confirmed gone.
+        self.check(targets)
+            .unwrap_or_else(|| vec![true; targets.len()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Hand-written from the documented formats of macOS ps(1) for SCAN_COLUMNS: tty `??`
+    // without a terminal, tpgid 0 without one, zombies shown as `(name)`, raw bytes.
+    const MACOS: &[u8] = b"\
+    1     0     0     1     0 ??       Ss   Mon Mar  4 09:12:01 2024 12-03:04:05  14032 /sbin/launchd
+  612     1   501   612     0 ??       S    Tue Mar  5 08:00:00 2024 1-00:00:00 1258291 /usr/local/bin/patina serve --port 8080
+  700   690   501   700   700 ttys001  S+   Wed Mar 13 10:00:00 2024    12:34   3120 /Users/me/.cargo/bin/patina chat
+  812   700   501   700   700 ttys001  Z+   Wed Mar 13 10:05:00 2024    07:34      0 (patina)
+  820     1   501   820     0 ??       S    Wed Mar 13 10:06:00 2024    06:34   2048 /Applications/My App.app/Contents/MacOS/patina --flag
+  830     1   501   830     0 ??       S    Wed Mar 13 10:06:01 2024    06:33   2048 patina caf\xc3\xa9 \xff\xfe
+  840     1   502   840     0 ??       S    Wed Mar 13 10:06:02 2024    06:32   2048 /usr/bin/vim /Users/me/src/patina/main.rs
+";
+
+    // Hand-written from procps-ng ps(1) for SCAN_COLUMNS: tty `?`, tpgid -1, zombies as
+    // `[name] <defunct>`, kernel threads in brackets, non-printables as `?`.
+    const PROCPS: &[u8] = b"\
+    1     0     0     1    -1 ?        Ss   Thu Nov 26 15:49:23 2026 3-01:02:03 12444 /sbin/init splash
+    2     0     0     0    -1 ?        S    Thu Nov 26 15:49:23 2026 3-01:02:03     0 [kthreadd]
+ 4242  4100  1000  4242  4242 pts/0    S+   Sun Nov 29 16:00:00 2026       05:06  2048 /usr/local/bin/patina serve --port 8080
+ 4300  4242  1000  4242  4242 pts/0    Z+   Sun Nov 29 16:00:01 2026       05:05     0 [patina] <defunct>
+ 4310     1  1000  4310    -1 ?        Sl   Sun Nov 29 15:00:00 2026    01:05:06 99999 patina serve --name caf\xc3\xa9 ??[31m
+ 4100     1  1000  4100  4242 pts/0    Ss   Sun Nov 29 15:59:00 2026       06:06  5000 -bash
+";
+
+    fn rows(out: &[u8]) -> Vec<Row<'_>> {
+        out.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| parse_row(l).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(l))))
+            .collect()
+    }
+
+    fn query(names: &[String]) -> Query<'_> {
+        Query {
+            names,
+            uid: None,
+            min_age_secs: 0,
+        }
+    }
+
+    #[test]
+    fn parses_macos_rows() {
+        let r = rows(MACOS);
+        assert_eq!(r.len(), 7);
+        assert_eq!(r[0].etime_secs, 12 * 86_400 + 3 * 3600 + 4 * 60 + 5);
+        assert!(!r[0].has_tty());
+        assert_eq!(r[1].pid, 612);
+        assert_eq!(r[1].uid, 501);
+        assert_eq!(r[1].rss_kib, 1_258_291);
+        assert_eq!(r[1].etime_secs, 86_400);
+        assert_eq!(r[1].args, b"/usr/local/bin/patina serve --port 8080");
+        assert_eq!(r[2].tty, b"ttys001");
+        assert!(r[2].has_tty());
+        assert_eq!((r[2].pgid, r[2].tpgid), (700, 700));
+        assert!(r[3].is_zombie());
+        assert_eq!(zombie_name(r[3].args), b"patina");
+        assert_eq!(r[5].args, b"patina caf\xc3\xa9 \xff\xfe");
+        // 2024-03-04 09:12:01 UTC
+        assert_eq!(r[0].start, 1_709_543_521);
+    }
+
+    #[test]
+    fn parses_procps_rows() {
+        let r = rows(PROCPS);
+        assert_eq!(r.len(), 6);
+        assert_eq!(r[0].tpgid, -1);
+        assert!(!r[0].has_tty());
+        assert_eq!(r[0].etime_secs, 3 * 86_400 + 3723);
+        assert_eq!(r[2].tty, b"pts/0");
+        assert_eq!(r[2].etime_secs, 306);
+        assert_eq!(r[2].stat, b"S+");
+        assert!(r[3].is_zombie());
+        assert_eq!(zombie_name(r[3].args), b"patina");
+        assert_eq!(r[4].etime_secs, 3906);
+        assert_eq!(r[4].rss_kib, 99_999);
+        // 2026-11-29 16:00:00 UTC
+        assert_eq!(r[2].start, 1_795_968_000);
+        assert_eq!(r[3].start, r[2].start + 1);
+    }
+
+    #[test]
+    fn only_exact_names_become_candidates_with_their_words_as_argv() {
+        let names = vec!["patina".to_owned()];
+        let (found, parents) = parse_scan(MACOS, &query(&names)).unwrap();
+        let pids: Vec<u32> = found.iter().map(|p| p.pid).collect();
+        // 820's argv[0] is a path with a space: its first word is not `patina`.
+        assert_eq!(pids, [612, 700, 812, 830]);
+        assert_eq!(
+            found[0].argv,
+            [&b"/usr/local/bin/patina"[..], b"serve", b"--port", b"8080"]
+        );
+        assert_eq!(found[0].rss_bytes, 1_258_291 * 1024);
+        assert_eq!(found[0].age_secs, 86_400);
+        assert!(!found[0].has_tty);
+        assert!(found[1].has_tty);
+        assert_eq!(found[2].state, b'Z');
+        assert!(found[2].argv.is_empty());
+        assert_eq!(found[3].argv[1], b"caf\xc3\xa9");
+        assert_eq!(parents[&812], 700);
+
+        let (found, _) = parse_scan(PROCPS, &query(&names)).unwrap();
+        let pids: Vec<u32> = found.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [4242, 4300, 4310]);
+        assert!(found[1].is_zombie());
+        assert!(found[1].argv.is_empty());
+        assert_eq!(found[2].argv.len(), 5);
+    }
+
+    #[test]
+    fn uid_and_age_filters_apply() {
+        let names = vec!["patina".to_owned(), "vim".to_owned()];
+        let q = Query {
+            names: &names,
+            uid: Some(501),
+            min_age_secs: 3600,
+        };
+        let (found, _) = parse_scan(MACOS, &q).unwrap();
+        let pids: Vec<u32> = found.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [612]);
+        let q = Query {
+            names: &names,
+            uid: Some(502),
+            min_age_secs: 0,
+        };
+        let (found, _) = parse_scan(MACOS, &q).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "vim");
+    }
+
+    #[test]
+    fn kernel_threads_and_bracketed_names_do_not_match_by_name() {
+        let names = vec!["kthreadd".to_owned()];
+        let (found, _) = parse_scan(PROCPS, &query(&names)).unwrap();
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn ancestors_follow_ppid_from_the_given_pid() {
+        let names = vec![];
+        let (_, parents) = parse_scan(PROCPS, &query(&names)).unwrap();
+        assert_eq!(ancestors(&parents, 4300), [4300, 4242, 4100, 1]);
+        assert_eq!(ancestors(&parents, 2), [2]);
+        assert_eq!(ancestors(&parents, 77), [77]);
+        let looped = HashMap::from([(5, 6), (6, 5)]);
+        assert_eq!(ancestors(&looped, 5), [5, 6]);
+    }
+
+    #[test]
+    fn etime_parses_every_documented_form() {
+        assert_eq!(parse_etime(b"00:00"), Some(0));
+        assert_eq!(parse_etime(b"00:05"), Some(5));
+        assert_eq!(parse_etime(b"05:06"), Some(306));
+        assert_eq!(parse_etime(b"01:02:03"), Some(3723));
+        assert_eq!(parse_etime(b"1-00:00:00"), Some(86_400));
+        assert_eq!(parse_etime(b"123-23:59:59"), Some(123 * 86_400 + 86_399));
+    }
+
+    #[test]
+    fn etime_garbage_is_rejected_not_zero() {
+        for bad in [
+            &b""[..],
+            b"garbage",
+            b"5",
+            b":",
+            b"00:",
+            b":00",
+            b"1-05:06",
+            b"-05:06",
+            b"1--01:02:03",
+            b"1-",
+            b"01:02:03:04",
+            b"00:60",
+            b"60:00",
+            b"24:00:00",
+            b"123:00",
+            b"0a:00",
+            b"+1:00",
+            b"-1:00",
+            b"01:-2",
+        ] {
+            assert_eq!(parse_etime(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn lstart_is_read_as_utc_seconds() {
+        let mut s: &[u8] = b"Thu Jan  1 00:00:00 1970";
+        assert_eq!(parse_lstart(&mut s), Some(0));
+        let mut s: &[u8] = b"Tue Feb 29 12:00:00 2000 rest";
+        assert_eq!(parse_lstart(&mut s), Some(951_825_600));
+        assert_eq!(s, b" rest");
+        for bad in [
+            &b"Thu Jan  1 00:00 1970"[..],
+            b"Thu Jan 32 00:00:00 1970",
+            b"Thu Foo  1 00:00:00 1970",
+            b"jeu. janv. 1 00:00:00 1970",
+            b"Thu Jan  1 24:00:00 1970",
+            b"Thu Jan  1 00:00:00",
+        ] {
+            let mut s = bad;
+            assert_eq!(
+                parse_lstart(&mut s),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_or_garbled_rows_fail_the_scan() {
+        assert_eq!(parse_row(b"  4242  4100  1000"), None);
+        assert_eq!(
+            parse_row(b" 4242 4100 1000 4242 -1 ? S Sun Nov 29 16:00:00 2026 xx:yy 2048 patina"),
+            None
+        );
+        assert_eq!(
+            parse_row(b"PID PPID UID PGID TPGID TT STAT STARTED ELAPSED RSS COMMAND"),
+            None
+        );
+        let names = vec!["patina".to_owned()];
+        let garbled = [PROCPS, b"this is not ps output\n"].concat();
+        let err = parse_scan(&garbled, &query(&names)).unwrap_err();
+        assert!(err.to_string().contains("line 7"), "{err}");
+        assert!(err.to_string().contains("this is not ps output"), "{err}");
+    }
+
+    #[test]
+    fn check_rows_carry_pid_zombie_and_start() {
+        assert_eq!(
+            parse_check(b" 4242 S+   Sun Nov 29 16:00:00 2026"),
+            Some((4242, false, 1_795_968_000))
+        );
+        assert_eq!(
+            parse_check(b"4300 Z Sun Nov 29 16:00:01 2026"),
+            Some((4300, true, 1_795_968_001))
+        );
+        assert_eq!(parse_check(b"4300 Z Sun Nov 29 16:00:01 2026 x"), None);
+        assert_eq!(parse_check(b"4300 Z"), None);
+    }
+
+    #[test]
+    fn zombie_names_come_from_brackets_or_parentheses() {
+        assert_eq!(zombie_name(b"[patina] <defunct>"), b"patina");
+        assert_eq!(zombie_name(b"(patina)"), b"patina");
+        assert_eq!(zombie_name(b"<defunct>"), b"");
+        assert_eq!(zombie_name(b"patina serve"), b"");
+    }
+
+    #[test]
+    fn reads_this_process_from_the_real_ps() {
+        let src = PsSource::new();
+        if src.ps.is_none() {
+            eprintln!("skipped: no ps on this system");
+            return;
+        }
+        let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        let names = vec![];
+        let scan = src.scan(&query(&names)).unwrap();
+        assert_eq!(scan.ancestors[0], me);
+        assert!(scan.ancestors.len() >= 2, "{:?}", scan.ancestors);
+        let out = src
+            .run(&["-o", CHECK_COLUMNS, "-p", &me.to_string()])
+            .unwrap();
+        let (pid, zombie, start) = parse_check(trim_ascii(&out.stdout)).unwrap();
+        assert_eq!((pid, zombie), (me, false));
+        assert!(src.is_same_live(me, start));
+        assert!(!src.is_same_live(me, start + 1));
+        assert!(!src.has_exited(me, start));
+        assert_eq!(src.still_running(&[(me, start), (me, 1)]), [true, false]);
     }
 }

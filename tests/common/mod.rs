@@ -89,11 +89,15 @@ impl Sandbox {
         }
     }
 
-    /// Link `program` into the sandbox as `as_name`, and return the link. Executing a
-    /// symlink gives the process the link's name as comm; no copy means no ETXTBSY.
+    /// Link `program` into the sandbox as `as_name`, and return the link. A hard link
+    /// gives the process the link's name as comm everywhere (macOS names a process run
+    /// through a symlink after its target); a symlink where a hard link is refused
+    /// (another filesystem). No copy means no ETXTBSY.
     pub fn link(&self, program: &Path, as_name: &str) -> PathBuf {
         let dest = self.dir.path().join(as_name);
-        if !dest.exists() {
+        // Resolved first: a hard link to a symlink (/bin/sh -> dash) would dangle.
+        let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_owned());
+        if !dest.exists() && std::fs::hard_link(real, &dest).is_err() {
             std::os::unix::fs::symlink(program, &dest).unwrap();
         }
         dest
@@ -252,6 +256,12 @@ pub fn wait_for_argv0(pid: u32, argv0: &str) {
         assert!(Instant::now() < deadline, "{pid} never became {argv0}");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Whether the backend under test sees each process's exact argument vector: `/proc`
+/// does; `ps` shows only the space-joined command line, non-printable bytes replaced.
+pub fn exact_argv() -> bool {
+    cfg!(target_os = "linux") && std::env::var("PATINA_REAP_BACKEND").map_or(true, |b| b != "ps")
 }
 
 /// Whether the tests run as root (needed for other-uid and namespace tests).
