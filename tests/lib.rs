@@ -3,4 +3,5 @@
 
 mod common;
 
+mod adversarial;
 mod reaping;
