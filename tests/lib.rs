@@ -4,4 +4,6 @@
 mod common;
 
 mod adversarial;
+mod faults;
 mod reaping;
+mod scale;
