@@ -12,6 +12,12 @@ use crate::common::*;
 
 const EXIT: Duration = Duration::from_secs(10);
 
+/// Whether the backend under test reads exact argv bytes (`/proc`); `ps` prints the
+/// space-joined command line with non-printable bytes replaced.
+fn exact_argv_backend() -> bool {
+    std::env::var("PATINA_REAP_BACKEND").map_or(true, |b| b != "ps")
+}
+
 /// Wait until `/proc/PID/comm` reads `comm` (prctl runs after exec).
 fn wait_for_comm(pid: u32, comm: &[u8]) {
     let want: Vec<u8> = comm.iter().take(15).copied().collect();
@@ -91,6 +97,14 @@ fn an_empty_argv_falls_back_to_comm_and_nothing_else() {
         }
     }
     wait_for_comm(named, sb.name.as_bytes());
+    if !exact_argv_backend() {
+        // ps shows no argv, only `[comm]`: the one it must not touch is the other.
+        let (doc, _) = sb.run_json(&["--threshold", "0s"]);
+        assert_eq!(outcome(&doc, unnamed), "absent");
+        assert!(sb.alive(unnamed));
+        eprintln!("skipped the comm fallback: the ps backend has no empty argv");
+        return;
+    }
 
     let out = sb.run(&["--threshold", "0s", "--dry-run", "--color", "never"]);
     let text = stdout(&out);
@@ -164,28 +178,31 @@ fn non_utf8_arguments_are_matched_by_bytes_and_shown_safely() {
     let out = sb.run(&["--threshold", "0s", "--dry-run", "--color", "never"]);
     let text = String::from_utf8(out.stdout.clone()).expect("human output is UTF-8");
     assert!(!has_terminal_control(&text), "{text:?}");
+    assert_eq!(text.lines().count(), 2, "{text}");
     assert!(
-        text.contains(&format!(
-            "{name} caf\u{fffd} \u{fffd}\u{fffd}[2J ok (PID {target}"
-        )),
+        !exact_argv_backend()
+            || text.contains(&format!(
+                "{name} caf\u{fffd} \u{fffd}\u{fffd}[2J ok (PID {target}"
+            )),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 2, "{text}");
 
     let (doc, out) = sb.run_json(&["--threshold", "0s"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let e = entry(&doc, target).unwrap();
-    // Bytes that are not UTF-8 become U+FFFD, one per invalid sequence.
-    assert_eq!(
-        e["argv"],
-        serde_json::json!([
-            String::from_utf8_lossy(&odd_dir),
-            "caf\u{fffd}",
-            "\u{fffd}\u{fffd}[2J",
-            "ok"
-        ])
-    );
     assert_eq!(e["outcome"], "terminated");
+    // Bytes that are not UTF-8 become U+FFFD, one per invalid sequence.
+    if exact_argv_backend() {
+        assert_eq!(
+            e["argv"],
+            serde_json::json!([
+                String::from_utf8_lossy(&odd_dir),
+                "caf\u{fffd}",
+                "\u{fffd}\u{fffd}[2J",
+                "ok"
+            ])
+        );
+    }
     assert!(sb.exits_within(target, EXIT));
     for pid in innocents {
         assert_eq!(outcome(&doc, pid), "absent");
@@ -211,8 +228,15 @@ fn very_long_command_lines_are_reported_whole() {
     let e = entry(&doc, pid).unwrap();
     let mut expected = vec![path];
     expected.extend(args);
-    assert_eq!(e["argv"], serde_json::json!(expected));
-    assert_eq!(e["command"], expected.join(" "));
+    if exact_argv_backend() {
+        assert_eq!(e["argv"], serde_json::json!(expected));
+        assert_eq!(e["command"], expected.join(" "));
+    } else {
+        // Not cut short, whatever ps made of the newline.
+        let command = e["command"].as_str().unwrap();
+        assert!(command.contains(&"b".repeat(70_000)));
+        assert_eq!(command.len(), expected.join(" ").len());
+    }
     assert_eq!(e["outcome"], "terminated");
     assert!(sb.exits_within(pid, EXIT));
 }
@@ -275,11 +299,14 @@ fn lookalike_names_are_never_touched() {
         .env("SLEEPER_COMM", &name);
     innocents.push(sb.spawn(cmd));
     // Controls that do match: ./name, a tab-separated title, a plain name.
-    let matches = [
+    let mut matches = vec![
         sb.spawn_with_argv0(&format!("./{name}"), &["1000"]),
-        sb.spawn_with_argv0(&format!("{name}\tserve"), &["1000"]),
         sb.spawn_with_argv0(&name, &[]),
     ];
+    // ps shows a tab as `?`: only /proc sees this title's first word.
+    if exact_argv_backend() {
+        matches.push(sb.spawn_with_argv0(&format!("{name}\tserve"), &["1000"]));
+    }
 
     let (doc, out) = sb.run_json(&["--threshold", "0s"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -571,8 +598,10 @@ fn no_output_line_carries_a_raw_control_character_from_another_process() {
     let (doc, _) = sb.run_json(&["--threshold", "0s", "--dry-run"]);
     let mut argv = vec![format!("{name} \u{1b}[31mtitle\u{7}")];
     argv.extend(HOSTILE.iter().map(|s| s.to_string()));
-    assert_eq!(entry(&doc, pid).unwrap()["argv"], serde_json::json!(argv));
-    assert_eq!(entry(&doc, pid).unwrap()["command"], argv.join(" "));
+    if exact_argv_backend() {
+        assert_eq!(entry(&doc, pid).unwrap()["argv"], serde_json::json!(argv));
+        assert_eq!(entry(&doc, pid).unwrap()["command"], argv.join(" "));
+    }
     check(&sb.run(&["--threshold", "0s", "--color", "never"]), 2);
     assert!(sb.exits_within(pid, EXIT));
 
