@@ -194,3 +194,92 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
     }
 }
+
+/// Property tests; `PROPTEST_CASES=100000 cargo test proptests` runs them longer.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const UNITS: [(char, u64); 5] = [
+        ('s', 1),
+        ('m', 60),
+        ('h', 3600),
+        ('d', 86_400),
+        ('w', 604_800),
+    ];
+
+    proptest! {
+        #[test]
+        fn any_text_is_parsed_or_rejected_without_panic(text in any::<String>()) {
+            let _ = parse_duration(&text);
+        }
+
+        #[test]
+        fn duration_like_text_is_parsed_or_rejected_without_panic(
+            text in "[0-9smhdwSMHDWy .,+:-]{0,40}"
+        ) {
+            let _ = parse_duration(&text);
+        }
+
+        #[test]
+        fn a_sequence_of_parts_parses_to_its_sum(
+            parts in prop::collection::vec((0u64..10_000_000, 0usize..5, " {0,2}"), 1..6),
+            lead in " {0,3}",
+            trail in " {0,3}",
+        ) {
+            let mut text = lead;
+            let mut total = 0u64;
+            for (n, unit, gap) in &parts {
+                let (u, scale) = UNITS[*unit];
+                text.push_str(&format!("{n}{u}{gap}"));
+                total += n * scale;
+            }
+            text.push_str(&trail);
+            prop_assert_eq!(parse_duration(&text), Ok(Duration::from_secs(total)));
+        }
+
+        #[test]
+        fn a_number_without_a_unit_is_never_accepted(
+            parts in prop::collection::vec((0u64..1_000_000, 0usize..5), 0..4),
+            bare in any::<u32>(),
+        ) {
+            let mut text: String = parts
+                .iter()
+                .map(|(n, u)| format!("{n}{} ", UNITS[*u].0))
+                .collect();
+            text.push_str(&bare.to_string());
+            prop_assert_eq!(
+                parse_duration(&text),
+                Err(DurationError::MissingUnit(bare.to_string()))
+            );
+        }
+
+        #[test]
+        fn an_accepted_duration_names_a_unit_for_every_number(text in "[0-9smhdw ]{1,24}") {
+            if let Ok(d) = parse_duration(&text) {
+                let words = text.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty());
+                // Zero only if every number written was zero: garbage never reads as 0.
+                if d.is_zero() {
+                    prop_assert!(words.clone().all(|w| w.bytes().all(|b| b == b'0')));
+                }
+                for chunk in text.split(' ').filter(|c| !c.is_empty()) {
+                    prop_assert!(chunk.ends_with(['s', 'm', 'h', 'd', 'w']), "{chunk}");
+                }
+            }
+        }
+
+        #[test]
+        fn formatted_durations_parse_back_exactly(secs in any::<u64>()) {
+            let d = Duration::from_secs(secs);
+            prop_assert_eq!(parse_duration(&format_duration(d)), Ok(d));
+        }
+
+        #[test]
+        fn ages_are_short_and_never_empty(secs in any::<u64>()) {
+            let age = format_age(secs);
+            prop_assert!(!age.is_empty() && age.is_ascii());
+            prop_assert!(age.ends_with(['s', 'm', 'h']), "{age}");
+        }
+    }
+}

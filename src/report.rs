@@ -425,3 +425,120 @@ mod tests {
         assert!(v.get("names").is_none());
     }
 }
+
+/// Property tests; `PROPTEST_CASES=100000 cargo test proptests` runs them longer.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What a terminal could act on: C0 (newline included: one process, one line), DEL,
+    /// C1, bidi controls and zero-width characters.
+    fn drives_a_terminal(c: char) -> bool {
+        c.is_control() || is_format_char(c)
+    }
+
+    /// Text rich in what attackers put in argv.
+    fn hostile() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                any::<char>(),
+                prop::char::range('\0', '\u{a0}'),
+                prop::sample::select(vec![
+                    '\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{200b}', '\u{feff}',
+                    '\\', '\n', '\r'
+                ]),
+            ],
+            0..60,
+        )
+        .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    /// The inverse of [`escape`], to show no two texts look alike once escaped.
+    fn unescape(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('\\') => out.push('\\'),
+                Some('x') => {
+                    let hex: String = chars.by_ref().take(2).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                Some('u') => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                other => panic!("bad escape {other:?} in {text:?}"),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn escaped_text_has_nothing_a_terminal_acts_on(text in hostile()) {
+            let shown = escape(&text);
+            prop_assert!(!shown.chars().any(drives_a_terminal), "{shown:?}");
+            prop_assert_eq!(unescape(&shown), text);
+        }
+
+        #[test]
+        fn a_shown_command_is_one_short_safe_line(
+            argv in prop::collection::vec(hostile(), 0..6),
+            name in "[a-z]{1,15}",
+        ) {
+            let shown = display_command(&argv, &name);
+            prop_assert!(!shown.chars().any(drives_a_terminal), "{shown:?}");
+            prop_assert!(shown.chars().count() <= MAX_COMMAND + 1);
+        }
+
+        #[test]
+        fn json_carries_argv_text_exactly(
+            argv in prop::collection::vec(hostile(), 0..6),
+            raw in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 0..4),
+        ) {
+            let mut argv = argv;
+            argv.extend(lossy_argv(&raw));
+            let report = ProcessReport {
+                pid: 1,
+                name: "patina".into(),
+                command: argv.join(" "),
+                argv: argv.clone(),
+                uid: 0,
+                age_secs: 0,
+                rss_bytes: 0,
+                outcome: Outcome::WouldReap,
+                reason: None,
+            };
+            let mut r = Report::new(0, 0, true, vec!["patina".into()]);
+            r.push(report);
+            let json = r.to_json();
+            // One line, no C0 control (JSON escapes those; C1 and bidi characters go
+            // through as text, which is still exact).
+            prop_assert!(!json.bytes().any(|b| b < 0x20));
+            let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let got: Vec<&str> = back["processes"][0]["argv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            prop_assert_eq!(got, argv.iter().map(String::as_str).collect::<Vec<_>>());
+            prop_assert_eq!(back["processes"][0]["command"].as_str().unwrap(), argv.join(" "));
+        }
+
+        #[test]
+        fn sizes_never_panic_and_keep_their_unit(bytes in any::<u64>()) {
+            let text = format_bytes(bytes);
+            prop_assert!(text.ends_with(" B") || text.ends_with("iB"), "{text}");
+        }
+    }
+}

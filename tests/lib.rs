@@ -3,7 +3,10 @@
 
 mod common;
 
+mod adversarial;
+mod faults;
 mod generated;
 mod preflight;
 mod ps;
 mod reaping;
+mod scale;

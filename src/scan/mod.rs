@@ -237,3 +237,160 @@ mod tests {
         assert!(split_cmdline(b"").is_empty());
     }
 }
+
+/// Property tests; `PROPTEST_CASES=100000 cargo test proptests` runs them longer.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A program name as `--name` accepts it: no slash, no white space.
+    fn name() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9._-][a-zA-Z0-9._+-]{0,14}"
+    }
+
+    /// One argument: any bytes but NUL.
+    fn arg() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(1u8..=255, 0..40)
+    }
+
+    /// A byte that may be in the first word of a path component: no NUL, no slash, no
+    /// white space.
+    fn word_byte() -> impl Strategy<Value = u8> {
+        let allowed: Vec<u8> = (1..=255u8)
+            .filter(|b| *b != b'/' && !b.is_ascii_whitespace())
+            .collect();
+        prop::sample::select(allowed)
+    }
+
+    /// A directory prefix ending in `/`, with odd bytes in it.
+    fn dir() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(prop::collection::vec(word_byte(), 0..12), 0..5).prop_map(|parts| {
+            let mut out = Vec::new();
+            for p in parts {
+                out.extend_from_slice(&p);
+                out.push(b'/');
+            }
+            out
+        })
+    }
+
+    fn cmdline(argv: &[Vec<u8>]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for a in argv {
+            raw.extend_from_slice(a);
+            raw.push(0);
+        }
+        raw
+    }
+
+    proptest! {
+        #[test]
+        fn a_command_line_splits_back_into_its_argv(
+            argv in prop::collection::vec(arg(), 1..8),
+            trailing_nul in any::<bool>(),
+        ) {
+            // `[""]` reads as no argv at all (a zombie's or kernel thread's).
+            prop_assume!(argv.len() > 1 || !argv[0].is_empty());
+            let mut raw = cmdline(&argv);
+            // setproctitle-style command lines lose the final NUL (and so cannot end
+            // in an empty argument).
+            if !trailing_nul && !argv[argv.len() - 1].is_empty() {
+                raw.pop();
+            }
+            prop_assert_eq!(split_cmdline(&raw), argv);
+        }
+
+        #[test]
+        fn any_bytes_split_and_match_without_panic(
+            raw in prop::collection::vec(any::<u8>(), 0..200),
+            comm in prop::collection::vec(any::<u8>(), 0..16),
+            names in prop::collection::vec(name(), 1..4),
+        ) {
+            let argv = split_cmdline(&raw);
+            prop_assert!(argv.iter().all(|a| !a.contains(&0)));
+            let _ = matching_name(&names, &raw, &comm);
+        }
+
+        #[test]
+        fn a_program_name_is_a_plain_suffix_of_the_first_word(argv0 in prop::collection::vec(1u8..=255, 0..60)) {
+            let p = program_name(&argv0);
+            prop_assert!(!p.contains(&b'/'));
+            prop_assert!(!p.iter().any(u8::is_ascii_whitespace));
+            let first = argv0.split(u8::is_ascii_whitespace).next().unwrap_or_default();
+            prop_assert!(first.ends_with(p));
+        }
+
+        #[test]
+        fn the_name_matches_under_any_directory_title_and_arguments(
+            name in name(),
+            dir in dir(),
+            title in prop::option::of((prop::sample::select(vec![b' ', b'\t']), arg())),
+            args in prop::collection::vec(arg(), 0..5),
+            comm in prop::collection::vec(any::<u8>(), 0..16),
+        ) {
+            let mut argv0 = dir;
+            argv0.extend_from_slice(name.as_bytes());
+            if let Some((sep, rest)) = title {
+                argv0.push(sep);
+                argv0.extend_from_slice(&rest);
+            }
+            let mut argv = vec![argv0];
+            argv.extend(args);
+            let names = [name];
+            prop_assert_eq!(matching_name(&names, &cmdline(&argv), &comm), Some(&names[0]));
+        }
+
+        #[test]
+        fn a_longer_or_shorter_program_name_never_matches(
+            name in name(),
+            dir in dir(),
+            before in prop::collection::vec(word_byte(), 0..3),
+            after in prop::collection::vec(word_byte(), 0..3),
+            args in prop::collection::vec(arg(), 0..3),
+            cut in 0usize..3,
+        ) {
+            prop_assume!(!before.is_empty() || !after.is_empty() || cut > 0);
+            let core = &name.as_bytes()[..name.len().saturating_sub(cut)];
+            prop_assume!(!core.is_empty() || !before.is_empty() || !after.is_empty());
+            let mut argv0 = dir;
+            argv0.extend_from_slice(&before);
+            argv0.extend_from_slice(core);
+            argv0.extend_from_slice(&after);
+            prop_assume!(program_name(&argv0) != name.as_bytes());
+            let mut argv = vec![argv0];
+            argv.extend(args);
+            // The kernel's name agreeing does not matter while argv is there.
+            let names = [name.clone()];
+            prop_assert_eq!(matching_name(&names, &cmdline(&argv), name.as_bytes()), None);
+        }
+
+        #[test]
+        fn the_name_in_arguments_or_directories_never_matches(
+            name in name(),
+            program in prop::sample::select(vec!["vim", "/usr/bin/tail", "sh", "cargo", "/opt/x/bin/serve"]),
+            args in prop::collection::vec(arg(), 0..3),
+        ) {
+            let n = name.as_bytes();
+            let mut argv = vec![program.as_bytes().to_vec()];
+            argv.extend(args);
+            argv.push(n.to_vec());
+            argv.push([b"/home/u/".as_slice(), n, b"/src/main.rs"].concat());
+            argv.push([n, b" serve"].concat());
+            let names = [name.clone()];
+            prop_assert_eq!(matching_name(&names, &cmdline(&argv), n), None);
+        }
+
+        #[test]
+        fn an_empty_command_line_matches_by_comm_only(
+            name in name(),
+            comm in prop::collection::vec(any::<u8>(), 0..16),
+            raw in prop::sample::select(vec![b"".as_slice(), b"\0", b"\0\0\0"]),
+        ) {
+            let names = [name.clone()];
+            let expected = (comm == name.as_bytes()).then_some(&names[0]);
+            prop_assert_eq!(matching_name(&names, raw, &comm), expected);
+            prop_assert_eq!(matching_name(&names, raw, name.as_bytes()), Some(&names[0]));
+        }
+    }
+}

@@ -410,3 +410,180 @@ mod tests {
         assert!(chain.len() >= 2, "{chain:?}");
     }
 }
+
+/// Property tests; `PROPTEST_CASES=100000 cargo test proptests` runs them longer.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fields of one stat line, as the kernel would print them.
+    #[derive(Debug, Clone)]
+    struct Line {
+        pid: u32,
+        comm: Vec<u8>,
+        state: u8,
+        ppid: u32,
+        pgrp: i32,
+        session: i32,
+        tty_nr: i32,
+        tpgid: i32,
+        flags: u32,
+        middle: Vec<i64>,
+        start: u64,
+        vsize: u64,
+        rss: i64,
+        tail: Vec<u64>,
+    }
+
+    impl Line {
+        /// The text, and the offset where the rss field starts.
+        fn render(&self) -> (Vec<u8>, usize) {
+            let mut out = format!("{} (", self.pid).into_bytes();
+            out.extend_from_slice(&self.comm);
+            out.extend_from_slice(b") ");
+            out.push(self.state);
+            let mut head = format!(
+                " {} {} {} {} {} {}",
+                self.ppid, self.pgrp, self.session, self.tty_nr, self.tpgid, self.flags
+            );
+            for n in &self.middle {
+                head.push_str(&format!(" {n}"));
+            }
+            head.push_str(&format!(" {} {} ", self.start, self.vsize));
+            out.extend_from_slice(head.as_bytes());
+            let rss_at = out.len();
+            out.extend_from_slice(self.rss.to_string().as_bytes());
+            for n in &self.tail {
+                out.extend_from_slice(format!(" {n}").as_bytes());
+            }
+            out.push(b'\n');
+            (out, rss_at)
+        }
+    }
+
+    fn line() -> impl Strategy<Value = Line> {
+        (
+            (
+                any::<u32>(),
+                // Any bytes but NUL, spaces, parentheses and newlines included; 64 is
+                // the longest a kernel thread's name gets.
+                prop::collection::vec(1u8..=255, 0..=64),
+                prop::sample::select(b"RSDZTtXxKWPI".to_vec()),
+                any::<u32>(),
+                any::<i32>(),
+                any::<i32>(),
+                any::<i32>(),
+                any::<i32>(),
+            ),
+            (
+                any::<u32>(),
+                prop::collection::vec(any::<i64>(), 12),
+                any::<u64>(),
+                any::<u64>(),
+                any::<i64>(),
+                // The kernel prints 52 fields: rss is never the last.
+                prop::collection::vec(any::<u64>(), 1..30),
+            ),
+        )
+            .prop_map(
+                |(
+                    (pid, comm, state, ppid, pgrp, session, tty_nr, tpgid),
+                    (flags, middle, start, vsize, rss, tail),
+                )| Line {
+                    pid,
+                    comm,
+                    state,
+                    ppid,
+                    pgrp,
+                    session,
+                    tty_nr,
+                    tpgid,
+                    flags,
+                    middle,
+                    start,
+                    vsize,
+                    rss,
+                    tail,
+                },
+            )
+    }
+
+    const SAMPLE: &[u8] = b"4242 (sleep) S 4100 4242 4100 34816 4242 4194304 97 0 0 0 0 0 0 0 20 0 1 0 123456 2273280 128 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_parsed_or_rejected_without_panic(
+            raw in prop::collection::vec(any::<u8>(), 0..600)
+        ) {
+            let _ = parse_stat(&raw);
+        }
+
+        #[test]
+        fn a_damaged_real_line_is_parsed_or_rejected_without_panic(
+            edits in prop::collection::vec((0..SAMPLE.len(), any::<u8>()), 1..8),
+            cut in 0..=SAMPLE.len(),
+        ) {
+            let mut raw = SAMPLE.to_vec();
+            for (at, byte) in edits {
+                raw[at] = byte;
+            }
+            raw.truncate(cut);
+            let _ = parse_stat(&raw);
+        }
+
+        #[test]
+        fn every_kernel_line_parses_back_to_its_fields(line in line()) {
+            let (raw, _) = line.render();
+            let s = parse_stat(&raw).expect("a well-formed line");
+            prop_assert_eq!(s.pid, line.pid);
+            prop_assert_eq!(s.comm, &line.comm[..]);
+            prop_assert_eq!(s.state, line.state);
+            prop_assert_eq!(s.ppid, line.ppid);
+            prop_assert_eq!(s.pgrp, line.pgrp);
+            prop_assert_eq!(s.tty_nr, line.tty_nr);
+            prop_assert_eq!(s.tpgid, line.tpgid);
+            prop_assert_eq!(s.flags, u64::from(line.flags));
+            prop_assert_eq!(s.start_ticks, line.start);
+            prop_assert_eq!(s.rss_pages, line.rss.max(0) as u64);
+        }
+
+        #[test]
+        fn a_line_cut_before_its_rss_field_is_rejected(line in line(), cut in any::<prop::sample::Index>()) {
+            let (raw, rss_at) = line.render();
+            let cut = cut.index(rss_at + 1);
+            prop_assert_eq!(parse_stat(&raw[..cut]), None);
+        }
+
+        #[test]
+        #[ignore = "an argv[0] longer than the peek is decided on its first 4 KiB"]
+        fn the_peek_decides_as_the_whole_command_line_would(
+            name in "[a-z]{1,8}",
+            pad in (CMDLINE_PEEK - 24)..(CMDLINE_PEEK + 8),
+            suffix in prop::sample::select(vec!["", "-index", "x", " serve"]),
+            more in prop::collection::vec("[a-z ]{0,9}", 0..3),
+        ) {
+            // The scan reads CMDLINE_PEEK bytes, decides, and reads the rest only for
+            // a match: that must agree with deciding on the whole command line.
+            let mut raw = format!("/{}/{name}{suffix}", "d".repeat(pad)).into_bytes();
+            for arg in more {
+                raw.push(0);
+                raw.extend_from_slice(arg.as_bytes());
+            }
+            raw.push(0);
+            let names = [name];
+            let peek = &raw[..raw.len().min(CMDLINE_PEEK)];
+            prop_assert_eq!(
+                matching_name(&names, peek, b"comm"),
+                matching_name(&names, &raw, b"comm")
+            );
+        }
+
+        #[test]
+        fn proc_paths_name_the_pid_and_file(pid in any::<u32>(), file in prop::sample::select(vec!["stat", "cmdline"])) {
+            let path = ProcPath::for_pid(pid, file.as_bytes()).unwrap();
+            let text = format!("{pid}/{file}");
+            prop_assert_eq!(path.as_cstr().to_bytes(), text.as_bytes());
+        }
+    }
+}

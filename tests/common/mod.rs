@@ -323,3 +323,96 @@ pub fn field<'a>(out: &'a str, key: &str) -> &'a str {
         .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
         .unwrap_or_else(|| panic!("no {key}= in:\n{out}"))
 }
+
+/// Fields of `/proc/PID/stat` after the comm: `(state, start ticks)`, or `None` if the
+/// process is gone (Linux only).
+pub fn proc_state_and_start(pid: u32) -> Option<(char, u64)> {
+    let raw = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = raw.iter().rposition(|&b| b == b')')?;
+    let rest = String::from_utf8_lossy(&raw[close + 2..]).into_owned();
+    let fields: Vec<&str> = rest.split(' ').collect();
+    Some((fields[0].chars().next()?, fields.get(19)?.parse().ok()?))
+}
+
+/// Whether the process that was `pid` with start time `start` has exited (gone, a
+/// zombie, or its PID reused). For processes that are not our children.
+pub fn has_exited(pid: u32, start: u64) -> bool {
+    match proc_state_and_start(pid) {
+        Some((state, now)) => now != start || matches!(state, 'Z' | 'X'),
+        None => true,
+    }
+}
+
+/// Wait (bounded) until the process `(pid, start)` has exited; true if it did.
+pub fn exited_within(pid: u32, start: u64, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if has_exited(pid, start) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// The raw argv[0] of a process, if it can be read.
+pub fn argv0_of(pid: u32) -> Option<Vec<u8>> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(raw.split(|&b| b == 0).next().unwrap_or_default().to_vec())
+}
+
+/// Kills, on drop, every process whose argv[0] starts with `prefix` (a test's private
+/// directory): the grandchildren a test cannot hold a `Child` for, such as the children
+/// of a forking sleeper. Only processes started from that directory can match.
+pub struct Strays {
+    prefix: Vec<u8>,
+}
+
+impl Strays {
+    pub fn under(dir: &Path) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        let mut prefix = dir.as_os_str().as_bytes().to_vec();
+        prefix.push(b'/');
+        Self { prefix }
+    }
+
+    /// The live processes started from the directory.
+    pub fn pids(&self) -> Vec<u32> {
+        let me = std::process::id();
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+                continue;
+            };
+            if pid == me {
+                continue;
+            }
+            if argv0_of(pid).is_some_and(|a| a.starts_with(&self.prefix)) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+}
+
+impl Drop for Strays {
+    fn drop(&mut self) {
+        for pid in self.pids() {
+            if let Some(pid) = i32::try_from(pid)
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+}
+
+/// Whether `text` holds a character that could drive a terminal: C0 controls other than
+/// the newline, DEL, C1 controls, bidi overrides and isolates, or zero-width characters.
+pub fn has_terminal_control(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    })
+}

@@ -5,22 +5,57 @@
 //   SLEEPER_COMM=NAME      set the kernel's comm with prctl(PR_SET_NAME) (Linux)
 //   SLEEPER_EXIT=1         exit at once (to leave a zombie behind)
 //   SLEEPER_FORK=1         fork a child that sleeps too, then keep sleeping
+//   SLEEPER_EMPTY_ARGV=P   exec the program at path P with an empty argv (argc 0)
+//   SLEEPER_FORK_ON_TERM=1 on SIGTERM, fork a child (which keeps sleeping, SIGTERM back
+//                          to default) and exit
 use std::ffi::CString;
 
 extern "C" {
     fn signal(sig: i32, handler: usize) -> usize;
     fn pause() -> i32;
     fn fork() -> i32;
+    fn _exit(code: i32) -> !;
+    fn execve(path: *const i8, argv: *const *const i8, envp: *const *const i8) -> i32;
     #[cfg(target_os = "linux")]
     fn prctl(option: i32, arg2: *const i8, arg3: usize, arg4: usize, arg5: usize) -> i32;
+}
+
+extern "C" fn fork_and_exit(_sig: i32) {
+    // fork, _exit and signal are async-signal-safe.
+    unsafe {
+        if fork() != 0 {
+            _exit(0);
+        }
+        signal(15, 0);
+    }
+}
+
+fn exec_with_empty_argv(path: std::ffi::OsString) -> ! {
+    use std::os::unix::ffi::OsStrExt;
+    let path = CString::new(path.as_bytes()).unwrap();
+    let env: Vec<CString> = std::env::vars_os()
+        .filter(|(k, _)| k != "SLEEPER_EMPTY_ARGV")
+        .map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).unwrap())
+        .collect();
+    let mut envp: Vec<*const i8> = env.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let argv: [*const i8; 1] = [std::ptr::null()];
+    unsafe { execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    std::process::exit(127);
 }
 
 fn main() {
     if std::env::var_os("SLEEPER_EXIT").is_some() {
         return;
     }
+    if let Some(path) = std::env::var_os("SLEEPER_EMPTY_ARGV") {
+        exec_with_empty_argv(path);
+    }
     if std::env::var_os("SLEEPER_IGNORE_TERM").is_some() {
         unsafe { signal(15, 1) };
+    }
+    if std::env::var_os("SLEEPER_FORK_ON_TERM").is_some() {
+        unsafe { signal(15, fork_and_exit as usize) };
     }
     #[cfg(target_os = "linux")]
     if let Some(comm) = std::env::var_os("SLEEPER_COMM") {
@@ -28,8 +63,6 @@ fn main() {
         let c = CString::new(comm.as_bytes()).unwrap();
         unsafe { prctl(15, c.as_ptr(), 0, 0, 0) };
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = CString::new("");
     if std::env::var_os("SLEEPER_FORK").is_some() {
         unsafe { fork() };
     }
