@@ -361,7 +361,6 @@ mod pid_reuse_tests {
     }
 
     #[test]
-    #[ignore = "needs the ps backend"]
     fn ps_backend_signals_only_the_scanned_start_time() {
         use crate::scan::ps::PsSource;
         // The ps backend's start unit is its own: take it from a ps scan.

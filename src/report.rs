@@ -123,9 +123,24 @@ impl Report {
         self.processes.push(process);
     }
 
-    /// The JSON document, one line, newline not included.
+    /// The JSON document, one line, newline not included. The text is exact; besides
+    /// what JSON requires, DEL, C1 controls and the characters that reorder or hide text
+    /// are written as `\uXXXX` escapes, so the document is safe to print to a terminal.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        let json = serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        if !json.chars().any(needs_json_escape) {
+            return json;
+        }
+        let mut out = String::with_capacity(json.len() + 16);
+        for c in json.chars() {
+            if needs_json_escape(c) {
+                // Outside strings there is only ASCII, so this never breaks the syntax.
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// The closing line: `Reaped 2 stale patina processes, 1.4 GiB freed`, or
@@ -255,6 +270,10 @@ pub(crate) fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+fn needs_json_escape(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}') || is_format_char(c)
 }
 
 /// Bidirectional overrides, isolates and zero-width characters.
@@ -403,6 +422,19 @@ mod tests {
             r.summary_line(),
             "Reaped 2 stale patina processes, 2.4 GiB freed; 1 could not be reaped"
         );
+    }
+
+    #[test]
+    fn json_escapes_terminal_controls_and_keeps_the_text_exact() {
+        let mut r = Report::new(86_400, 5, false, vec!["patina".into()]);
+        let mut p = sample(Outcome::Terminated, None);
+        p.argv = argv(&["patina", "\u{9b}31m\u{202e}x\u{7f}\u{1b}é"]);
+        r.push(p.clone());
+        let json = r.to_json();
+        assert!(!json.chars().any(|c| c.is_control()), "{json}");
+        assert!(json.contains("\\u009b31m\\u202ex\\u007f\\u001bé"), "{json}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["processes"][0]["argv"][1], p.argv[1]);
     }
 
     #[test]

@@ -258,7 +258,6 @@ fn assert_clear_failure(out: &Output) {
 }
 
 #[test]
-#[ignore = "needs the ps backend"]
 fn a_ps_that_exits_non_zero_fails_the_cli_clearly() {
     let mut sb = Sandbox::new();
     let pid = sb.spawn_sleeper();
@@ -270,7 +269,6 @@ fn a_ps_that_exits_non_zero_fails_the_cli_clearly() {
 }
 
 #[test]
-#[ignore = "needs the ps backend"]
 fn a_ps_that_hangs_is_given_up_on_and_fails_the_cli_clearly() {
     let mut sb = Sandbox::new();
     let strays = Strays::under(sb.dir.path());
@@ -287,7 +285,6 @@ fn a_ps_that_hangs_is_given_up_on_and_fails_the_cli_clearly() {
 }
 
 #[test]
-#[ignore = "needs the ps backend"]
 fn a_ps_that_prints_garbage_fails_the_cli_clearly_and_signals_nothing() {
     let mut sb = Sandbox::new();
     let pid = sb.spawn_sleeper();
