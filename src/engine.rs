@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::lock;
 use crate::reap::{self, Fate};
 use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
 use crate::scan::{Backend, Query, Scan, Source};
@@ -12,6 +13,9 @@ use crate::Error;
 pub const DEFAULT_THRESHOLD: Duration = Duration::from_secs(24 * 3600);
 /// The default wait between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// How much longer than its grace period a run waits for another reaper's turn.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// A configured run: which processes count as stale and what to do with them.
 ///
@@ -109,10 +113,19 @@ impl Reaper {
 
     /// Scan, reap what is stale (unless a dry run) and report. Returns once every
     /// stale process is gone or reported failed: at most about grace + 1s.
+    ///
+    /// Reapers for the same user and names take turns (an advisory lock in the
+    /// temporary directory), so that each stale process is reported by one of them; a
+    /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
         let source = Backend::from_env()?.source();
+        let _turn = (!self.dry_run).then(|| lock::acquire(&self.names, self.grace + LOCK_WAIT));
         let scan = self.scan(&*source)?;
         Ok(self.finish(&*source, scan))
+    }
+
+    pub(crate) fn names_list(&self) -> &[String] {
+        &self.names
     }
 
     pub(crate) fn scan(&self, source: &dyn Source) -> Result<Scan, Error> {

@@ -36,6 +36,7 @@
 mod duration;
 mod engine;
 mod error;
+mod lock;
 mod preflight;
 mod reap;
 mod report;

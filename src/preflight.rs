@@ -5,6 +5,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::engine::{Reaper, DEFAULT_THRESHOLD};
+use crate::lock::{self, ReapLock};
 use crate::report::Outcome;
 use crate::scan::Backend;
 use crate::{parse_duration, Error};
@@ -46,6 +47,11 @@ fn preflight(out: &mut dyn Write) {
         return;
     };
     let reaper = Reaper::new().threshold(threshold).list_young(false);
+    // Another patina starting at the same moment is already reaping: leave it to that one.
+    let turn = lock::acquire(reaper.names_list(), Duration::ZERO);
+    if matches!(turn, ReapLock::Busy) {
+        return;
+    }
     // A scan that failed or ran out of time is not patina's problem: go on silently.
     let Some((source, scan)) = scan_within_budget(&reaper) else {
         return;

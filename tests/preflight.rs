@@ -140,6 +140,35 @@ rm -rf "$d" /tmp/out.$$ /tmp/err.$$
 }
 
 #[test]
+fn two_patinas_starting_together_report_each_stale_process_once() {
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"{STATE_FN}
+"{p}" serve 2>/dev/null & S=$!
+"{p}" serve 2>/dev/null & T=$!
+sleep 1.5
+PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>/tmp/a.$$ & A=$!
+PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>/tmp/b.$$ & B=$!
+wait $A; echo a_rc=$?
+wait $B; echo b_rc=$?
+echo lines=$(cat /tmp/a.$$ /tmp/b.$$ | grep -c 'Cleaned up stale patina serve')
+echo other=$(cat /tmp/a.$$ /tmp/b.$$ | grep -vc 'Cleaned up stale patina serve')
+echo serves=$(state $S),$(state $T)
+rm -f /tmp/a.$$ /tmp/b.$$
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "a_rc"), "0", "{text}");
+    assert_eq!(field(&text, "b_rc"), "0", "{text}");
+    assert_eq!(field(&text, "serves"), "exited,exited", "{text}");
+    assert_eq!(field(&text, "lines"), "2", "{text}");
+    assert_eq!(field(&text, "other"), "0", "{text}");
+}
+
+#[test]
 fn nothing_to_do_prints_nothing() {
     let p = example_patina().display().to_string();
     let script = format!(
