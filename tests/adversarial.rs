@@ -248,7 +248,6 @@ fn argv0_cut_at_the_peek(name: &str, suffix: &str) -> String {
 }
 
 #[test]
-#[ignore = "an argv[0] longer than the 4 KiB peek is decided on its first 4 KiB"]
 fn an_argv0_longer_than_the_peek_is_judged_whole() {
     let mut sb = Sandbox::new();
     let name = sb.name.clone();
