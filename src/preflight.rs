@@ -45,8 +45,12 @@ fn preflight(out: &mut dyn Write) {
     let Some(threshold) = threshold_from_env(out) else {
         return;
     };
-    let reaper = Reaper::new().threshold(threshold).list_young(false);
-    match scan_within_budget(&reaper) {
+    check(&Reaper::new().threshold(threshold).list_young(false), out);
+}
+
+/// Scan within the budget, reap, and write one line per reaped or failed process.
+pub(crate) fn check(reaper: &Reaper, out: &mut dyn Write) {
+    match scan_within_budget(reaper) {
         Ok((source, scan)) => {
             let report = reaper.finish(&*source, scan);
             for p in &report.processes {
