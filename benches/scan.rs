@@ -6,12 +6,14 @@
 //! this benchmark, killed by PID when each size is done; they sleep 15 minutes at most,
 //! so even an interrupted run leaves nothing behind for long. No benchmark uses the name
 //! `patina`: each looks for a program name no process has.
+// criterion_group! defines an undocumented pub fn.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use patina_reap::{bench, Reaper};
@@ -89,6 +91,7 @@ fn scan(c: &mut Criterion) {
             found,
             extra.0.len()
         );
+        paired(size, &name);
         let mut group = c.benchmark_group(format!("scan/{size}"));
         group
             .sampling_mode(SamplingMode::Flat)
@@ -116,6 +119,30 @@ fn scan(c: &mut Criterion) {
         group.finish();
         drop(extra);
     }
+}
+
+/// The ratio that matters, robust to load from other programs: floor and scan timed in
+/// alternation, each median over the same stretch of time.
+fn paired(size: usize, name: &str) {
+    let rounds = (2_000_000 / size.max(1)).clamp(50, 1000);
+    let (mut floor, mut scan) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        black_box(bench::proc_floor().ok());
+        floor.push(start.elapsed());
+        let start = Instant::now();
+        black_box(bench::preflight_scan(name).ok());
+        scan.push(start.elapsed());
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let (floor, scan) = (median(&mut floor), median(&mut scan));
+    eprintln!(
+        "paired/{size}: floor {floor:.2?}, preflight_scan {scan:.2?}, ratio {:.3} ({rounds} rounds)",
+        scan.as_secs_f64() / floor.as_secs_f64()
+    );
 }
 
 /// What the preflight's helper thread costs by itself: spawn, send one result, join.
