@@ -148,20 +148,27 @@ fn paired(size: usize, name: &str) {
 /// What the preflight's helper thread costs by itself: spawn, send one result, join.
 fn helper_thread(c: &mut Criterion) {
     let mut group = c.benchmark_group("helper_thread");
-    group.bench_function(BenchmarkId::new("spawn_send_join", "named"), |b| {
-        b.iter(|| {
-            let (tx, rx) = mpsc::channel::<usize>();
-            let handle = std::thread::Builder::new()
-                .name("patina-reap-scan".into())
-                .spawn(move || {
-                    let _ = tx.send(1);
-                })
-                .expect("spawn");
-            let got = rx.recv_timeout(Duration::from_millis(500));
-            let _ = handle.join();
-            black_box(got)
-        })
-    });
+    // The preflight's thread has the default stack; a small one shows whether the
+    // stack's size matters to the cost.
+    for (label, stack) in [("default_stack", None), ("64KiB_stack", Some(64 * 1024))] {
+        group.bench_function(BenchmarkId::new("spawn_send_join", label), |b| {
+            b.iter(|| {
+                let (tx, rx) = mpsc::channel::<usize>();
+                let mut builder = std::thread::Builder::new().name("patina-reap-scan".into());
+                if let Some(size) = stack {
+                    builder = builder.stack_size(size);
+                }
+                let handle = builder
+                    .spawn(move || {
+                        let _ = tx.send(1);
+                    })
+                    .expect("spawn");
+                let got = rx.recv_timeout(Duration::from_millis(500));
+                let _ = handle.join();
+                black_box(got)
+            })
+        });
+    }
     group.finish();
 }
 

@@ -5,7 +5,9 @@
 # 1000 and 5000 extra sleeping processes, all timed by hyperfine in one run.
 #
 # Usage: scripts/bench.sh [EXTRA_COUNT...]      (default: 0 1000 5000)
-#   BENCH_RUNS=N   minimum runs per command (default 40)
+#   BENCH_ROUNDS=R  rounds per count (default 8): every round runs each command
+#   BENCH_RUNS=N    times (default 10), so that load from other programs falls on all
+#                   commands alike; medians are over all R*N runs of a command.
 #
 # The extra processes are a mix: plain sleepers, lookalikes that mention patina only in
 # later arguments or in a longer name, and a few young processes named exactly `patina`
@@ -16,7 +18,8 @@ cd "$(dirname "$0")/.."
 
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(0 1000 5000)
-runs=${BENCH_RUNS:-40}
+rounds=${BENCH_ROUNDS:-8}
+runs=${BENCH_RUNS:-10}
 out=target/bench
 mkdir -p "$out"
 
@@ -116,6 +119,7 @@ for n in "${counts[@]}"; do
   sleep 1
   procs=$(process_count)
   echo "== $n extra processes ($procs in /proc) ==" >&2
+  rm -f "$out"/hyperfine-"$n"-*.json
 
   # The dry run must see the young patina processes and leave them alone.
   young=$("$reaper" --dry-run --json | jq '[.processes[] | select(.reason == "young")] | length')
@@ -123,27 +127,37 @@ for n in "${counts[@]}"; do
     kill -0 "$pid" || { echo "bench.sh: young patina $pid is gone" >&2; exit 1; }
   done
 
-  json=$out/hyperfine-$n.json
-  hyperfine -N -i --style basic --warmup 5 --min-runs "$runs" --export-json "$json" \
-    -n floor "$floor" \
-    -n "patina-reap --dry-run" "$reaper --dry-run" \
-    -n "killall -o 24h -s 0 patina" "killall -o 24h -s 0 patina" \
-    -n "pgrep -x patina" "pgrep -x patina" \
-    -n "ps -eo pid,etime,command + grep" "sh -c '$ps_filter'" >&2
+  for round in $(seq "$rounds"); do
+    hyperfine -N -i --style none --warmup 3 --runs "$runs" \
+      --export-json "$out/hyperfine-$n-$round.json" \
+      -n floor "$floor" \
+      -n "patina-reap --dry-run" "$reaper --dry-run" \
+      -n "killall -o 24h -s 0 patina" "killall -o 24h -s 0 patina" \
+      -n "pgrep -x patina" "pgrep -x patina" \
+      -n "ps -eo pid,etime,command + grep" "sh -c '$ps_filter'" >/dev/null
+  done
 
   rss_reaper=$(peak_rss "$reaper" --dry-run)
   rss_floor=$(peak_rss "$floor")
   {
     echo "## $n extra processes ($procs in /proc; $young young patina seen by --dry-run --json)"
     echo
-    echo "| command | median ms | mean ± σ ms | × floor | × patina-reap |"
+    echo "| command | median ms | IQR ms | × floor | × patina-reap |"
     echo "|---|---:|---:|---:|---:|"
-    jq -r '
-      (.results[0].median) as $floor
-      | (.results[1].median) as $reaper
-      | .results[]
-      | "| `\(.command)` | \(.median * 1000 * 100 | round / 100) | \(.mean * 1000 * 100 | round / 100) ± \(.stddev * 1000 * 100 | round / 100) | \(.median / $floor * 100 | round / 100) | \(.median / $reaper * 100 | round / 100) |"
-    ' "$json"
+    jq -rs '
+      def q($p): sort | .[(length - 1) * $p | round];
+      def ms: . * 100000 | round / 100;
+      def x: . * 100 | round / 100;
+      (.[0].results | map(.command)) as $order
+      | [.[].results[]] as $all
+      | [$order[] as $c | [$all[] | select(.command == $c) | .times[]]
+         | {command: $c, median: q(0.5), q1: q(0.25), q3: q(0.75), n: length}]
+      | .[0].median as $floor | .[1].median as $reaper
+      | .[]
+      | "| `\(.command)` | \(.median | ms) | \(.q1 | ms)–\(.q3 | ms) | \(.median / $floor | x) | \(.median / $reaper | x) |"
+    ' "$out"/hyperfine-"$n"-*.json
+    echo
+    echo "Medians of $((rounds * runs)) runs per command, in $rounds interleaved rounds."
     echo
     echo "Peak RSS (max of 5 runs): patina-reap --dry-run $rss_reaper KiB, floor $rss_floor KiB."
     echo
