@@ -121,28 +121,48 @@ fn scan(c: &mut Criterion) {
     }
 }
 
-/// The ratio that matters, robust to load from other programs: floor and scan timed in
-/// alternation, each median over the same stretch of time.
+/// The ratios that matter, robust to load from other programs: the floor and each
+/// code path timed in alternation, so that every median covers the same stretch of time.
 fn paired(size: usize, name: &str) {
-    let rounds = (2_000_000 / size.max(1)).clamp(50, 1000);
-    let (mut floor, mut scan) = (Vec::new(), Vec::new());
+    let rounds = (2_000_000 / size.max(1)).clamp(100, 1000);
+    let every = Reaper::new()
+        .names([name])
+        .threshold(Duration::ZERO)
+        .list_young(false)
+        .dry_run(true);
+    const LABELS: [&str; 4] = [
+        "floor",
+        "preflight_scan",
+        "ensure_clean_state",
+        "threshold_0",
+    ];
+    let mut sink = Vec::new();
+    let mut times = vec![Vec::with_capacity(rounds); LABELS.len()];
     for _ in 0..rounds {
-        let start = Instant::now();
-        black_box(bench::proc_floor().ok());
-        floor.push(start.elapsed());
-        let start = Instant::now();
-        black_box(bench::preflight_scan(name).ok());
-        scan.push(start.elapsed());
+        for (case, times) in times.iter_mut().enumerate() {
+            let start = Instant::now();
+            match case {
+                0 => drop(black_box(bench::proc_floor())),
+                1 => drop(black_box(bench::preflight_scan(name))),
+                2 => {
+                    sink.clear();
+                    bench::preflight(name, &mut sink);
+                }
+                _ => drop(black_box(every.run())),
+            }
+            times.push(start.elapsed());
+        }
     }
-    let median = |v: &mut Vec<Duration>| {
-        v.sort_unstable();
-        v[v.len() / 2]
-    };
-    let (floor, scan) = (median(&mut floor), median(&mut scan));
-    eprintln!(
-        "paired/{size}: floor {floor:.2?}, preflight_scan {scan:.2?}, ratio {:.3} ({rounds} rounds)",
-        scan.as_secs_f64() / floor.as_secs_f64()
-    );
+    let mut floor = None;
+    for (label, times) in LABELS.iter().zip(&mut times) {
+        times.sort_unstable();
+        let median = times[times.len() / 2];
+        let floor = *floor.get_or_insert(median);
+        eprintln!(
+            "paired/{size}/{label}: median {median:.2?}, {:.3}x floor ({rounds} rounds)",
+            median.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
 }
 
 /// What the preflight's helper thread costs by itself: spawn, send one result, join.
