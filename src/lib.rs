@@ -33,6 +33,8 @@
 //! elsewhere `ps` is run once per scan and signals go through kill(2).
 #![cfg(unix)]
 
+#[cfg(all(feature = "bench", target_os = "linux"))]
+pub mod bench;
 mod duration;
 mod engine;
 mod error;

@@ -46,14 +46,19 @@ fn preflight(out: &mut dyn Write) {
     let Some(threshold) = threshold_from_env(out) else {
         return;
     };
-    let reaper = Reaper::new().threshold(threshold).list_young(false);
+    check(&Reaper::new().threshold(threshold).list_young(false), out);
+}
+
+/// Take this user's reap turn, scan within the budget, reap, and write one line per
+/// reaped or failed process.
+pub(crate) fn check(reaper: &Reaper, out: &mut dyn Write) {
     // Another patina starting at the same moment is already reaping: leave it to that one.
     let turn = lock::acquire(reaper.names_list(), Duration::ZERO);
     if matches!(turn, ReapLock::Busy) {
         return;
     }
     // A scan that failed or ran out of time is not patina's problem: go on silently.
-    let Some((source, scan)) = scan_within_budget(&reaper) else {
+    let Some((source, scan)) = scan_within_budget(reaper) else {
         return;
     };
     let report = reaper.finish(&*source, scan);

@@ -1,8 +1,9 @@
 //! The Linux backend: reads `/proc` directly, with no subprocess and no environment.
 //!
-//! Per process that is not a candidate it costs open, fstat, one read and close of
-//! `/proc/PID/stat`; `cmdline` is read only for processes of the right uid that are old
-//! enough, and in full only for those whose program name matched.
+//! Per process younger than the threshold it costs open, one read and close of
+//! `/proc/PID/stat`; an fstat of that open file (its owner) only for processes old
+//! enough; `cmdline` only for those of the right uid, and in full only for those whose
+//! program name matched.
 
 use std::io;
 
@@ -42,32 +43,35 @@ pub(crate) struct Stat<'a> {
 /// from the first `(` to the last `)`.
 pub(crate) fn parse_stat(line: &[u8]) -> Option<Stat<'_>> {
     let open = line.iter().position(|&b| b == b'(')?;
-    let close = line.iter().rposition(|&b| b == b')')?;
+    let close = match line[open..].iter().position(|&b| b == b')') {
+        // The usual line: no `)` after the first one, which `contains` (memchr) checks
+        // faster than a byte-by-byte search from the end.
+        Some(i) if !line[open + i + 1..].contains(&b')') => open + i,
+        _ => line.iter().rposition(|&b| b == b')')?,
+    };
     if close < open {
         return None;
     }
     let pid = parse_num(line[..open].strip_suffix(b" ")?)?;
     let comm = &line[open + 1..close];
-    let rest = line[close + 1..].strip_prefix(b" ")?;
-    let mut fields = rest.split(|&b| b == b' ');
+    let mut fields = Fields(Some(line[close + 1..].strip_prefix(b" ")?));
     let state = match fields.next()? {
         [s] => *s,
         _ => return None,
     };
-    let mut next = || fields.next();
-    let ppid = parse_num(next()?)?;
-    let pgrp = parse_signed(next()?)?;
-    let _session = next()?;
-    let tty_nr = parse_signed(next()?)?;
-    let tpgid = parse_signed(next()?)?;
-    let flags = parse_num(next()?)?;
+    let ppid = parse_num(fields.next()?)?;
+    let pgrp = parse_signed(fields.next()?)?;
+    let _session = fields.next()?;
+    let tty_nr = parse_signed(fields.next()?)?;
+    let tpgid = parse_signed(fields.next()?)?;
+    let flags = parse_num(fields.next()?)?;
     // minflt cminflt majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
     for _ in 0..12 {
-        next()?;
+        fields.next()?;
     }
-    let start_ticks = parse_num(next()?)?;
-    let _vsize = next()?;
-    let rss_pages = parse_signed::<i64>(next()?)?.max(0) as u64;
+    let start_ticks = parse_num(fields.next()?)?;
+    let _vsize = fields.next()?;
+    let rss_pages = parse_signed::<i64>(fields.next()?)?.max(0) as u64;
     Some(Stat {
         pid,
         comm,
@@ -82,19 +86,45 @@ pub(crate) fn parse_stat(line: &[u8]) -> Option<Stat<'_>> {
     })
 }
 
-fn parse_num<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
-    if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
-        return None;
+/// The fields of a line split at single spaces, as `split(|&b| b == b' ')` yields them,
+/// in one plain loop: this parse runs for every process on the machine.
+struct Fields<'a>(Option<&'a [u8]>);
+
+impl<'a> Fields<'a> {
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.0?;
+        let mut end = 0;
+        while end < rest.len() && rest[end] != b' ' {
+            end += 1;
+        }
+        self.0 = rest.get(end + 1..);
+        Some(&rest[..end])
     }
-    std::str::from_utf8(field).ok()?.parse().ok()
 }
 
-fn parse_signed<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
-    let digits = field.strip_prefix(b"-").unwrap_or(field);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+/// A non-empty run of ASCII digits that fits `T`; no sign, no spaces.
+fn parse_num<T: TryFrom<u64>>(field: &[u8]) -> Option<T> {
+    if field.is_empty() {
         return None;
     }
-    std::str::from_utf8(field).ok()?.parse().ok()
+    let mut n = 0u64;
+    for &b in field {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    T::try_from(n).ok()
+}
+
+/// [`parse_num`] with an optional leading `-`.
+fn parse_signed<T: TryFrom<i128>>(field: &[u8]) -> Option<T> {
+    let (negative, digits) = match field.strip_prefix(b"-") {
+        Some(digits) => (true, digits),
+        None => (false, field),
+    };
+    let n = i128::from(parse_num::<u64>(digits)?);
+    T::try_from(if negative { -n } else { n }).ok()
 }
 
 /// The `/proc` process source.
@@ -267,18 +297,9 @@ impl Source for ProcSource {
             let Ok(fd) = open_in(&proc_dir, &path) else {
                 continue;
             };
-            // The owner of the open stat file is the owner of /proc/PID, for this very
-            // process even if the pid is reused meanwhile.
-            let Ok(meta) = fs::fstat(&fd) else {
-                continue;
-            };
-            if query.uid.is_some_and(|uid| uid != meta.st_uid) {
-                continue;
-            }
             if read_into(&fd, &mut stat_buf, STAT_BUF * 4).is_err() {
                 continue;
             }
-            drop(fd);
             let Some(stat) = parse_stat(&stat_buf) else {
                 continue;
             };
@@ -287,6 +308,15 @@ impl Source for ProcSource {
             }
             let age_secs = now.saturating_sub(stat.start_ticks) / hz;
             if age_secs < query.min_age_secs {
+                continue;
+            }
+            // Only now, for a process old enough: the owner of the open stat file is the
+            // owner of /proc/PID, for this very process even if the pid is reused since.
+            let Ok(meta) = fs::fstat(&fd) else {
+                continue;
+            };
+            drop(fd);
+            if query.uid.is_some_and(|uid| uid != meta.st_uid) {
                 continue;
             }
             let Some(cmd_path) = ProcPath::new(pid_bytes, b"cmdline") else {
@@ -402,6 +432,40 @@ mod tests {
         assert_eq!(parse_stat(&bad_pid), None);
         let bad_state = String::from_utf8_lossy(SLEEP).replace(") S ", ") SS ");
         assert_eq!(parse_stat(bad_state.as_bytes()), None);
+    }
+
+    #[test]
+    fn numbers_are_plain_digits_that_fit() {
+        assert_eq!(parse_num::<u32>(b"4194304"), Some(4_194_304));
+        assert_eq!(parse_num::<u32>(b"007"), Some(7));
+        assert_eq!(parse_num::<u32>(b"4294967296"), None);
+        assert_eq!(parse_num::<u64>(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_num::<u64>(b"18446744073709551616"), None);
+        for bad in [&b""[..], b"+1", b"-1", b" 1", b"1 ", b"1x", b"\n"] {
+            assert_eq!(parse_num::<u64>(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_signed::<i32>(b"-1"), Some(-1));
+        assert_eq!(parse_signed::<i32>(b"-2147483648"), Some(i32::MIN));
+        assert_eq!(parse_signed::<i32>(b"2147483648"), None);
+        assert_eq!(parse_signed::<i64>(b"-0"), Some(0));
+        for bad in [&b""[..], b"-", b"--1", b"+1", b"-x"] {
+            assert_eq!(parse_signed::<i64>(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fields_split_like_split_on_single_spaces() {
+        for line in [&b"a b  c "[..], b"", b" ", b"abc", SLEEP] {
+            let mut fields = Fields(Some(line));
+            let mut split = line.split(|&b| b == b' ');
+            loop {
+                let (a, b) = (fields.next(), split.next());
+                assert_eq!(a, b, "{line:?}");
+                if a.is_none() {
+                    break;
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,12 @@
+//! The floor of a `/proc` scan as a whole program, for `scripts/bench.sh` to time next to
+//! `patina-reap --dry-run`: list `/proc` and read each `/proc/PID/stat` once.
+
+fn main() -> std::process::ExitCode {
+    match patina_reap::bench::proc_floor() {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("proc-floor: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: `patina-reap --dry-run` against the /proc floor (a program that
+# only lists /proc and reads each /proc/PID/stat once), `pgrep -x patina`,
+# `killall -o 24h -s 0 patina` and `ps -eo pid,etime,command` plus filtering, with 0,
+# 1000 and 5000 extra sleeping processes, all timed by hyperfine in one run.
+#
+# Usage: scripts/bench.sh [EXTRA_COUNT...]      (default: 0 1000 5000)
+#   BENCH_ROUNDS=R  rounds per count (default 8): every round runs each command
+#   BENCH_RUNS=N    times (default 10), so that load from other programs falls on all
+#                   commands alike; medians are over all R*N runs of a command.
+#
+# The extra processes are a mix: plain sleepers, lookalikes that mention patina only in
+# later arguments or in a longer name, and a few young processes named exactly `patina`
+# (which the dry run leaves alone: they are younger than 24h). Nothing is ever signalled
+# except the processes this script started, by PID, on exit or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(0 1000 5000)
+rounds=${BENCH_ROUNDS:-8}
+runs=${BENCH_RUNS:-10}
+out=target/bench
+mkdir -p "$out"
+
+# hyperfine, killall (psmisc), pgrep and ps (procps), /usr/bin/time (time), jq.
+missing=()
+command -v hyperfine >/dev/null || missing+=(hyperfine)
+command -v killall >/dev/null || missing+=(psmisc)
+command -v pgrep >/dev/null || missing+=(procps)
+[ -x /usr/bin/time ] || missing+=(time)
+command -v jq >/dev/null || missing+=(jq)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  else
+    echo "bench.sh: please install: ${missing[*]}" >&2
+    exit 2
+  fi
+fi
+
+cargo build --release --quiet --features bench --bin patina-reap --example proc-floor
+reaper=target/release/patina-reap
+floor=target/release/examples/proc-floor
+# The test sleeper: pauses until signalled, whatever its argv.
+sleeper=$out/sleeper
+if [ ! -x "$sleeper" ] || [ tests/common/sleeper.rs -nt "$sleeper" ]; then
+  rustc -O --edition 2021 -o "$sleeper" tests/common/sleeper.rs
+fi
+
+started=()
+young_patina=()
+cleanup() {
+  trap - EXIT INT TERM HUP
+  if [ ${#started[@]} -gt 0 ]; then
+    kill -KILL "${started[@]}" 2>/dev/null || true
+    wait "${started[@]}" 2>/dev/null || true
+    echo "bench.sh: stopped the ${#started[@]} processes it started" >&2
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# Start extra processes until this script has started $1 of them.
+start_up_to() {
+  local i=${#started[@]}
+  while [ "$i" -lt "$1" ]; do
+    case $((i % 10)) in
+      0 | 1 | 2 | 3) exec -a sleep "$sleeper" 900 & ;;
+      4) exec -a vim "$sleeper" /home/u/src/patina/src/main.rs & ;;
+      5) exec -a tail "$sleeper" -f /var/log/patina/serve.log & ;;
+      6) exec -a cargo "$sleeper" run --manifest-path /home/u/patina/Cargo.toml & ;;
+      7) exec -a patina-index "$sleeper" --db /var/lib/patina & ;;
+      8) exec -a /opt/patina/bin/serve "$sleeper" & ;;
+      9)
+        # One real (young) patina in every 250 extra processes.
+        if [ $((i % 250)) -eq 9 ]; then
+          exec -a patina "$sleeper" serve --test &
+          young_patina+=($!)
+        else
+          exec -a /usr/bin/python3 "$sleeper" -m http.server &
+        fi
+        ;;
+    esac
+    started+=($!)
+    i=$((i + 1))
+  done
+}
+
+process_count() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
+
+# Peak RSS in KiB of the largest of 5 runs.
+peak_rss() {
+  local max=0 kib
+  for _ in 1 2 3 4 5; do
+    /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null 2>&1 || true
+    kib=$(tail -n 1 "$out/rss")
+    [ "$kib" -gt "$max" ] && max=$kib
+  done
+  echo "$max"
+}
+
+ps_filter='ps -eo pid,etime,command | grep -E "^ *[0-9]+ +[0-9:-]+ +([^ ]*/)?patina( |$)"'
+
+report=$out/report.md
+{
+  echo "## Machine"
+  echo
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+  echo "- kernel: $(uname -sr), $(grep MemTotal /proc/meminfo | awk '{printf "%.0f GiB RAM", $2/1048576}')"
+  echo "- $(hyperfine --version), $(rustc --version)"
+  echo
+} >"$report"
+
+for n in "${counts[@]}"; do
+  start_up_to "$n"
+  sleep 1
+  procs=$(process_count)
+  echo "== $n extra processes ($procs in /proc) ==" >&2
+  rm -f "$out"/hyperfine-"$n"-*.json
+
+  # The dry run must see the young patina processes and leave them alone.
+  young=$("$reaper" --dry-run --json | jq '[.processes[] | select(.reason == "young")] | length')
+  for pid in "${young_patina[@]}"; do
+    kill -0 "$pid" || { echo "bench.sh: young patina $pid is gone" >&2; exit 1; }
+  done
+
+  for round in $(seq "$rounds"); do
+    hyperfine -N -i --style none --warmup 3 --runs "$runs" \
+      --export-json "$out/hyperfine-$n-$round.json" \
+      -n floor "$floor" \
+      -n "patina-reap --dry-run" "$reaper --dry-run" \
+      -n "killall -o 24h -s 0 patina" "killall -o 24h -s 0 patina" \
+      -n "pgrep -x patina" "pgrep -x patina" \
+      -n "ps -eo pid,etime,command + grep" "sh -c '$ps_filter'" >/dev/null
+  done
+
+  rss_reaper=$(peak_rss "$reaper" --dry-run)
+  rss_floor=$(peak_rss "$floor")
+  {
+    echo "## $n extra processes ($procs in /proc; $young young patina seen by --dry-run --json)"
+    echo
+    echo "| command | median ms | IQR ms | × floor | × patina-reap |"
+    echo "|---|---:|---:|---:|---:|"
+    jq -rs '
+      def q($p): sort | .[(length - 1) * $p | round];
+      def ms: . * 100000 | round / 100;
+      def x: . * 100 | round / 100;
+      (.[0].results | map(.command)) as $order
+      | [.[].results[]] as $all
+      | [$order[] as $c | [$all[] | select(.command == $c) | .times[]]
+         | {command: $c, median: q(0.5), q1: q(0.25), q3: q(0.75), n: length}]
+      | .[0].median as $floor | .[1].median as $reaper
+      | .[]
+      | "| `\(.command)` | \(.median | ms) | \(.q1 | ms)–\(.q3 | ms) | \(.median / $floor | x) | \(.median / $reaper | x) |"
+    ' "$out"/hyperfine-"$n"-*.json
+    echo
+    echo "Medians of $((rounds * runs)) runs per command, in $rounds interleaved rounds."
+    echo
+    echo "Peak RSS (max of 5 runs): patina-reap --dry-run $rss_reaper KiB, floor $rss_floor KiB."
+    echo
+  } >>"$report"
+done
+
+cat "$report"
