@@ -49,7 +49,11 @@ by --verbose and --json):
   - foreground: in the foreground process group of a live terminal.
 
 Other users' processes are not even looked at: only those whose effective uid is the \
-caller's count, also when running as root, unless --all-users is given.";
+caller's count, also when running as root, unless --all-users is given.
+
+Reapers of the same user and names take turns (an advisory lock on a file in $TMPDIR, \
+or /tmp), so that each stale process is reported by one of them: a run waits up to \
+--grace + 10s for another to finish, then goes on regardless. A dry run does not wait.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
