@@ -169,6 +169,47 @@ rm -f /tmp/a.$$ /tmp/b.$$
 }
 
 #[test]
+fn a_broken_ps_leaves_patina_silent() {
+    // The ps backend with a ps that fails, prints garbage or hangs: patina still runs
+    // its command and prints nothing of the check (a hung scan is abandoned at 500 ms).
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"
+d=$(mktemp -d)
+for kind in fail garbage hang; do
+  mkdir "$d/$kind"
+  case $kind in
+    fail) printf '#!/bin/sh\n: > %s/ran\necho boom >&2\nexit 3\n' "$d/$kind" ;;
+    garbage) printf '#!/bin/sh\n: > %s/ran\necho not ps output\n' "$d/$kind" ;;
+    hang) printf '#!/bin/sh\n: > %s/ran\nexec sleep 30\n' "$d/$kind" ;;
+  esac > "$d/$kind/ps"
+  chmod +x "$d/$kind/ps"
+  PATH="$d/$kind:$PATH" PATINA_REAP_BACKEND=ps PATINA_REAP_THRESHOLD=0s "{p}" status >"$d/out" 2>"$d/err"
+  echo ${{kind}}_rc=$?
+  echo ${{kind}}_ran=$(test -e "$d/$kind/ran" && echo yes)
+  echo ${{kind}}_out=$(cat "$d/out")
+  echo ${{kind}}_err=$(cat "$d/err")
+done
+rm -rf "$d"
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    for kind in ["fail", "garbage", "hang"] {
+        assert_eq!(field(&text, &format!("{kind}_rc")), "0", "{text}");
+        assert_eq!(field(&text, &format!("{kind}_ran")), "yes", "{text}");
+        assert_eq!(
+            field(&text, &format!("{kind}_out")),
+            "patina status: nothing to do in this stand-in",
+            "{text}"
+        );
+        assert_eq!(field(&text, &format!("{kind}_err")), "", "{text}");
+    }
+}
+
+#[test]
 fn nothing_to_do_prints_nothing() {
     let p = example_patina().display().to_string();
     let script = format!(
