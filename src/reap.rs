@@ -111,10 +111,12 @@ struct KillTargets<'a> {
 impl Signaller for KillTargets<'_> {
     fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {
         let (pid, start) = self.targets[i];
-        if !self.source.is_same_live(pid, start) {
-            return Err(Errno::SRCH);
+        match self.source.is_same_live(pid, start) {
+            Ok(true) => rustix::process::kill_process(pid_of(pid)?, sig),
+            Ok(false) => Err(Errno::SRCH),
+            // Not known to be the same process: not signalled, and not reported gone.
+            Err(e) => Err(Errno::from_io_error(&e).unwrap_or(Errno::IO)),
         }
-        rustix::process::kill_process(pid_of(pid)?, sig)
     }
 
     fn wait(&self, mut pending: Vec<usize>, deadline: Instant) -> Vec<usize> {
@@ -167,16 +169,21 @@ mod pidfd {
             while next < targets.len() {
                 let (pid, start) = targets[next];
                 match pid_of(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty())) {
-                    Ok(fd) => {
-                        // The pidfd pins whatever process has this pid now; only if that
-                        // is still the one scanned (same start time) may it be signalled.
-                        if source.is_same_live(pid, start) {
+                    // The pidfd pins whatever process has this pid now; only if that is
+                    // still the one scanned (same start time) may it be signalled.
+                    Ok(fd) => match source.is_same_live(pid, start) {
+                        Ok(true) => {
                             batch.index.push(next);
                             batch.fds.push(fd);
-                        } else {
-                            fates[next] = Fate::Vanished;
                         }
-                    }
+                        Ok(false) => fates[next] = Fate::Vanished,
+                        // The pidfds fill the descriptor table: this one waits for the
+                        // next batch.
+                        Err(e) if is_out_of_descriptors(&e) && !batch.fds.is_empty() => break,
+                        Err(e) => {
+                            fates[next] = Fate::Failed(format!("cannot check its start time: {e}"))
+                        }
+                    },
                     Err(Errno::SRCH) => fates[next] = Fate::Vanished,
                     Err(Errno::MFILE | Errno::NFILE) if !batch.fds.is_empty() => break,
                     Err(Errno::NOSYS | Errno::MFILE | Errno::NFILE) => portable.push(next),
@@ -195,6 +202,10 @@ mod pidfd {
             }
         }
         fates
+    }
+
+    fn is_out_of_descriptors(e: &std::io::Error) -> bool {
+        matches!(Errno::from_io_error(e), Some(Errno::MFILE | Errno::NFILE))
     }
 
     struct PidfdTargets {
@@ -261,7 +272,7 @@ mod pid_reuse_tests {
         fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
             self.0.scan(query)
         }
-        fn is_same_live(&self, pid: u32, start: u64) -> bool {
+        fn is_same_live(&self, pid: u32, start: u64) -> std::io::Result<bool> {
             self.0.is_same_live(pid, start)
         }
     }

@@ -58,6 +58,42 @@ fn five_hundred_stale_processes_are_reaped_in_one_run() {
     }
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn with_few_file_descriptors_pidfds_come_in_batches_and_all_are_reaped() {
+    // 120 targets and a hard limit of 40 descriptors: the pidfds cannot all be open at
+    // once, so the reaper escalates batch after batch.
+    let mut sb = Sandbox::new();
+    let (stale, innocent) = populate(&mut sb, 120, 3, 5);
+    let out = Command::new(which("prlimit"))
+        .args(["--nofile=40:40", "--"])
+        .arg(reaper_bin())
+        .args([
+            "--name",
+            &sb.name,
+            "--threshold",
+            "0s",
+            "--grace",
+            "1s",
+            "--json",
+        ])
+        .env_remove("PATINA_REAP_THRESHOLD")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (i, &pid) in stale.iter().enumerate() {
+        let expected = if i < 3 { "killed" } else { "terminated" };
+        assert_eq!(outcome(&doc, pid), expected, "{pid}");
+        assert!(sb.exits_within(pid, EXIT), "{pid} still running");
+    }
+    assert_eq!(doc["summary"]["reaped"], 120);
+    assert_eq!(doc["summary"]["failed"], 0);
+    for pid in innocent {
+        assert!(sb.alive(pid), "{pid} was hit");
+    }
+}
+
 /// Run `reapers` reapers at once over one set and check that they shared it cleanly.
 fn race(reapers: usize) {
     let mut sb = Sandbox::new();

@@ -7,6 +7,8 @@
 pub(crate) mod proc;
 pub(crate) mod ps;
 
+use std::io;
+
 use crate::Error;
 
 /// One process whose program name matched, as a backend saw it.
@@ -67,22 +69,24 @@ pub(crate) trait Source {
     fn scan(&self, query: &Query<'_>) -> Result<Scan, Error>;
 
     /// Is `pid` still the process that started at `start`, and not yet exited (zombies
-    /// count as exited)? Called right before signalling it.
-    fn is_same_live(&self, pid: u32, start: u64) -> bool;
+    /// count as exited)? Called right before signalling it. `Err` when that cannot be
+    /// told (out of file descriptors, `ps` failed): such a process is neither signalled
+    /// nor reported gone.
+    fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool>;
 
     /// A cheap check while waiting for `pid` to exit; may be less exact than
     /// [`Source::is_same_live`] but never reports a live process as exited.
     fn has_exited(&self, pid: u32, start: u64) -> bool {
-        !self.is_same_live(pid, start)
+        matches!(self.is_same_live(pid, start), Ok(false))
     }
 
     /// Of `targets` (pid, start) that [`Source::has_exited`] still reported running when
     /// a wait ran out, which really are (a zombie has exited)? An exact check, made once
-    /// per wait rather than per poll.
+    /// per wait rather than per poll; a process that cannot be checked counts as running.
     fn still_running(&self, targets: &[(u32, u64)]) -> Vec<bool> {
         targets
             .iter()
-            .map(|&(pid, start)| self.is_same_live(pid, start))
+            .map(|&(pid, start)| !matches!(self.is_same_live(pid, start), Ok(false)))
             .collect()
     }
 

@@ -365,15 +365,31 @@ impl Source for ProcSource {
         })
     }
 
-    fn is_same_live(&self, pid: u32, start: u64) -> bool {
-        let Ok(proc_dir) = Self::open_proc() else {
-            return false;
+    fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool> {
+        // One descriptor only: this runs while a batch of pidfds may fill the table.
+        let path = format!("/proc/{pid}/stat");
+        let fd = match fs::open(
+            path.as_str(),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT | Errno::SRCH) => return Ok(false),
+            Err(e) => return Err(e.into()),
         };
         let mut buf = Vec::with_capacity(STAT_BUF);
-        if self.read_stat(&proc_dir, pid, &mut buf).is_none() {
-            return false;
+        match read_into(&fd, &mut buf, STAT_BUF * 4) {
+            Ok(()) => {}
+            // The process went away while its stat was read.
+            Err(e) if e.raw_os_error() == Some(Errno::SRCH.raw_os_error()) => return Ok(false),
+            Err(e) => return Err(e),
         }
-        matches!(parse_stat(&buf), Some(s) if s.start_ticks == start && !matches!(s.state, b'Z' | b'X'))
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        let stat = parse_stat(&buf)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable stat"))?;
+        Ok(stat.start_ticks == start && !matches!(stat.state, b'Z' | b'X'))
     }
 
     fn supports_pidfd(&self) -> bool {
@@ -487,8 +503,9 @@ mod tests {
         src.read_stat(&proc_dir, me, &mut buf).unwrap();
         let stat = parse_stat(&buf).unwrap();
         assert_eq!(stat.pid, me);
-        assert!(src.is_same_live(me, stat.start_ticks));
-        assert!(!src.is_same_live(me, stat.start_ticks + 1));
+        assert!(src.is_same_live(me, stat.start_ticks).unwrap());
+        assert!(!src.is_same_live(me, stat.start_ticks + 1).unwrap());
+        assert!(!src.is_same_live(u32::MAX, 1).unwrap());
         let chain = src.ancestors(&proc_dir, &mut buf);
         assert_eq!(chain[0], me);
         assert!(chain.len() >= 2, "{chain:?}");

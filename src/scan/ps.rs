@@ -573,9 +573,11 @@ impl Source for PsSource {
         })
     }
 
-    fn is_same_live(&self, pid: u32, start: u64) -> bool {
-        self.check(&[(pid, start)])
-            .is_some_and(|same| same.first() == Some(&true))
+    fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool> {
+        match self.check(&[(pid, start)]) {
+            Some(same) => Ok(same.first() == Some(&true)),
+            None => Err(io::Error::other("ps could not check the process again")),
+        }
     }
 
     /// kill(pid, 0): no subprocess. A zombie still counts as running here;
@@ -874,8 +876,8 @@ mod tests {
             .unwrap();
         let (pid, zombie, start) = parse_check(trim_ascii(&out.stdout)).unwrap();
         assert_eq!((pid, zombie), (me, false));
-        assert!(src.is_same_live(me, start));
-        assert!(!src.is_same_live(me, start + 1));
+        assert!(src.is_same_live(me, start).unwrap());
+        assert!(!src.is_same_live(me, start + 1).unwrap());
         assert!(!src.has_exited(me, start));
         assert_eq!(src.still_running(&[(me, start), (me, 1)]), [true, false]);
     }
