@@ -32,7 +32,9 @@ const SCAN_BUDGET: Duration = Duration::from_millis(500);
 /// a scan that takes longer than 500 ms, is skipped silently. `PATINA_REAP_THRESHOLD=<duration>` changes the threshold;
 /// `PATINA_REAP_THRESHOLD=off` turns it off silently.
 ///
-/// ```no_run
+/// ```
+/// # // As a doc test this must not reap anything on the machine that runs it:
+/// # std::env::set_var("PATINA_REAP_THRESHOLD", "off");
 /// // First thing in patina's main(), before parsing arguments:
 /// patina_reap::ensure_clean_state();
 /// // ... then dispatch the command.

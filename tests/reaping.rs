@@ -457,3 +457,20 @@ fn several_names_can_be_matched_at_once() {
     assert_eq!(outcome(&doc, first), "terminated");
     assert_eq!(outcome(&doc, second), "terminated");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_linux_it_works_with_an_empty_environment_and_no_path() {
+    // /proc is read directly: no ps, no PATH, no locale needed.
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let out = Command::new(reaper_bin())
+        .env_clear()
+        .args(["--name", &sb.name, "--threshold", "0s", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&doc, pid), "terminated");
+    assert!(sb.exits_within(pid, Duration::from_secs(5)));
+}
