@@ -121,24 +121,30 @@ impl Signaller for KillTargets<'_> {
 
     fn wait(&self, mut pending: Vec<usize>, deadline: Instant) -> Vec<usize> {
         let mut pause = Duration::from_millis(1);
+        // The cheap check may take a zombie (exited, not yet collected by its parent)
+        // for running: ask exactly now and then, at 100 ms, 200 ms, 400 ms... and at
+        // the deadline, so that such a process does not hold the run for the whole wait.
+        let mut exact_every = Duration::from_millis(100);
+        let mut next_exact = Instant::now() + exact_every;
         loop {
             pending.retain(|&i| {
                 let (pid, start) = self.targets[i];
                 !self.source.has_exited(pid, start)
             });
             let now = Instant::now();
-            if pending.is_empty() {
-                return pending;
-            }
-            if now >= deadline {
-                // The cheap check may take a zombie for running: ask exactly, once.
+            if !pending.is_empty() && (now >= next_exact || now >= deadline) {
                 let left: Vec<Target> = pending.iter().map(|&i| self.targets[i]).collect();
                 let running = self.source.still_running(&left);
-                return pending
+                pending = pending
                     .into_iter()
                     .zip(running)
                     .filter_map(|(i, running)| running.then_some(i))
                     .collect();
+                exact_every *= 2;
+                next_exact = now + exact_every;
+            }
+            if pending.is_empty() || now >= deadline {
+                return pending;
             }
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(50));

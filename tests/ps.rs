@@ -154,8 +154,8 @@ fn the_ps_backend_runs_ps_once_per_scan_and_once_per_signal() {
         .output()
         .unwrap();
     assert_eq!(outcome(&json_of(&out), pid), "terminated");
-    // The scan, the start-time check before SIGTERM, and one exact check when the wait
-    // runs out: the test does not collect its child until later, so it stays a zombie,
+    // The scan, the start-time check before SIGTERM, and one exact check 100 ms into
+    // the wait: the test does not collect its child until later, so it stays a zombie,
     // which kill(pid, 0) cannot tell from a running process.
     let text = runs();
     let lines: Vec<&str> = text.lines().collect();

@@ -80,9 +80,9 @@ pub(crate) trait Source {
         matches!(self.is_same_live(pid, start), Ok(false))
     }
 
-    /// Of `targets` (pid, start) that [`Source::has_exited`] still reported running when
-    /// a wait ran out, which really are (a zombie has exited)? An exact check, made once
-    /// per wait rather than per poll; a process that cannot be checked counts as running.
+    /// Of `targets` (pid, start) that [`Source::has_exited`] still reports running,
+    /// which really are (a zombie has exited)? An exact check, made now and then during a
+    /// wait rather than on every poll; a process that cannot be checked counts as running.
     fn still_running(&self, targets: &[(u32, u64)]) -> Vec<bool> {
         targets
             .iter()

@@ -581,7 +581,7 @@ impl Source for PsSource {
     }
 
     /// kill(pid, 0): no subprocess. A zombie still counts as running here;
-    /// [`Source::still_running`] tells them apart when a wait runs out.
+    /// [`Source::still_running`] tells them apart now and then during a wait.
     fn has_exited(&self, pid: u32, _start: u64) -> bool {
         let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
             return true;
