@@ -418,6 +418,14 @@ mod pid_reuse_tests {
         scan
     }
 
+    /// The /proc source as is (pidfds) and with pidfds turned off (kill(2)).
+    fn both_paths() -> [Box<dyn Source>; 2] {
+        [
+            Box::new(ProcSource::new()),
+            Box::new(KillOnly(ProcSource::new())),
+        ]
+    }
+
     fn engine_for(s: &Sleeper) -> Reaper {
         Reaper::new()
             .names([s.name.clone()])
@@ -427,11 +435,7 @@ mod pid_reuse_tests {
 
     #[test]
     fn a_start_time_changed_after_the_scan_means_no_signal_on_either_path() {
-        let sources: [Box<dyn Source>; 2] = [
-            Box::new(ProcSource::new()),
-            Box::new(KillOnly(ProcSource::new())),
-        ];
-        for source in &sources {
+        for source in &both_paths() {
             let mut s = Sleeper::start();
             let reaper = engine_for(&s);
             let mut scan = scan_for(&reaper, &**source, s.pid());
@@ -448,11 +452,7 @@ mod pid_reuse_tests {
 
     #[test]
     fn a_process_that_exits_between_scan_and_signal_is_vanished() {
-        let sources: [Box<dyn Source>; 2] = [
-            Box::new(ProcSource::new()),
-            Box::new(KillOnly(ProcSource::new())),
-        ];
-        for source in &sources {
+        for source in &both_paths() {
             let mut s = Sleeper::start();
             let reaper = engine_for(&s);
             let scan = scan_for(&reaper, &**source, s.pid());
