@@ -119,7 +119,8 @@ impl Reaper {
     /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
         let source = Backend::from_env()?.source();
-        let _turn = (!self.dry_run).then(|| lock::acquire(&self.names, self.grace + LOCK_WAIT));
+        let _turn = (!self.dry_run)
+            .then(|| lock::acquire(&self.names, self.grace.saturating_add(LOCK_WAIT)));
         let scan = self.scan(&*source)?;
         Ok(self.finish(&*source, scan))
     }
@@ -129,6 +130,9 @@ impl Reaper {
     }
 
     pub(crate) fn scan(&self, source: &dyn Source) -> Result<Scan, Error> {
+        // Both backends read this /proc (ps does too, on Linux).
+        #[cfg(target_os = "linux")]
+        crate::scan::proc::check_proc_is_ours()?;
         let threshold_secs = self.threshold.as_secs();
         source.scan(&Query {
             names: &self.names,

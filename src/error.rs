@@ -19,6 +19,15 @@ pub enum Error {
     },
     /// `PATINA_REAP_BACKEND` names no known process source.
     UnknownBackend(String),
+    /// `/proc` belongs to another PID namespace (`/proc/self` is not this process), so its
+    /// process numbers would name other processes than signals here reach. Nothing is
+    /// signalled.
+    ForeignProc {
+        /// What `/proc/self` points to.
+        seen: String,
+        /// This process's own PID.
+        pid: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -29,6 +38,12 @@ impl fmt::Display for Error {
                 f,
                 "PATINA_REAP_BACKEND={name:?} is not a process source; use 'proc' (Linux) or 'ps'"
             ),
+            Self::ForeignProc { seen, pid } => write!(
+                f,
+                "/proc belongs to another PID namespace (/proc/self is {seen:?}, this process \
+                 is PID {pid}): its process numbers are not ours to signal; mount a /proc \
+                 for this namespace (unshare --mount-proc, bwrap --proc /proc)"
+            ),
         }
     }
 }
@@ -37,7 +52,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Scan { source, .. } => Some(source),
-            Self::UnknownBackend(_) => None,
+            Self::UnknownBackend(_) | Self::ForeignProc { .. } => None,
         }
     }
 }

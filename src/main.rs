@@ -25,7 +25,9 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!(
+            // A write error on stderr has nowhere to go: never a panic.
+            let _ = writeln!(
+                std::io::stderr(),
                 "{} {e:#}",
                 "error:".if_supports_color(Stream::Stderr, |t| t.red())
             );
@@ -92,7 +94,10 @@ fn run(cli: Cli, threshold_from_env: bool) -> anyhow::Result<ExitCode> {
     let report = match threshold {
         Threshold::Off => {
             if !cli.quiet {
-                eprintln!("Reaping is disabled by {THRESHOLD_ENV}=off; nothing was signalled");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "Reaping is disabled by {THRESHOLD_ENV}=off; nothing was signalled"
+                );
             }
             reaper.disabled_report()
         }
@@ -113,7 +118,8 @@ fn print_report(cli: &Cli, report: &Report) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     for p in &report.processes {
         if p.outcome == Outcome::Failed {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "{} {p}",
                 "warning:".if_supports_color(Stream::Stderr, |t| t.yellow())
             );

@@ -284,6 +284,11 @@ fn candidate(row: &Row<'_>, query: &Query<'_>) -> Option<Process> {
         rss_bytes: row.rss_kib.saturating_mul(1024),
         name: name.clone(),
         argv,
+        // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
+        // are not seen.
+        live_threads: false,
+        other_namespace: false,
+        ancestry_unknown: false,
     })
 }
 
@@ -567,10 +572,16 @@ impl Source for PsSource {
                 "ps did not list this process (PID {me}); its output cannot be used"
             )));
         }
-        Ok(Scan {
+        let ancestors = ancestors(&parents, me);
+        // The chain stops at a parent ps did not list (hidepid): with no start times of
+        // ancestors at hand, every other process could be above that gap.
+        let hidden = !parents.contains_key(&ancestors[ancestors.len() - 1]);
+        let mut scan = Scan {
             processes,
-            ancestors: ancestors(&parents, me),
-        })
+            ancestors,
+        };
+        super::mark_unknown_ancestry(&mut scan, hidden.then_some(u64::MAX));
+        Ok(scan)
     }
 
     fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool> {
