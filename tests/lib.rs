@@ -9,4 +9,5 @@ mod generated;
 mod preflight;
 mod ps;
 mod reaping;
+mod safety;
 mod scale;

@@ -307,13 +307,14 @@ pub fn in_pid_namespace(script: &str) -> Option<Output> {
         eprintln!("skipped: cannot create a PID namespace here (needs root)");
         return None;
     }
-    // A private temporary directory: the reap lock lives there, and tests in other
-    // namespaces use the same name, patina.
+    // A private temporary (and runtime) directory: the reap lock lives there, and tests
+    // in other namespaces use the same name, patina.
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(unshare)
         .args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
         .env_remove("PATINA_REAP_THRESHOLD")
         .env("TMPDIR", tmp.path())
+        .env("XDG_RUNTIME_DIR", tmp.path())
         .stdin(Stdio::null())
         .process_group(0)
         .output()
