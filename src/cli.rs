@@ -28,8 +28,11 @@ Find, list and safely reap stale patina processes, and never anything else.
 A process is a patina process when its program name, the basename of the first word of \
 argv[0], is exactly one of the --name values (default: patina). So \
 '/usr/local/bin/patina serve' matches, while 'patina-index', 'vim src/patina/main.rs' and \
-'sh -c \"patina serve\"' do not. A process with an empty argv (a zombie) is matched by its \
-kernel name; kernel threads never match.
+'sh -c \"patina serve\"' do not. An argv[0] with white space that equals the \
+executable's path (Linux /proc/PID/exe) is one path: '/opt/patina tools/indexer' is \
+indexer; where that path cannot be read, it matches only if its first word and its whole \
+text give the same name. A process with an empty argv (a zombie, or a live process whose \
+main thread exited) is matched by its kernel name; kernel threads never match.
 
 It is stale when its age is at least --threshold (default 24h). The age comes from the \
 start time the kernel recorded for the process (on Linux /proc/PID/stat against \
@@ -44,16 +47,26 @@ is checked right before each kill(2). A reused PID is never signalled.
 Never touched, whatever their age (listed as skipped, with the first reason that applies, \
 by --verbose and --json):
   - ancestor: this process and every ancestor up the parent chain;
-  - zombie: a process that has already exited;
+  - unknown-ancestry: an ancestor could not be read (/proc with hidepid, a parent of \
+another user), and the process started no later than the topmost one that could, so it \
+may be a hidden ancestor (with ps: every process, as ps gives no ancestor start times);
+  - namespace: in a PID namespace below ours, a container's or sandbox's (not seen by ps);
+  - zombie: a process that has already exited (a leader in state Z whose other threads \
+still run is live; with ps it counts as a zombie);
   - young: younger than --threshold;
-  - foreground: in the foreground process group of a live terminal.
+  - foreground: in the foreground process group of a live terminal, also when that \
+group and the process's own both lie outside our PID namespace.
 
-Other users' processes are not even looked at: only those whose effective uid is the \
-caller's count, also when running as root, unless --all-users is given.
+Other users' processes are not even looked at: only those whose effective uid (on Linux \
+the Uid: line of /proc/PID/status) is the caller's count, also when running as root, \
+unless --all-users is given. A /proc that belongs to another PID namespace (/proc/self \
+is not this process) is refused: nothing is signalled and the exit status is 1.
 
-Reapers of the same user and names take turns (an advisory lock on a file in $TMPDIR, \
-or /tmp), so that each stale process is reported by one of them: a run waits up to \
---grace + 10s for another to finish, then goes on regardless. A dry run does not wait.";
+Reapers of the same user and names take turns (an advisory lock on a file in \
+$XDG_RUNTIME_DIR if it is an absolute directory of ours, else an absolute $TMPDIR, else \
+/tmp), so that each stale process is reported by one of them: a run waits up to --grace \
++ 10s for another to finish, then goes on regardless; a holder that is stopped (Ctrl-Z) \
+is not waited for (Linux). A dry run does not wait.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
@@ -221,8 +234,8 @@ pub(crate) struct Cli {
 
     /// Also list matched processes that are kept, with the reason
     ///
-    /// The reason is ancestor, zombie, young or foreground; processes that exited before
-    /// the first signal are listed as vanished.
+    /// The reason is ancestor, unknown-ancestry, namespace, zombie, young or foreground;
+    /// processes that exited before the first signal are listed as vanished.
     #[arg(short, long, conflicts_with = "quiet")]
     pub(crate) verbose: bool,
 

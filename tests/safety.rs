@@ -624,7 +624,7 @@ state() {{ s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) ec
 SLEEPER_IGNORE_TERM=1 setpriv --reuid=65534 --regid=65534 --clear-groups "{i}" 1000 & I=$!
 until [ "$(head -c {len} /proc/$I/cmdline 2>/dev/null)" = "{i}" ]; do sleep 0.01; done
 "{bin}" --threshold 0s --grace 60s --all-users --quiet & H=$!
-until grep -qx "$H" "$TMPDIR"/patina-reap-*.lock 2>/dev/null; do sleep 0.01; done
+n=0; until grep -qx "$H" "$TMPDIR"/patina-reap-*.lock 2>/dev/null || [ $n -ge 300 ]; do n=$((n+1)); sleep 0.01; done
 sleep 0.3
 kill -STOP $H
 echo holder=$(cut -d' ' -f3 /proc/$H/stat)
