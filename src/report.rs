@@ -24,7 +24,8 @@ pub enum Outcome {
     Vanished,
     /// Could not be reaped; `reason` says why.
     Failed,
-    /// Matched but kept; `reason` is `ancestor`, `zombie`, `young` or `foreground`.
+    /// Matched but kept; `reason` is `ancestor`, `unknown-ancestry`, `namespace`, `zombie`,
+    /// `young` or `foreground`.
     Skipped,
 }
 
@@ -216,6 +217,8 @@ fn skip_text(reason: &str) -> &str {
         "zombie" => "zombie, already exited",
         "young" => "younger than the threshold",
         "foreground" => "in the foreground of a terminal",
+        "unknown-ancestry" => "could be a hidden ancestor of this reaper",
+        "namespace" => "in another PID namespace",
         other => other,
     }
 }
