@@ -31,8 +31,9 @@ argv[0], is exactly one of the --name values (default: patina). So \
 'sh -c \"patina serve\"' do not. A process with an empty argv (a zombie) is matched by its \
 kernel name; kernel threads never match.
 
-It is stale when its age is at least --threshold (default 24h). The age comes from the \
-start time the kernel recorded for the process (on Linux /proc/PID/stat against \
+It is stale when its age is at least --threshold (default 24h), or, on Linux, when its \
+executable was replaced since it started (an upgrade), whatever its age. The age comes \
+from the start time the kernel recorded for the process (on Linux /proc/PID/stat against \
 CLOCK_BOOTTIME), to the second, never from the process's own claims or the wall clock.
 
 Stale processes all get SIGTERM at once; those still running after --grace (default 5s) \
@@ -45,8 +46,13 @@ Never touched, whatever their age (listed as skipped, with the first reason that
 by --verbose and --json):
   - ancestor: this process and every ancestor up the parent chain;
   - zombie: a process that has already exited;
-  - young: younger than --threshold;
-  - foreground: in the foreground process group of a live terminal.
+  - young: younger than --threshold, and its executable not replaced;
+  - foreground: in the foreground process group of a live terminal;
+  - attached: its parent is alive and does not adopt orphans (PID 1, a parent outside \
+the PID namespace, or a service manager named systemd or init): an editor's MCP server, \
+a live shell's job;
+  - serving: it listens on a daemon socket (--socket) and its executable was not \
+replaced.
 
 Other users' processes are not even looked at: only those whose effective uid is the \
 caller's count, also when running as root, unless --all-users is given.
@@ -219,9 +225,28 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) all_users: bool,
 
+    /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
+    ///
+    /// A process listening on PATH that runs the executable it started with is kept as
+    /// serving, whatever its age. Giving --socket replaces the default,
+    /// $HOME/.patina/run/serve.sock (with --all-users as root, each other owner's
+    /// ~/.patina/run/serve.sock counts too, for that owner); '--socket none' checks no
+    /// socket. Only a listener running as the caller counts. The lookup sends nothing
+    /// and takes at most 100ms: on Linux it reads /proc/net/unix and the candidates'
+    /// descriptors; elsewhere one connection, closed at once, tells whether anybody
+    /// listens, and then every candidate of that user is kept.
+    #[arg(
+        long = "socket",
+        value_name = "PATH",
+        value_hint = ValueHint::FilePath,
+        action = ArgAction::Append,
+        value_parser = parse_socket
+    )]
+    pub(crate) sockets: Vec<std::path::PathBuf>,
+
     /// Also list matched processes that are kept, with the reason
     ///
-    /// The reason is ancestor, zombie, young or foreground; processes that exited before
+    /// The reason is ancestor, zombie, young, foreground, attached or serving; processes that exited before
     /// the first signal are listed as vanished.
     #[arg(short, long, conflicts_with = "quiet")]
     pub(crate) verbose: bool,
@@ -251,5 +276,30 @@ fn parse_name(text: &str) -> Result<String, String> {
         ))
     } else {
         Ok(text.to_owned())
+    }
+}
+
+fn parse_socket(text: &str) -> Result<std::path::PathBuf, String> {
+    if text.is_empty() {
+        Err("a socket path cannot be empty (use 'none' to check no socket)".into())
+    } else {
+        Ok(text.into())
+    }
+}
+
+impl Cli {
+    /// The sockets asked for: `None` for the default, empty for `--socket none`.
+    pub(crate) fn socket_list(&self) -> Result<Option<Vec<std::path::PathBuf>>, String> {
+        let none = std::path::Path::new("none");
+        match self.sockets.iter().any(|p| p == none) {
+            false if self.sockets.is_empty() => Ok(None),
+            false => Ok(Some(self.sockets.clone())),
+            true if self.sockets.len() == 1 => Ok(Some(Vec::new())),
+            true => Err(
+                "'--socket none' cannot be combined with socket paths (for a file \
+                         called none, give ./none)"
+                    .into(),
+            ),
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! The engine both the CLI and the preflight run: scan, select, reap, report.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::lock;
 use crate::reap::{self, Fate};
 use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
 use crate::scan::{Backend, Query, Scan, Source};
-use crate::select::{verdict, Verdict};
+use crate::select::{may_be_serving, trigger, verdict, Verdict};
+use crate::socket::{self, Socket};
 use crate::Error;
 
 /// The default minimum age of a stale process.
@@ -45,6 +47,8 @@ pub struct Reaper {
     dry_run: bool,
     all_users: bool,
     list_young: bool,
+    /// Daemon sockets; `None` for the default, `$HOME/.patina/run/serve.sock`.
+    sockets: Option<Vec<PathBuf>>,
 }
 
 impl Default for Reaper {
@@ -63,6 +67,7 @@ impl Reaper {
             dry_run: false,
             all_users: false,
             list_young: true,
+            sockets: None,
         }
     }
 
@@ -124,6 +129,46 @@ impl Reaper {
         Ok(self.finish(&*source, scan))
     }
 
+    /// Daemon sockets whose listener is kept as `serving` (replaces the default,
+    /// `$HOME/.patina/run/serve.sock`); an empty list checks none. The listener counts
+    /// only when it runs as the caller.
+    pub fn sockets<I, P>(mut self, sockets: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PathBuf>,
+    {
+        self.sockets = Some(sockets.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The sockets to check for candidates owned by `owners`: the configured ones for
+    /// the caller, or by default the caller's `$HOME` socket and, with `--all-users` as
+    /// root, each other owner's own.
+    fn socket_list(&self, owners: &[u32]) -> Vec<Socket> {
+        let me = rustix::process::geteuid().as_raw();
+        if let Some(paths) = &self.sockets {
+            return paths
+                .iter()
+                .map(|path| Socket {
+                    path: path.clone(),
+                    user: me,
+                })
+                .collect();
+        }
+        let mut list = Vec::new();
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            list.push(socket::default_socket(Path::new(&home), me));
+        }
+        if self.all_users && me == 0 {
+            for &owner in owners.iter().filter(|&&o| o != me) {
+                if let Some(home) = home_of(owner) {
+                    list.push(socket::default_socket(&home, owner));
+                }
+            }
+        }
+        list
+    }
+
     pub(crate) fn names_list(&self) -> &[String] {
         &self.names
     }
@@ -138,17 +183,21 @@ impl Reaper {
     }
 
     /// Select from a finished scan and reap.
-    pub(crate) fn finish(&self, source: &dyn Source, scan: Scan) -> Report {
+    pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
         let threshold_secs = self.threshold.as_secs();
-        let mut verdicts = Vec::with_capacity(scan.processes.len());
-        let mut targets = Vec::new();
-        for p in &scan.processes {
-            let v = verdict(p, threshold_secs, &scan.ancestors);
-            if v == Verdict::Stale {
-                targets.push((p.pid, p.start));
-            }
-            verdicts.push(v);
-        }
+        let mut verdicts: Vec<Verdict> = scan
+            .processes
+            .iter()
+            .map(|p| verdict(p, threshold_secs, &scan.ancestors))
+            .collect();
+        self.find_serving(&mut scan, &mut verdicts, threshold_secs);
+        let targets: Vec<(u32, u64)> = scan
+            .processes
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| **v == Verdict::Stale)
+            .map(|(p, _)| (p.pid, p.start))
+            .collect();
         let mut fates = if self.dry_run || targets.is_empty() {
             Vec::new()
         } else {
@@ -163,6 +212,7 @@ impl Reaper {
             self.names.clone(),
         );
         for (p, v) in scan.processes.into_iter().zip(verdicts) {
+            let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
             let (outcome, reason) = match v {
                 Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
                 Verdict::Stale if self.dry_run => (Outcome::WouldReap, None),
@@ -176,6 +226,7 @@ impl Reaper {
             let argv = lossy_argv(&p.argv);
             report.push(ProcessReport {
                 pid: p.pid,
+                ppid: p.ppid,
                 name: p.name,
                 command: argv.join(" "),
                 argv,
@@ -184,9 +235,39 @@ impl Reaper {
                 rss_bytes: p.rss_bytes,
                 outcome,
                 reason,
+                trigger,
+                parent_name: p.parent_name,
+                socket: p.serving,
             });
         }
         report
+    }
+
+    /// Look up, for the processes that would otherwise be stale and were not replaced,
+    /// whether they listen on a daemon socket, and decide those again. Nothing is
+    /// looked up when no process is stale.
+    fn find_serving(&self, scan: &mut Scan, verdicts: &mut [Verdict], threshold_secs: u64) {
+        let asked: Vec<usize> = (0..verdicts.len())
+            .filter(|&i| may_be_serving(&scan.processes[i], verdicts[i]))
+            .collect();
+        if asked.is_empty() {
+            return;
+        }
+        let candidates: Vec<(u32, u32)> = asked
+            .iter()
+            .map(|&i| (scan.processes[i].pid, scan.processes[i].uid))
+            .collect();
+        let mut owners: Vec<u32> = candidates.iter().map(|c| c.1).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let sockets = self.socket_list(&owners);
+        for (&i, found) in asked.iter().zip(socket::serving(&sockets, &candidates)) {
+            if let Some(s) = found {
+                let p = &mut scan.processes[i];
+                p.serving = Some(sockets[s].path.clone());
+                verdicts[i] = verdict(p, threshold_secs, &scan.ancestors);
+            }
+        }
     }
 
     /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
@@ -200,4 +281,14 @@ impl Reaper {
         report.disabled = true;
         report
     }
+}
+
+/// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.
+fn home_of(uid: u32) -> Option<PathBuf> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() >= 7 && fields[2].parse() == Ok(uid) && fields[5].starts_with('/'))
+            .then(|| PathBuf::from(fields[5]))
+    })
 }

@@ -44,6 +44,7 @@ mod reap;
 mod report;
 mod scan;
 mod select;
+mod socket;
 
 pub use duration::{parse_duration, DurationError};
 pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};

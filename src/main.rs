@@ -83,12 +83,18 @@ fn run(cli: Cli, threshold_from_env: bool) -> anyhow::Result<ExitCode> {
     }
     let threshold = resolve_threshold(&cli, threshold_from_env);
     raise_fd_limit();
-    let reaper = Reaper::new()
+    let sockets = cli
+        .socket_list()
+        .unwrap_or_else(|e| usage_error(format!("invalid value for '--socket <PATH>': {e}")));
+    let mut reaper = Reaper::new()
         .grace(cli.grace)
         .names(cli.names.iter().cloned())
         .dry_run(cli.dry_run)
         .all_users(cli.all_users)
         .list_young(cli.verbose || cli.json);
+    if let Some(sockets) = sockets {
+        reaper = reaper.sockets(sockets);
+    }
     let report = match threshold {
         Threshold::Off => {
             if !cli.quiet {

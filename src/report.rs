@@ -24,7 +24,8 @@ pub enum Outcome {
     Vanished,
     /// Could not be reaped; `reason` says why.
     Failed,
-    /// Matched but kept; `reason` is `ancestor`, `zombie`, `young` or `foreground`.
+    /// Matched but kept; `reason` is `ancestor`, `zombie`, `young`, `foreground`,
+    /// `attached` or `serving`.
     Skipped,
 }
 
@@ -41,6 +42,8 @@ impl Outcome {
 pub struct ProcessReport {
     /// Process id.
     pub pid: u32,
+    /// Parent process id, as the scan saw it.
+    pub ppid: u32,
     /// The program name it matched.
     pub name: String,
     /// argv joined with spaces (lossy UTF-8).
@@ -57,6 +60,15 @@ pub struct ProcessReport {
     pub outcome: Outcome,
     /// Why it was skipped or failed; `None` otherwise.
     pub reason: Option<String>,
+    /// What made a stale process stale: `age` or `replaced` (its executable was
+    /// replaced since it started); `None` for skipped processes.
+    pub trigger: Option<String>,
+    /// The parent's program name, for `attached` (not in the JSON).
+    #[serde(skip)]
+    pub(crate) parent_name: Option<String>,
+    /// The daemon socket it serves, for `serving` (not in the JSON).
+    #[serde(skip)]
+    pub(crate) socket: Option<std::path::PathBuf>,
 }
 
 /// Totals over a run.
@@ -193,7 +205,10 @@ impl fmt::Display for ProcessReport {
         let command = display_command(&self.argv, &self.name);
         let age = format_age(self.age_secs);
         let size = format_bytes(self.rss_bytes);
-        let facts = format!("PID {}, running {age}, {size}", self.pid);
+        let mut facts = format!("PID {}, running {age}, {size}", self.pid);
+        if self.trigger.as_deref() == Some("replaced") {
+            facts.push_str("; replaced since it started");
+        }
         let reason = self.reason.as_deref().unwrap_or("");
         match self.outcome {
             Outcome::WouldReap => write!(f, "Would clean up stale {command} ({facts})"),
@@ -205,8 +220,35 @@ impl fmt::Display for ProcessReport {
                 "could not clean up stale {command} ({facts}): {}",
                 escape(reason)
             ),
-            Outcome::Skipped => write!(f, "Kept {command} ({facts}): {}", skip_text(reason)),
+            Outcome::Skipped => match reason {
+                "attached" => match &self.parent_name {
+                    Some(parent) => write!(
+                        f,
+                        "Kept {command} ({facts}): attached to {} (PID {})",
+                        escape(parent),
+                        self.ppid
+                    ),
+                    None => write!(f, "Kept {command} ({facts}): attached to PID {}", self.ppid),
+                },
+                "serving" => write!(
+                    f,
+                    "Kept {command} ({facts}): serving {}",
+                    self.socket
+                        .as_deref()
+                        .map_or_else(String::new, |p| escape(&home_relative(p)))
+                ),
+                _ => write!(f, "Kept {command} ({facts}): {}", skip_text(reason)),
+            },
         }
+    }
+}
+
+/// A path under `$HOME` written as `~/...`.
+fn home_relative(path: &std::path::Path) -> String {
+    let home = std::env::var_os("HOME").filter(|h| h.len() > 1);
+    match home.as_ref().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) => format!("~/{}", rest.display()),
+        None => path.display().to_string(),
     }
 }
 
@@ -322,7 +364,41 @@ mod tests {
             rss_bytes: 1_288_490_188,
             outcome,
             reason: reason.map(str::to_owned),
+            ppid: 4321,
+            trigger: (!matches!(outcome, Outcome::Skipped)).then(|| "age".into()),
+            parent_name: None,
+            socket: None,
         }
+    }
+
+    #[test]
+    fn attached_serving_and_replaced_are_worded() {
+        let mut p = sample(Outcome::Skipped, Some("attached"));
+        p.parent_name = Some("claude".into());
+        assert_eq!(
+            p.to_string(),
+            "Kept patina serve (PID 12345, running 2d3h, 1.2 GiB): attached to claude (PID 4321)"
+        );
+        p.parent_name = None;
+        assert!(p.to_string().ends_with("): attached to PID 4321"), "{p}");
+        let mut p = sample(Outcome::Skipped, Some("serving"));
+        p.socket = Some("/run/patina/serve.sock".into());
+        assert!(
+            p.to_string().ends_with("): serving /run/patina/serve.sock"),
+            "{p}"
+        );
+        let mut p = sample(Outcome::Terminated, None);
+        p.trigger = Some("replaced".into());
+        assert_eq!(
+            p.to_string(),
+            "Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB; replaced since it started)"
+        );
+        let mut r = Report::new(0, 0, false, vec!["patina".into()]);
+        r.push(p);
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["processes"][0]["ppid"], 4321);
+        assert_eq!(json["processes"][0]["trigger"], "replaced");
+        assert!(json["processes"][0].get("parent_name").is_none());
     }
 
     #[test]
@@ -549,6 +625,10 @@ mod proptests {
                 rss_bytes: 0,
                 outcome: Outcome::WouldReap,
                 reason: None,
+                ppid: 1,
+                trigger: Some("age".into()),
+                parent_name: None,
+                socket: None,
             };
             let mut r = Report::new(0, 0, true, vec!["patina".into()]);
             r.push(report);

@@ -271,6 +271,72 @@ impl ProcSource {
     }
 }
 
+/// Whether a kernel name (`comm`, cut to 15 bytes) could be one of `names`.
+fn comm_may_match(names: &[String], comm: &[u8]) -> bool {
+    const TASK_COMM_MAX: usize = 15;
+    names.iter().any(|n| {
+        let n = n.as_bytes();
+        n == comm || (comm.len() == TASK_COMM_MAX && n.starts_with(comm))
+    })
+}
+
+/// (device, inode) of a file under `/proc`, following the magic links there.
+fn file_id(proc_dir: impl AsFd, pid: &[u8], file: &[u8]) -> Option<(u64, u64)> {
+    let path = ProcPath::new(pid, file)?;
+    let st = fs::statat(proc_dir, path.as_cstr(), fs::AtFlags::empty()).ok()?;
+    Some((st.st_dev as u64, st.st_ino as u64))
+}
+
+/// Where a process lives: its mount namespace and root directory. Paths it runs from
+/// mean the same to this process only when both are the same.
+type Place = Option<((u64, u64), (u64, u64))>;
+
+fn place(proc_dir: impl AsFd + Copy, pid: &[u8]) -> Place {
+    Some((
+        file_id(proc_dir, pid, b"ns/mnt")?,
+        file_id(proc_dir, pid, b"root")?,
+    ))
+}
+
+/// Whether the executable of `pid` was replaced since it started: `/proc/PID/exe` reads
+/// ` (deleted)`, or, for a process in this process's mount namespace and root, its path
+/// now names another file. Whatever cannot be read counts as not replaced.
+fn exe_replaced(proc_dir: impl AsFd + Copy, pid: &[u8], own: &mut Option<Place>) -> bool {
+    let Some(exe) = ProcPath::new(pid, b"exe") else {
+        return false;
+    };
+    let Ok(target) = fs::readlinkat(proc_dir, exe.as_cstr(), Vec::new()) else {
+        return false;
+    };
+    let deleted = target.as_bytes().ends_with(b" (deleted)");
+    let own = *own.get_or_insert_with(|| place(proc_dir, b"self"));
+    if own.is_none() || place(proc_dir, pid) != own {
+        return deleted;
+    }
+    let Some(running) = file_id(proc_dir, pid, b"exe") else {
+        return false;
+    };
+    match fs::stat(target.as_c_str()) {
+        Ok(now) => (now.st_dev as u64, now.st_ino as u64) != running,
+        // The path names nothing any more: deleted, or renamed away.
+        Err(Errno::NOENT | Errno::NOTDIR) => true,
+        Err(_) => false,
+    }
+}
+
+/// The kernel name of `ppid`, read into `buf`; `None` for no parent (ppid 0) or one
+/// that cannot be read.
+fn parent_name(proc_dir: impl AsFd, ppid: u32, buf: &mut Vec<u8>) -> Option<String> {
+    if ppid == 0 {
+        return None;
+    }
+    let path = ProcPath::for_pid(ppid, b"stat")?;
+    let fd = open_in(proc_dir, &path).ok()?;
+    read_into(&fd, buf, STAT_BUF * 4).ok()?;
+    let stat = parse_stat(buf)?;
+    Some(String::from_utf8_lossy(stat.comm).into_owned())
+}
+
 impl Source for ProcSource {
     fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
         let proc_dir = Self::open_proc()?;
@@ -280,6 +346,8 @@ impl Source for ProcSource {
         let mut cmd_buf = Vec::with_capacity(CMDLINE_PEEK);
         let ancestors = self.ancestors(&proc_dir, &mut stat_buf);
         let mut processes = Vec::new();
+        // This process's mount namespace and root, read at the first match.
+        let mut own = None;
 
         let mut dir_buf = Vec::<u8>::with_capacity(32 * 1024);
         let mut dir = RawDir::new(&proc_dir, dir_buf.spare_capacity_mut());
@@ -307,7 +375,10 @@ impl Source for ProcSource {
                 continue;
             }
             let age_secs = now.saturating_sub(stat.start_ticks) / hz;
-            if age_secs < query.min_age_secs {
+            // A young process matters only if its executable was replaced; that is
+            // looked at only when its kernel name could be one of the names.
+            let young = age_secs < query.min_age_secs;
+            if young && !comm_may_match(query.names, stat.comm) {
                 continue;
             }
             // Only now, for a process old enough: the owner of the open stat file is the
@@ -344,19 +415,36 @@ impl Source for ProcSource {
             if !complete && read_rest(&cmd_fd, &mut raw).is_err() {
                 continue;
             }
+            let (ppid, pgrp, tpgid, has_tty, state, start_ticks, rss_pages) = (
+                stat.ppid,
+                stat.pgrp,
+                stat.tpgid,
+                stat.tty_nr != 0,
+                stat.state,
+                stat.start_ticks,
+                stat.rss_pages,
+            );
+            let replaced = exe_replaced(&proc_dir, pid_bytes, &mut own);
+            if young && !replaced {
+                continue;
+            }
+            let parent_name = parent_name(&proc_dir, ppid, &mut stat_buf);
             processes.push(Process {
                 pid,
-                ppid: stat.ppid,
+                ppid,
                 uid: meta.st_uid,
-                pgrp: stat.pgrp,
-                tpgid: stat.tpgid,
-                has_tty: stat.tty_nr != 0,
-                state: stat.state,
-                start: stat.start_ticks,
+                pgrp,
+                tpgid,
+                has_tty,
+                state,
+                start: start_ticks,
                 age_secs,
-                rss_bytes: stat.rss_pages * self.page_size,
+                rss_bytes: rss_pages * self.page_size,
                 name: name.clone(),
                 argv: split_cmdline(&raw),
+                parent_name,
+                replaced,
+                serving: None,
             });
         }
         Ok(Scan {
