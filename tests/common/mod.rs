@@ -72,6 +72,8 @@ pub struct Sandbox {
     pub name: String,
     pub dir: tempfile::TempDir,
     children: Vec<Child>,
+    /// Started through a launcher that exited: (pid, start identity).
+    orphans: Vec<(u32, String)>,
 }
 
 impl Sandbox {
@@ -86,6 +88,7 @@ impl Sandbox {
             name: unique_name(),
             dir,
             children: Vec::new(),
+            orphans: Vec::new(),
         }
     }
 
@@ -118,25 +121,53 @@ impl Sandbox {
         pid
     }
 
-    /// A sleeper named exactly this sandbox's name.
-    pub fn spawn_sleeper(&mut self) -> u32 {
-        let mut cmd = Command::new(self.sleeper_path());
-        cmd.arg("1000");
-        self.spawn(cmd)
-    }
-
-    /// The sleeper with exactly this argv (like `exec -a argv0 ... args`).
-    pub fn spawn_with_argv0(&mut self, argv0: &str, args: &[&str]) -> u32 {
+    /// Start `program` as an orphan, with argv[0] `argv0` and the arguments and
+    /// environment `configure` adds: a launcher in its own process group starts it and
+    /// exits at once, so it is adopted (a child of this test would be kept `attached`).
+    /// Checks that the adopter is one the reaper recognises, and returns its pid.
+    pub fn spawn_orphan(
+        &mut self,
+        program: &Path,
+        argv0: impl AsRef<std::ffi::OsStr>,
+        configure: impl FnOnce(&mut Command),
+    ) -> u32 {
         let mut cmd = Command::new(sleeper());
-        cmd.arg0(argv0).args(args);
-        self.spawn(cmd)
+        cmd.arg0(argv0)
+            .env("SLEEPER_LAUNCH", program)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .process_group(0);
+        configure(&mut cmd);
+        let out = cmd.output().expect("run the launcher");
+        assert!(out.status.success(), "launching {} failed", program.display());
+        let pid: u32 = stdout(&out).trim().parse().expect("the launcher prints a pid");
+        let id = identity(pid).expect("the orphan is gone at once");
+        self.orphans.push((pid, id));
+        assert_adopted(pid);
+        pid
     }
 
-    /// A sleeper under this name that ignores SIGTERM.
+    /// A sleeper named exactly this sandbox's name; an orphan.
+    pub fn spawn_sleeper(&mut self) -> u32 {
+        let path = self.sleeper_path();
+        self.spawn_orphan(&path, &path, |cmd| {
+            cmd.arg("1000");
+        })
+    }
+
+    /// The sleeper with exactly this argv (like `exec -a argv0 ... args`); an orphan.
+    pub fn spawn_with_argv0(&mut self, argv0: &str, args: &[&str]) -> u32 {
+        self.spawn_orphan(sleeper(), argv0, |cmd| {
+            cmd.args(args);
+        })
+    }
+
+    /// A sleeper under this name that ignores SIGTERM; an orphan.
     pub fn spawn_term_ignorer(&mut self) -> u32 {
-        let mut cmd = Command::new(self.sleeper_path());
-        cmd.arg("1000").env("SLEEPER_IGNORE_TERM", "1");
-        self.spawn(cmd)
+        let path = self.sleeper_path();
+        self.spawn_orphan(&path, &path, |cmd| {
+            cmd.arg("1000").env("SLEEPER_IGNORE_TERM", "1");
+        })
     }
 
     /// A zombie under this name: started, exited at once, and never waited for.
@@ -152,8 +183,12 @@ impl Sandbox {
         pid
     }
 
-    /// Whether our child `pid` is still running (an exited one is collected).
+    /// Whether our child or orphan `pid` is still running (an exited child is
+    /// collected; an exited orphan is gone or a zombie).
     pub fn alive(&mut self, pid: u32) -> bool {
+        if let Some((_, id)) = self.orphans.iter().find(|o| o.0 == pid) {
+            return is_running(pid, id);
+        }
         let child = self
             .children
             .iter_mut()
@@ -206,7 +241,78 @@ impl Drop for Sandbox {
             let _ = child.kill();
             let _ = child.wait();
         }
+        for (pid, id) in &self.orphans {
+            if is_running(*pid, id) {
+                kill_pid(*pid);
+            }
+        }
     }
+}
+
+/// SIGKILL to `pid` (the caller has checked it is the process it started).
+pub fn kill_pid(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// What tells a process from a later one with its pid: its start time (clock ticks
+/// from /proc on Linux, `ps`'s lstart elsewhere).
+pub fn identity(pid: u32) -> Option<String> {
+    if cfg!(target_os = "linux") {
+        return proc_state_and_start(pid).map(|(_, start)| start.to_string());
+    }
+    let out = Command::new(which("ps"))
+        .args(["-o", "lstart=", "-p", &pid.to_string()])
+        .env("LC_ALL", "C")
+        .output()
+        .ok()?;
+    let text = stdout(&out).trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Whether the process `pid` with identity `id` is still running (not a zombie).
+pub fn is_running(pid: u32, id: &str) -> bool {
+    identity(pid).as_deref() == Some(id) && state(pid).is_some_and(|s| s != 'Z')
+}
+
+/// The parent pid of `pid` (via `ps`).
+pub fn ppid_of(pid: u32) -> Option<u32> {
+    let out = Command::new(which("ps"))
+        .args(["-o", "ppid=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    stdout(&out).trim().parse().ok()
+}
+
+/// The kernel's name of `pid` (via `ps`).
+pub fn comm_of(pid: u32) -> Option<String> {
+    let out = Command::new(which("ps"))
+        .args(["-o", "comm=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    let text = stdout(&out).trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Panics unless `pid` was adopted by a parent the reaper counts as an adopter: PID 1
+/// or a service manager called `systemd` or `init`. Another child subreaper above the
+/// test run would adopt the test's orphans and keep them `attached`.
+pub fn assert_adopted(pid: u32) {
+    let ppid = ppid_of(pid).expect("the orphan is gone");
+    if ppid == 1 {
+        return;
+    }
+    let comm = comm_of(ppid).unwrap_or_default();
+    let name = comm.rsplit('/').next().unwrap_or_default();
+    assert!(
+        matches!(name, "systemd" | "init"),
+        "orphans of this test run are adopted by {comm} (PID {ppid}), a child subreaper \
+         the reaper does not count as an adopter: run the tests outside it"
+    );
 }
 
 pub fn stdout(out: &Output) -> String {

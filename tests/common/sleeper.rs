@@ -8,6 +8,9 @@
 //   SLEEPER_EMPTY_ARGV=P   exec the program at path P with an empty argv (argc 0)
 //   SLEEPER_FORK_ON_TERM=1 on SIGTERM, fork a child (which keeps sleeping, SIGTERM back
 //                          to default) and exit
+//   SLEEPER_LAUNCH=PATH    start PATH with this argv (argv[0] too) and the rest of the
+//                          environment, print its pid and exit at once: the new process
+//                          is an orphan, adopted by PID 1 or the nearest subreaper
 use std::ffi::CString;
 
 extern "C" {
@@ -44,7 +47,35 @@ fn exec_with_empty_argv(path: std::ffi::OsString) -> ! {
     std::process::exit(127);
 }
 
+fn launch(program: std::ffi::OsString) -> ! {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let child = Command::new(program)
+        .arg0(argv0)
+        .args(args)
+        .env_remove("SLEEPER_LAUNCH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match child {
+        Ok(child) => {
+            println!("{}", child.id());
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("launch failed: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
 fn main() {
+    if let Some(program) = std::env::var_os("SLEEPER_LAUNCH") {
+        launch(program);
+    }
     if std::env::var_os("SLEEPER_EXIT").is_some() {
         return;
     }
