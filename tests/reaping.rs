@@ -157,10 +157,10 @@ fn other_users_processes_are_ignored_unless_all_users() {
         return;
     }
     let mut sb = Sandbox::new();
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.arg("1000");
     std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
-    let theirs = sb.spawn(cmd);
+    let theirs = sb.spawn_launched(cmd);
     let mine = sb.spawn_sleeper();
     let (doc, _) = sb.run_json(&["--threshold", "0s", "--dry-run"]);
     assert_eq!(outcome(&doc, theirs), "absent");
@@ -288,9 +288,9 @@ fn json_carries_exact_argv_and_command() {
 #[test]
 fn human_output_escapes_control_characters_from_argv() {
     let mut sb = Sandbox::new();
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.args(["1000", "\u{1b}]0;pwned\u{7}", "two\nlines"]);
-    let pid = sb.spawn(cmd);
+    let pid = sb.spawn_launched(cmd);
     let out = sb.run(&["--threshold", "0s", "--dry-run", "--color", "never"]);
     let text = stdout(&out);
     if exact_argv() {

@@ -169,9 +169,9 @@ fn reapers_racing_a_forking_process_hit_only_its_family() {
     let innocent = sb.spawn_with_argv0(&format!("{}x", sb.name), &["1000"]);
     let mut forkers = Vec::new();
     for _ in 0..10 {
-        let mut cmd = Command::new(sb.sleeper_path());
+        let mut cmd = orphan_command(sb.sleeper_path());
         cmd.arg("1000").env("SLEEPER_FORK_ON_TERM", "1");
-        forkers.push(sb.spawn(cmd));
+        forkers.push(sb.spawn_launched(cmd));
     }
     // Three rounds of three concurrent reapers: each forker's child appears after
     // some scan and is found by a later one.

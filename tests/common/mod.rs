@@ -131,16 +131,24 @@ impl Sandbox {
         argv0: impl AsRef<std::ffi::OsStr>,
         configure: impl FnOnce(&mut Command),
     ) -> u32 {
-        let mut cmd = Command::new(sleeper());
-        cmd.arg0(argv0)
-            .env("SLEEPER_LAUNCH", program)
-            .stdin(Stdio::null())
+        let mut cmd = orphan_command(program);
+        cmd.arg0(argv0);
+        configure(&mut cmd);
+        self.spawn_launched(cmd)
+    }
+
+    /// Run a launcher made by [`orphan_command`] and return the orphan's pid, checked
+    /// to be adopted; it is killed (by pid and start time) on drop.
+    pub fn spawn_launched(&mut self, mut cmd: Command) -> u32 {
+        cmd.stdin(Stdio::null())
             .stderr(Stdio::inherit())
             .process_group(0);
-        configure(&mut cmd);
         let out = cmd.output().expect("run the launcher");
-        assert!(out.status.success(), "launching {} failed", program.display());
-        let pid: u32 = stdout(&out).trim().parse().expect("the launcher prints a pid");
+        assert!(out.status.success(), "launching an orphan failed: {cmd:?}");
+        let pid: u32 = stdout(&out)
+            .trim()
+            .parse()
+            .expect("the launcher prints a pid");
         let id = identity(pid).expect("the orphan is gone at once");
         self.orphans.push((pid, id));
         assert_adopted(pid);
@@ -247,6 +255,16 @@ impl Drop for Sandbox {
             }
         }
     }
+}
+
+/// A command that starts `program` as an orphan: add arguments, environment, `arg0`
+/// (it becomes the orphan's argv[0]; the program path by default), `uid`... as on the
+/// program's own command, then run it with [`Sandbox::spawn_launched`].
+pub fn orphan_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(sleeper());
+    cmd.arg0(program.as_ref())
+        .env("SLEEPER_LAUNCH", program.as_ref());
+    cmd
 }
 
 /// SIGKILL to `pid` (the caller has checked it is the process it started).
