@@ -6,6 +6,7 @@ mod common;
 mod adversarial;
 mod faults;
 mod generated;
+mod inuse;
 mod preflight;
 mod ps;
 mod reaping;

@@ -284,7 +284,13 @@ fn comm_may_match(names: &[String], comm: &[u8]) -> bool {
 fn file_id(proc_dir: impl AsFd, pid: &[u8], file: &[u8]) -> Option<(u64, u64)> {
     let path = ProcPath::new(pid, file)?;
     let st = fs::statat(proc_dir, path.as_cstr(), fs::AtFlags::empty()).ok()?;
-    Some((st.st_dev as u64, st.st_ino as u64))
+    Some(dev_ino(&st))
+}
+
+// The field types differ between architectures.
+#[allow(clippy::unnecessary_cast)]
+fn dev_ino(st: &fs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
 }
 
 /// Where a process lives: its mount namespace and root directory. Paths it runs from
@@ -317,7 +323,7 @@ fn exe_replaced(proc_dir: impl AsFd + Copy, pid: &[u8], own: &mut Option<Place>)
         return false;
     };
     match fs::stat(target.as_c_str()) {
-        Ok(now) => (now.st_dev as u64, now.st_ino as u64) != running,
+        Ok(now) => dev_ino(&now) != running,
         // The path names nothing any more: deleted, or renamed away.
         Err(Errno::NOENT | Errno::NOTDIR) => true,
         Err(_) => false,

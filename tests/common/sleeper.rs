@@ -11,6 +11,10 @@
 //   SLEEPER_LAUNCH=PATH    start PATH with this argv (argv[0] too) and the rest of the
 //                          environment, print its pid and exit at once: the new process
 //                          is an orphan, adopted by PID 1 or the nearest subreaper
+//   SLEEPER_LISTEN=PATH    listen on a Unix socket bound at PATH (never accepting)
+//   SLEEPER_SUBREAPER=1    become a child subreaper (Linux); with SLEEPER_ADOPT=PATH,
+//                          then start PATH through a launcher so that it is adopted,
+//                          and write its pid to the file SLEEPER_PIDFILE
 use std::ffi::CString;
 
 extern "C" {
@@ -97,6 +101,28 @@ fn main() {
     if std::env::var_os("SLEEPER_FORK").is_some() {
         unsafe { fork() };
     }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("SLEEPER_SUBREAPER").is_some() {
+        unsafe { prctl(36, 1 as *const i8, 0, 0, 0) };
+        if let (Some(target), Some(pidfile)) = (
+            std::env::var_os("SLEEPER_ADOPT"),
+            std::env::var_os("SLEEPER_PIDFILE"),
+        ) {
+            use std::os::unix::process::CommandExt;
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .arg0(&target)
+                .arg("1000")
+                .env("SLEEPER_LAUNCH", &target)
+                .env_remove("SLEEPER_SUBREAPER")
+                .env_remove("SLEEPER_ADOPT")
+                .env_remove("SLEEPER_PIDFILE")
+                .output()
+                .unwrap();
+            std::fs::write(pidfile, out.stdout).unwrap();
+        }
+    }
+    let _listener = std::env::var_os("SLEEPER_LISTEN")
+        .map(|path| std::os::unix::net::UnixListener::bind(path).unwrap());
     loop {
         unsafe { pause() };
     }
