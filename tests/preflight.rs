@@ -276,3 +276,59 @@ fn a_shell_script_can_read_the_json_report() {
     );
     assert!(sb.exits_within(pid, Duration::from_secs(5)));
 }
+
+#[test]
+fn the_preflight_keeps_attached_serves_and_reaps_orphaned_and_replaced_ones() {
+    // In a PID namespace whose PID 1 is this script's shell: O is an orphan-like serve
+    // (its parent is PID 1), C a serve whose host shell H still runs, R a young serve
+    // whose executable is replaced after it started.
+    let p = example_patina().display().to_string();
+    let script = format!(
+        r#"{STATE_FN}
+d=$(mktemp -d)
+cp "{p}" "$d/patina"
+"$d/patina" serve 2>/dev/null & R=$!
+"{p}" serve 2>/dev/null & O=$!
+sh -c '"$0" serve 2>/dev/null & echo $! > "$1"; wait' "{p}" "$d/c.pid" & H=$!
+sleep 1.5
+C=$(cat "$d/c.pid")
+cp "{p}" "$d/patina.new"; mv "$d/patina.new" "$d/patina"
+PATINA_REAP_THRESHOLD=1h "{p}" status >/dev/null 2>"$d/err1"
+sleep 0.2
+echo young_run=$(state $R),$(state $O),$(state $C)
+PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>"$d/err2"
+sleep 0.2
+echo old_run=$(state $O),$(state $C),$(state $H)
+echo err1=$(cat "$d/err1")
+echo err2=$(cat "$d/err2")
+kill $C $H $R 2>/dev/null
+rm -rf "$d"
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    if exact_argv() {
+        // The replaced one goes at once; the unchanged young ones stay.
+        assert_eq!(
+            field(&text, "young_run"),
+            "exited,running,running",
+            "{text}"
+        );
+        let err1 = field(&text, "err1");
+        assert!(err1.contains("; replaced since it started)"), "{err1}");
+        assert_eq!(err1.matches("Cleaned up").count(), 1, "{err1}");
+    } else {
+        assert_eq!(
+            field(&text, "young_run"),
+            "running,running,running",
+            "{text}"
+        );
+    }
+    // Old: the orphan is reaped, the host's serve is attached and kept.
+    assert_eq!(field(&text, "old_run"), "exited,running,running", "{text}");
+    let err2 = field(&text, "err2");
+    assert!(err2.starts_with("Cleaned up stale patina serve"), "{err2}");
+    assert!(!err2.contains("replaced"), "{err2}");
+}
