@@ -416,3 +416,28 @@ fn a_replaced_process_serving_the_socket_is_reaped() {
     assert_eq!(e["trigger"], "replaced", "{e}");
     assert!(sb.exits_within(listener, EXIT));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_daemon_whose_socket_file_another_one_replaced_is_reaped() {
+    // What a second `patina mother start` does today: remove the socket file and bind
+    // a new one. The first daemon still listens, but nobody can reach it any more.
+    let mut sb = Sandbox::new();
+    let socket = sb.dir.path().join("serve.sock");
+    let unreachable = spawn_listener(&mut sb, &socket);
+    std::fs::remove_file(&socket).unwrap();
+    let live = spawn_listener(&mut sb, &socket);
+    let (doc, out) = sb.run_json(&["--threshold", "0s", "--socket", socket.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, live).unwrap();
+    assert_eq!(e["reason"], "serving", "{e}");
+    let e = entry(&doc, unreachable).unwrap();
+    if e["reason"] == "serving" {
+        // Without the kernel's socket diagnostics both listeners count (fail closed).
+        eprintln!("skipped: no socket diagnostics here, both listeners were kept");
+        return;
+    }
+    assert_eq!(e["outcome"], "terminated", "{e}");
+    assert!(sb.exits_within(unreachable, EXIT));
+    assert!(sb.alive(live));
+}
