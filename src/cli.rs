@@ -4,14 +4,12 @@
 //! The help texts below are the single source for `--help` and for `man/patina-reap.1`:
 //! paragraphs are separated by blank lines, and a line starting with `  - ` is a list item.
 
-use std::time::Duration;
-
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 /// When to color human output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorWhen {
-    /// Color when writing to a terminal and NO_COLOR is not set.
+    /// Color when writing to a terminal; see NO_COLOR, CLICOLOR_FORCE and FORCE_COLOR.
     Auto,
     /// Always color.
     Always,
@@ -79,9 +77,29 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
     ),
     (
         "NO_COLOR",
-        "disables color with --color auto",
-        "Set to anything but 0, it turns color off unless --color always is given. \
-         JSON output is never colored.",
+        "set and not empty: no color with --color auto",
+        "Set to any non-empty value (even 0), it turns color off with --color auto, \
+         usage errors included; set but empty, it is ignored (no-color.org). It wins \
+         over CLICOLOR_FORCE and FORCE_COLOR; --color always and --color never win over \
+         all three. JSON output is never colored.",
+    ),
+    (
+        "CLICOLOR_FORCE",
+        "set, not empty and not 0: color with --color auto, even when piped",
+        "With --color auto, color even when the output is not a terminal, unless \
+         NO_COLOR is set and not empty.",
+    ),
+    (
+        "FORCE_COLOR",
+        "set, not empty and not 0 or false: like CLICOLOR_FORCE",
+        "Understood as CLICOLOR_FORCE is, for tools that set this one instead.",
+    ),
+    (
+        "TERM",
+        "dumb: no color with --color auto",
+        "With --color auto and neither variable above, color is used when the stream \
+         (stdout for the report, stderr for warnings and errors) is a terminal and TERM \
+         is not dumb.",
     ),
 ];
 
@@ -146,13 +164,18 @@ fn after_long_help() -> String {
 }
 
 /// patina-reap: find, list and safely reap stale patina processes.
+///
+/// Every flag may be repeated and the last one wins (`-t 1h -t 2h` is 2h), so that an
+/// alias can be overridden; `--name` adds up instead. Values are checked after parsing,
+/// in `main.rs`, so that every usage error has one layout.
 #[derive(Debug, Parser)]
 #[command(
     name = "patina-reap",
     version,
     about = ABOUT,
     long_about = LONG_ABOUT,
-    after_long_help = after_long_help()
+    after_long_help = after_long_help(),
+    args_override_self = true
 )]
 pub(crate) struct Cli {
     /// Minimum age of a stale process [default: 24h]
@@ -165,7 +188,8 @@ pub(crate) struct Cli {
         value_name = "DURATION",
         value_hint = ValueHint::Other,
         env = "PATINA_REAP_THRESHOLD",
-        hide_env_values = true
+        hide_env_values = true,
+        allow_hyphen_values = true
     )]
     pub(crate) threshold: Option<String>,
 
@@ -193,21 +217,21 @@ pub(crate) struct Cli {
         value_name = "DURATION",
         value_hint = ValueHint::Other,
         default_value = "5s",
-        value_parser = parse_duration_arg
+        allow_hyphen_values = true
     )]
-    pub(crate) grace: Duration,
+    pub(crate) grace: String,
 
     /// Program name to match exactly; repeatable
     ///
     /// The basename of the first word of argv[0] must equal NAME, with no '/' or spaces.
-    /// Giving --name replaces the default; repeat it to match several programs.
+    /// Giving --name replaces the default; repeat it to match several programs (a name
+    /// given twice counts once).
     #[arg(
         long = "name",
         value_name = "NAME",
         value_hint = ValueHint::Other,
         default_value = "patina",
-        action = ArgAction::Append,
-        value_parser = parse_name
+        action = ArgAction::Append
     )]
     pub(crate) names: Vec<String>,
 
@@ -222,34 +246,33 @@ pub(crate) struct Cli {
     /// Also list matched processes that are kept, with the reason
     ///
     /// The reason is ancestor, zombie, young or foreground; processes that exited before
-    /// the first signal are listed as vanished.
-    #[arg(short, long, conflicts_with = "quiet")]
+    /// the first signal are listed as vanished. Of --verbose and --quiet the last given
+    /// wins.
+    #[arg(short, long, overrides_with = "quiet")]
     pub(crate) verbose: bool,
 
     /// Print only errors and warnings
     ///
-    /// No line per process and no summary on stdout; failures still get a warning line
-    /// on stderr, and --json still prints its document.
-    #[arg(short, long)]
+    /// No line per process, no summary and no status line while waiting; failures still
+    /// get a warning line on stderr, and --json still prints its document.
+    #[arg(short, long, overrides_with = "verbose")]
     pub(crate) quiet: bool,
 
-    /// When to color human output (NO_COLOR is honoured with auto)
+    /// When to color human output and usage errors
+    ///
+    /// auto colors a stream that is a terminal, as NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR
+    /// and TERM (below) say; always and never ignore them.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorWhen,
 }
 
-fn parse_duration_arg(text: &str) -> Result<Duration, String> {
-    patina_reap::parse_duration(text).map_err(|e| e.to_string())
-}
-
-fn parse_name(text: &str) -> Result<String, String> {
+/// Why a program name can never match, if it cannot.
+pub(crate) fn name_problem(text: &str) -> Option<&'static str> {
     if text.is_empty() {
-        Err("a program name cannot be empty".into())
+        Some("a program name cannot be empty")
     } else if text.contains('/') || text.chars().any(char::is_whitespace) {
-        Err(format!(
-            "'{text}' can never match: a program name is a basename, without '/' or spaces"
-        ))
+        Some("it can never match: a program name is a basename, without '/' or spaces")
     } else {
-        Ok(text.to_owned())
+        None
     }
 }

@@ -27,7 +27,9 @@ impl fmt::Display for Error {
             Self::Scan { what, source } => write!(f, "cannot list processes ({what}): {source}"),
             Self::UnknownBackend(name) => write!(
                 f,
-                "PATINA_REAP_BACKEND={name:?} is not a process source; use 'proc' (Linux) or 'ps'"
+                "invalid value '{}' for 'PATINA_REAP_BACKEND': not a process source; use 'proc' \
+                 (Linux) or 'ps'",
+                crate::report::escape(name)
             ),
         }
     }

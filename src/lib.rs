@@ -49,4 +49,4 @@ pub use duration::{parse_duration, DurationError};
 pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
 pub use error::Error;
 pub use preflight::{ensure_clean_state, THRESHOLD_ENV};
-pub use report::{Outcome, ProcessReport, Report, Summary, JSON_VERSION};
+pub use report::{escape, Outcome, ProcessReport, Report, Summary, JSON_VERSION};

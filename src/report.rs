@@ -124,8 +124,9 @@ impl Report {
     }
 
     /// The JSON document, one line, newline not included. The text is exact; besides
-    /// what JSON requires, DEL, C1 controls and the characters that reorder or hide text
-    /// are written as `\uXXXX` escapes, so the document is safe to print to a terminal.
+    /// what JSON requires, DEL, C1 controls, Unicode format characters (those that hide
+    /// or reorder text) and U+2028/U+2029 are written as `\uXXXX` escapes, so the
+    /// document is safe to print to a terminal.
     pub fn to_json(&self) -> String {
         let json = serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         if !json.chars().any(needs_json_escape) {
@@ -135,7 +136,11 @@ impl Report {
         for c in json.chars() {
             if needs_json_escape(c) {
                 // Outside strings there is only ASCII, so this never breaks the syntax.
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                // Past U+FFFF JSON needs a UTF-16 surrogate pair.
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
             } else {
                 out.push(c);
             }
@@ -248,9 +253,16 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Escape every control character (C0, DEL, C1) and the Unicode format characters that
-/// can reorder or hide text, so another process's text cannot drive the terminal.
-pub(crate) fn escape(text: &str) -> String {
+/// Text from elsewhere (another process's command line, an argument, an environment
+/// variable) made safe to show on a terminal: every control character (C0, DEL, C1) and
+/// every character that can hide or reorder text (Unicode format characters, U+2028 and
+/// U+2029) is written as an escape, `\\` as `\\\\`, so the result is one line that
+/// reads as what it is and can be decoded back exactly.
+///
+/// ```
+/// assert_eq!(patina_reap::escape("a\u{1b}]0;x\u{7}\u{202e}b"), "a\\x1b]0;x\\x07\\u{202e}b");
+/// ```
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -276,9 +288,36 @@ fn needs_json_escape(c: char) -> bool {
     matches!(c, '\u{7f}'..='\u{9f}') || is_format_char(c)
 }
 
-/// Bidirectional overrides, isolates and zero-width characters.
+/// Every Unicode format character (general category Cf: bidi controls, zero-width and
+/// invisible characters, the soft hyphen, tags...) and the line and paragraph separators
+/// U+2028 and U+2029: text a terminal shows differently from what it is. The Cf ranges
+/// are those of Unicode 18; a test checks them against the `unicode-properties` tables.
 fn is_format_char(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{2029}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
 }
 
 /// `1.2 GiB`, `512 MiB`, `0 B`: binary units, one decimal from KiB up.
@@ -381,6 +420,56 @@ mod tests {
         assert!(!shown.chars().any(|c| c.is_control()));
     }
 
+    /// What the issue found reaching terminals and JSON raw: Arabic letter mark, word
+    /// joiner, invisible plus, soft hyphen, a tag character, line and paragraph separator.
+    const HIDDEN: [char; 7] = [
+        '\u{61c}',
+        '\u{2060}',
+        '\u{2064}',
+        '\u{ad}',
+        '\u{e0041}',
+        '\u{2028}',
+        '\u{2029}',
+    ];
+
+    #[test]
+    fn invisible_and_separator_characters_are_escaped_for_people() {
+        let text: String = HIDDEN.iter().flat_map(|&c| ['a', c]).collect();
+        let shown = display_command(&argv(&["patina", &text]), "patina");
+        assert_eq!(
+            shown,
+            "patina a\\u{61c}a\\u{2060}a\\u{2064}a\\xada\\u{e0041}a\\u{2028}a\\u{2029}"
+        );
+    }
+
+    #[test]
+    fn invisible_and_separator_characters_are_escaped_in_json_and_read_back_exactly() {
+        let mut r = Report::new(86_400, 5, false, vec!["patina".into()]);
+        let mut p = sample(Outcome::Terminated, None);
+        let text: String = HIDDEN.iter().collect();
+        p.argv = argv(&["patina", &text]);
+        r.push(p);
+        let json = r.to_json();
+        assert!(!json.chars().any(|c| HIDDEN.contains(&c)), "{json}");
+        // Past U+FFFF as a surrogate pair, as JSON requires.
+        assert!(
+            json.contains("\\u061c\\u2060\\u2064\\u00ad\\udb40\\udc41\\u2028\\u2029"),
+            "{json}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["processes"][0]["argv"][1], text);
+    }
+
+    #[test]
+    fn format_characters_are_exactly_unicode_cf_and_the_separators() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            let expected = c.general_category() == GeneralCategory::Format
+                || matches!(c, '\u{2028}' | '\u{2029}');
+            assert_eq!(is_format_char(c), expected, "U+{:04X}", c as u32);
+        }
+    }
+
     #[test]
     fn long_commands_are_shortened_with_an_ellipsis() {
         let long = "x".repeat(300);
@@ -477,8 +566,21 @@ mod proptests {
                 any::<char>(),
                 prop::char::range('\0', '\u{a0}'),
                 prop::sample::select(vec![
-                    '\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{200b}', '\u{feff}',
-                    '\\', '\n', '\r'
+                    '\u{1b}',
+                    '\u{7}',
+                    '\u{9b}',
+                    '\u{202e}',
+                    '\u{2066}',
+                    '\u{200b}',
+                    '\u{feff}',
+                    '\\',
+                    '\n',
+                    '\r',
+                    '\u{61c}',
+                    '\u{ad}',
+                    '\u{e0041}',
+                    '\u{2028}',
+                    '\u{2029}'
                 ]),
             ],
             0..60,
@@ -553,9 +655,9 @@ mod proptests {
             let mut r = Report::new(0, 0, true, vec!["patina".into()]);
             r.push(report);
             let json = r.to_json();
-            // One line, no C0 control (JSON escapes those; C1 and bidi characters go
-            // through as text, which is still exact).
+            // One line, with nothing a terminal acts on, and still exact.
             prop_assert!(!json.bytes().any(|b| b < 0x20));
+            prop_assert!(!json.chars().any(needs_json_escape), "{json}");
             let back: serde_json::Value = serde_json::from_str(&json).unwrap();
             let got: Vec<&str> = back["processes"][0]["argv"]
                 .as_array()

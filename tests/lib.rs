@@ -4,6 +4,7 @@
 mod common;
 
 mod adversarial;
+mod cli;
 mod faults;
 mod generated;
 mod preflight;

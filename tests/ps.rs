@@ -179,7 +179,7 @@ fn an_unknown_backend_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("PATINA_REAP_BACKEND=\"procfs\""), "{err}");
+    assert!(err.contains("'procfs' for 'PATINA_REAP_BACKEND'"), "{err}");
     assert!(err.contains("'ps'"), "{err}");
     assert_eq!(stdout(&out), "");
     assert!(sb.alive(pid));

@@ -366,7 +366,6 @@ fn usage_errors_exit_2_name_the_problem_and_signal_nothing() {
         (&["--name", "a/b"], "--name"),
         (&["--name", ""], "--name"),
         (&["--color", "sometimes"], "--color"),
-        (&["--verbose", "--quiet"], "--quiet"),
         (&["--bogus"], "--bogus"),
     ];
     for (args, needle) in cases {

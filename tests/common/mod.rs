@@ -181,6 +181,8 @@ impl Sandbox {
         let mut cmd = Command::new(reaper_bin());
         cmd.env_remove("PATINA_REAP_THRESHOLD")
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("FORCE_COLOR")
             .args(["--name", &self.name]);
         cmd
     }
@@ -412,11 +414,14 @@ impl Drop for Strays {
     }
 }
 
-/// Whether `text` holds a character that could drive a terminal: C0 controls other than
-/// the newline, DEL, C1 controls, bidi overrides and isolates, or zero-width characters.
+/// Whether `text` holds a character that could drive a terminal or hide text: C0
+/// controls other than the newline, DEL, C1 controls, any Unicode format character (Cf:
+/// bidi controls, zero-width and invisible characters, tags...) or U+2028/U+2029.
 pub fn has_terminal_control(text: &str) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     text.chars().any(|c| {
         (c.is_control() && c != '\n')
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+            || c.general_category() == GeneralCategory::Format
+            || matches!(c, '\u{2028}' | '\u{2029}')
     })
 }
