@@ -149,6 +149,13 @@ impl Reaper {
             }
             verdicts.push(v);
         }
+        // Before any signal: what each stale process holds that ending it frees.
+        let private: Vec<Option<u64>> = scan
+            .processes
+            .iter()
+            .zip(&verdicts)
+            .map(|(p, v)| (*v == Verdict::Stale).then(|| source.private_bytes(p.pid))?)
+            .collect();
         let mut fates = if self.dry_run || targets.is_empty() {
             Vec::new()
         } else {
@@ -162,7 +169,7 @@ impl Reaper {
             self.dry_run,
             self.names.clone(),
         );
-        for (p, v) in scan.processes.into_iter().zip(verdicts) {
+        for ((p, v), private_bytes) in scan.processes.into_iter().zip(verdicts).zip(private) {
             let (outcome, reason) = match v {
                 Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
                 Verdict::Stale if self.dry_run => (Outcome::WouldReap, None),
@@ -182,6 +189,7 @@ impl Reaper {
                 uid: p.uid,
                 age_secs: p.age_secs,
                 rss_bytes: p.rss_bytes,
+                private_bytes,
                 outcome,
                 reason,
             });

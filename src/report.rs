@@ -43,7 +43,8 @@ pub struct ProcessReport {
     pub pid: u32,
     /// The program name it matched.
     pub name: String,
-    /// argv joined with spaces (lossy UTF-8).
+    /// argv joined with spaces, each argument as in `argv`: for showing and searching,
+    /// not for running (an argument's own spaces cannot be told from the separators).
     pub command: String,
     /// The exact argument vector (lossy UTF-8 where the bytes are not UTF-8).
     pub argv: Vec<String>,
@@ -51,8 +52,12 @@ pub struct ProcessReport {
     pub uid: u32,
     /// Seconds since the process started.
     pub age_secs: u64,
-    /// Resident memory at scan time.
+    /// Resident memory at scan time, shared pages (libraries) included.
     pub rss_bytes: u64,
+    /// What ending it frees: its private memory (`Private_Clean + Private_Dirty` of
+    /// `/proc/PID/smaps_rollup`), read just before the first signal. Only for processes
+    /// this run reaped or would reap, on Linux's `/proc` backend; `None` elsewhere.
+    pub private_bytes: Option<u64>,
     /// What happened.
     pub outcome: Outcome,
     /// Why it was skipped or failed; `None` otherwise.
@@ -67,8 +72,13 @@ pub struct Summary {
     pub reaped: usize,
     /// Stale processes that could not be reaped.
     pub failed: usize,
-    /// Resident memory of the reaped processes at scan time.
+    /// Memory freed by the reaped processes: their private memory where known, else
+    /// their resident size (which counts shared pages too, so it is an upper bound).
     pub freed_bytes: u64,
+    /// Stale processes a dry run left alone (outcome `would_reap`).
+    pub would_reap: usize,
+    /// What reaping those would free, counted as `freed_bytes` is.
+    pub would_free_bytes: u64,
 }
 
 /// Everything one run found and did. Serializes to the documented JSON (`--json`).
@@ -114,9 +124,13 @@ impl Report {
     }
 
     pub(crate) fn push(&mut self, process: ProcessReport) {
+        let bytes = process.freed_bytes();
         if process.outcome.is_reaped() {
             self.summary.reaped += 1;
-            self.summary.freed_bytes += process.rss_bytes;
+            self.summary.freed_bytes += bytes;
+        } else if process.outcome == Outcome::WouldReap {
+            self.summary.would_reap += 1;
+            self.summary.would_free_bytes += bytes;
         } else if process.outcome == Outcome::Failed {
             self.summary.failed += 1;
         }
@@ -149,7 +163,8 @@ impl Report {
     }
 
     /// The closing line: `Reaped 2 stale patina processes, 1.4 GiB freed`, or
-    /// `No stale patina processes (threshold 24h)`.
+    /// `No stale patina processes (threshold 24h)`. Where a process's private memory is
+    /// unknown its resident size is counted, and the amount reads `up to 1.4 GiB`.
     pub fn summary_line(&self) -> String {
         let what = self.names.join("/");
         let stale: Vec<&ProcessReport> = self
@@ -165,24 +180,32 @@ impl Report {
         if stale.is_empty() {
             return format!("No stale {what} processes (threshold {threshold})");
         }
+        let amount = |counted: &dyn Fn(Outcome) -> bool, bytes: u64| {
+            let estimated = self
+                .processes
+                .iter()
+                .any(|p| counted(p.outcome) && p.private_bytes.is_none());
+            let up_to = if estimated { "up to " } else { "" };
+            format!("{up_to}{}", format_bytes(bytes))
+        };
         if self.dry_run {
-            let bytes: u64 = stale.iter().map(|p| p.rss_bytes).sum();
-            let n = stale.len();
+            let n = self.summary.would_reap;
             return format!(
-                "Would reap {n} stale {what} {}, {} in use (dry run)",
+                "Would reap {n} stale {what} {}, {} to free (dry run)",
                 plural(n),
-                format_bytes(bytes)
+                amount(&|o| o == Outcome::WouldReap, self.summary.would_free_bytes)
             );
         }
         let Summary {
             reaped,
             failed,
             freed_bytes,
+            ..
         } = self.summary;
         let mut line = format!(
             "Reaped {reaped} stale {what} {}, {} freed",
             plural(reaped),
-            format_bytes(freed_bytes)
+            amount(&Outcome::is_reaped, freed_bytes)
         );
         if failed > 0 {
             line.push_str(&format!("; {failed} could not be reaped"));
@@ -191,13 +214,21 @@ impl Report {
     }
 }
 
+impl ProcessReport {
+    /// What ending it frees, as far as known: its private memory, else its resident size.
+    fn freed_bytes(&self) -> u64 {
+        self.private_bytes.unwrap_or(self.rss_bytes)
+    }
+}
+
 impl fmt::Display for ProcessReport {
-    /// The human line: `Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)`.
+    /// The human line: `Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)`,
+    /// the size being its private memory where known, else its resident size.
     /// Text from the process is escaped: no control character reaches the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let command = display_command(&self.argv, &self.name);
         let age = format_age(self.age_secs);
-        let size = format_bytes(self.rss_bytes);
+        let size = format_bytes(self.freed_bytes());
         let facts = format!("PID {}, running {age}, {size}", self.pid);
         let reason = self.reason.as_deref().unwrap_or("");
         match self.outcome {
@@ -359,6 +390,7 @@ mod tests {
             uid: 1000,
             age_secs: 2 * 86_400 + 3 * 3600 + 7,
             rss_bytes: 1_288_490_188,
+            private_bytes: None,
             outcome,
             reason: reason.map(str::to_owned),
         }
@@ -504,13 +536,62 @@ mod tests {
         assert_eq!(r.summary.freed_bytes, 2 * 1_288_490_188);
         assert_eq!(
             r.summary_line(),
-            "Reaped 2 stale patina processes, 2.4 GiB freed"
+            "Reaped 2 stale patina processes, up to 2.4 GiB freed"
         );
         r.push(sample(Outcome::Failed, Some("x")));
         assert_eq!(
             r.summary_line(),
-            "Reaped 2 stale patina processes, 2.4 GiB freed; 1 could not be reaped"
+            "Reaped 2 stale patina processes, up to 2.4 GiB freed; 1 could not be reaped"
         );
+    }
+
+    #[test]
+    fn private_memory_is_what_is_freed_where_known() {
+        let mut r = Report::new(86_400, 5, false, vec!["patina".into()]);
+        let mut p = sample(Outcome::Terminated, None);
+        p.private_bytes = Some(3 * 1024 * 1024);
+        assert_eq!(
+            p.to_string(),
+            "Cleaned up stale patina serve (PID 12345, running 2d3h, 3.0 MiB)"
+        );
+        r.push(p.clone());
+        r.push(p);
+        assert_eq!(r.summary.freed_bytes, 6 * 1024 * 1024);
+        assert_eq!(
+            r.summary_line(),
+            "Reaped 2 stale patina processes, 6.0 MiB freed"
+        );
+        // One unknown: its resident size counts, and the total is an upper bound.
+        r.push(sample(Outcome::Killed, None));
+        assert_eq!(r.summary.freed_bytes, 6 * 1024 * 1024 + 1_288_490_188);
+        assert!(
+            r.summary_line().contains(", up to 1.2 GiB freed"),
+            "{}",
+            r.summary_line()
+        );
+    }
+
+    #[test]
+    fn a_dry_run_counts_what_it_would_reap_and_free() {
+        let mut r = Report::new(86_400, 5, true, vec!["patina".into()]);
+        let mut p = sample(Outcome::WouldReap, None);
+        p.private_bytes = Some(1024 * 1024);
+        r.push(p.clone());
+        r.push(p);
+        r.push(sample(Outcome::Skipped, Some("young")));
+        assert_eq!(r.summary.would_reap, 2);
+        assert_eq!(r.summary.would_free_bytes, 2 * 1024 * 1024);
+        assert_eq!(r.summary.reaped, 0);
+        assert_eq!(r.summary.freed_bytes, 0);
+        assert_eq!(
+            r.summary_line(),
+            "Would reap 2 stale patina processes, 2.0 MiB to free (dry run)"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["summary"]["would_reap"], 2);
+        assert_eq!(v["summary"]["would_free_bytes"], 2 * 1024 * 1024);
+        assert_eq!(v["processes"][0]["private_bytes"], 1024 * 1024);
+        assert_eq!(v["processes"][2]["private_bytes"], serde_json::Value::Null);
     }
 
     #[test]
@@ -543,6 +624,9 @@ mod tests {
         assert_eq!(p["argv"][1], "serve");
         assert_eq!(v["summary"]["reaped"], 1);
         assert_eq!(v["summary"]["freed_bytes"], 1_288_490_188u64);
+        assert_eq!(v["summary"]["would_reap"], 0);
+        assert_eq!(v["summary"]["would_free_bytes"], 0);
+        assert_eq!(p["private_bytes"], serde_json::Value::Null);
         assert!(v.get("names").is_none());
     }
 }
@@ -649,6 +733,7 @@ mod proptests {
                 uid: 0,
                 age_secs: 0,
                 rss_bytes: 0,
+                private_bytes: None,
                 outcome: Outcome::WouldReap,
                 reason: None,
             };

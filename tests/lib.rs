@@ -7,6 +7,7 @@ mod adversarial;
 mod cli;
 mod faults;
 mod generated;
+mod numbers;
 mod preflight;
 mod ps;
 mod reaping;

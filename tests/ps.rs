@@ -199,6 +199,9 @@ fn fails_closed(body: &str, what: &str) {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot list processes (ps -A)"), "{err}");
     assert!(err.contains(what), "{err}");
+    // Said once, not once per level of the error chain.
+    assert_eq!(err.matches(what).count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(stdout(&out), "");
     assert!(sb.alive(pid));
 }
