@@ -51,7 +51,16 @@ caller's count, also when running as root, unless --all-users is given.
 
 Reapers of the same user and names take turns (an advisory lock on a file in $TMPDIR, \
 or /tmp), so that each stale process is reported by one of them: a run waits up to \
---grace + 10s for another to finish, then goes on regardless. A dry run does not wait.";
+--grace + 10s for another to finish, then goes on regardless. A dry run does not wait.
+
+While it waits (for its turn, or for processes to exit after a signal) and stderr is a \
+terminal, a status line there says so, and is erased when the wait ends; nothing of it \
+is written when stderr is not a terminal, or with --quiet or --json.
+
+SIGINT (Ctrl-C) or SIGTERM during a run stops it: no further signal is sent, each \
+process already signalled is listed with what became of it (one still running is a \
+warning), and the exit status is 130. Before any signal was sent, nothing is. A second \
+SIGINT or SIGTERM ends the tool at once.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
@@ -122,6 +131,12 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
         "2",
         "usage error; nothing was signalled",
         "A bad flag, DURATION, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value.",
+    ),
+    (
+        "130",
+        "interrupted by SIGINT or SIGTERM",
+        "No further signal was sent; the processes already signalled are listed with what \
+         became of them, those still running as warnings.",
     ),
 ];
 

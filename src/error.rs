@@ -19,6 +19,9 @@ pub enum Error {
     },
     /// `PATINA_REAP_BACKEND` names no known process source.
     UnknownBackend(String),
+    /// The run was interrupted ([`Reaper::interrupt`](crate::Reaper::interrupt)) before
+    /// any signal was sent.
+    Interrupted,
 }
 
 impl fmt::Display for Error {
@@ -31,6 +34,7 @@ impl fmt::Display for Error {
                  (Linux) or 'ps'",
                 crate::report::escape(name)
             ),
+            Self::Interrupted => f.write_str("interrupted before any signal was sent"),
         }
     }
 }
@@ -39,7 +43,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Scan { source, .. } => Some(source),
-            Self::UnknownBackend(_) => None,
+            Self::UnknownBackend(_) | Self::Interrupted => None,
         }
     }
 }

@@ -44,9 +44,11 @@ mod reap;
 mod report;
 mod scan;
 mod select;
+mod watch;
 
 pub use duration::{parse_duration, DurationError};
 pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
 pub use error::Error;
 pub use preflight::{ensure_clean_state, THRESHOLD_ENV};
 pub use report::{escape, Outcome, ProcessReport, Report, Summary, JSON_VERSION};
+pub use watch::Progress;

@@ -5,6 +5,8 @@ mod exit_codes;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -15,7 +17,7 @@ use owo_colors::OwoColorize;
 use cli::{name_problem, Cli, ColorWhen};
 use exit_codes::ExitCode;
 use patina_reap::{
-    escape, DurationError, Outcome, Reaper, Report, DEFAULT_THRESHOLD, THRESHOLD_ENV,
+    escape, DurationError, Outcome, Progress, Reaper, Report, DEFAULT_THRESHOLD, THRESHOLD_ENV,
 };
 
 fn main() -> std::process::ExitCode {
@@ -326,12 +328,24 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
 
 fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCode> {
     raise_fd_limit();
+    let interrupt = Arc::new(AtomicBool::new(false));
+    // A dry run signals nothing: Ctrl-C may end it as it ends anything.
+    if !cli.dry_run {
+        catch_interrupts(&interrupt);
+    }
+    let status = !cli.quiet && !cli.json && std::io::stderr().is_terminal();
     let reaper = Reaper::new()
         .grace(settings.grace)
         .names(settings.names.iter().cloned())
         .dry_run(cli.dry_run)
         .all_users(cli.all_users)
-        .list_young(cli.verbose || cli.json);
+        .list_young(cli.verbose || cli.json)
+        .interrupt(interrupt.clone())
+        .on_progress(move |p| {
+            if status {
+                show_status(p);
+            }
+        });
     let report = match settings.threshold {
         Threshold::Off => {
             if !cli.quiet {
@@ -339,15 +353,24 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
             }
             reaper.disabled_report()
         }
-        Threshold::After(d) => {
-            use anyhow::Context;
-            reaper
-                .threshold(d)
-                .run()
-                .context("could not look for stale processes")?
-        }
+        Threshold::After(d) => match reaper.threshold(d).run() {
+            Err(patina_reap::Error::Interrupted) => {
+                eprintln!("Interrupted; nothing was signalled");
+                return Ok(ExitCode::Interrupted);
+            }
+            result => {
+                use anyhow::Context;
+                result.context("could not look for stale processes")?
+            }
+        },
     };
     print_report(cli, &report, colors)?;
+    if interrupt.load(Ordering::SeqCst) {
+        eprintln!(
+            "Interrupted; a process listed as still running was sent SIGTERM but not SIGKILL"
+        );
+        return Ok(ExitCode::Interrupted);
+    }
     Ok(if report.summary.failed > 0 {
         ExitCode::Failure
     } else {
@@ -380,6 +403,55 @@ fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyhow::Result<(
     }
     writeln!(out, "{}", colors.out(&report.summary_line(), Paint::Bold))?;
     Ok(())
+}
+
+/// On SIGINT or SIGTERM, set `flag`: the library then sends no further signal, stops
+/// waiting and reports what became of each process so far. A second one ends the tool
+/// at once, with status 130.
+fn catch_interrupts(flag: &Arc<AtomicBool>) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    for signal in [SIGINT, SIGTERM] {
+        // Registered first, so that it sees the flag as the previous signal left it.
+        let _ = flag::register_conditional_shutdown(signal, 130, Arc::clone(flag));
+        let _ = flag::register(signal, Arc::clone(flag));
+    }
+}
+
+/// The transient status line on a terminal's stderr: shown while a wait lasts, then
+/// erased.
+fn show_status(progress: Progress) {
+    let text = match progress {
+        Progress::WaitingForTurn { up_to } => format!(
+            "waiting up to {} for another patina-reap of these names to finish...",
+            short_duration(up_to)
+        ),
+        Progress::WaitingForExit {
+            count,
+            signal,
+            up_to,
+        } if !up_to.is_zero() => format!(
+            "waiting up to {} for {count} {} to exit after {signal}...",
+            short_duration(up_to),
+            if count == 1 { "process" } else { "processes" }
+        ),
+        _ => String::new(),
+    };
+    // Carriage return, then erase to the end of the line.
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[K{text}");
+    let _ = err.flush();
+}
+
+/// `5s`, `1m30s`, `2h5m`: a wait as people read it.
+fn short_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
 }
 
 /// Reaping hundreds of processes holds one pidfd each: lift the soft descriptor limit

@@ -12,3 +12,4 @@ mod preflight;
 mod ps;
 mod reaping;
 mod scale;
+mod waiting;

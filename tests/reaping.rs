@@ -465,6 +465,7 @@ fn on_linux_it_works_with_an_empty_environment_and_no_path() {
     let pid = sb.spawn_sleeper();
     let out = Command::new(reaper_bin())
         .env_clear()
+        .env("TMPDIR", sb.tmp())
         .args(["--name", &sb.name, "--threshold", "0s", "--json"])
         .output()
         .unwrap();

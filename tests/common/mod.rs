@@ -25,6 +25,12 @@ pub fn unique_name() -> String {
     format!("pr{:x}x{:x}", std::process::id(), n)
 }
 
+/// The build's directory for test files (`target/tmp`), not the system temp directory:
+/// the suite leaves nothing behind there.
+pub fn test_tmp() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
 /// The test sleeper (`tests/common/sleeper.rs`), built once with rustc into a cache that
 /// every uid can read, keyed by its source so concurrent runs share it safely.
 pub fn sleeper() -> &'static Path {
@@ -33,7 +39,7 @@ pub fn sleeper() -> &'static Path {
         let source = include_str!("sleeper.rs");
         let mut hash = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hash);
-        let dir = std::env::temp_dir().join("patina-reap-test-sleeper");
+        let dir = test_tmp().join("patina-reap-test-sleeper");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let bin = dir.join(format!("sleeper-{:016x}", hash.finish()));
@@ -78,7 +84,7 @@ impl Sandbox {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("patina-reap-test")
-            .tempdir()
+            .tempdir_in(test_tmp())
             .expect("tempdir");
         // Readable by other uids, for the tests that run a process as another user.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -108,9 +114,24 @@ impl Sandbox {
         self.link(sleeper(), &self.name.clone())
     }
 
+    /// The sandbox's own temporary directory, where the reapers it starts keep their
+    /// lock: `TMPDIR` and `XDG_RUNTIME_DIR` point there.
+    pub fn tmp(&self) -> PathBuf {
+        let tmp = self.dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        tmp
+    }
+
+    /// Point `cmd`, and every reaper it starts, at [`Sandbox::tmp`].
+    pub fn private_tmp<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        let tmp = self.tmp();
+        cmd.env("TMPDIR", &tmp).env("XDG_RUNTIME_DIR", &tmp)
+    }
+
     /// Start a process in its own process group (never a terminal's foreground) and keep
-    /// it for cleanup.
+    /// it for cleanup. A reaper it starts keeps its lock in [`Sandbox::tmp`].
     pub fn spawn(&mut self, mut cmd: Command) -> u32 {
+        self.private_tmp(&mut cmd);
         cmd.stdin(Stdio::null()).process_group(0);
         let child = cmd.spawn().expect("spawn test process");
         let pid = child.id();
@@ -176,9 +197,10 @@ impl Sandbox {
 
     /// The reaper, told to match this sandbox's name only, with a clean environment for
     /// its own variables (`PATINA_REAP_BACKEND` is passed through, so the whole suite
-    /// can run against either backend).
+    /// can run against either backend) and its lock in [`Sandbox::tmp`].
     pub fn reaper(&self) -> Command {
         let mut cmd = Command::new(reaper_bin());
+        self.private_tmp(&mut cmd);
         cmd.env_remove("PATINA_REAP_THRESHOLD")
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
@@ -311,11 +333,12 @@ pub fn in_pid_namespace(script: &str) -> Option<Output> {
     }
     // A private temporary directory: the reap lock lives there, and tests in other
     // namespaces use the same name, patina.
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir_in(test_tmp()).unwrap();
     let out = Command::new(unshare)
         .args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
         .env_remove("PATINA_REAP_THRESHOLD")
         .env("TMPDIR", tmp.path())
+        .env("XDG_RUNTIME_DIR", tmp.path())
         .stdin(Stdio::null())
         .process_group(0)
         .output()
