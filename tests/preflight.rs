@@ -13,7 +13,9 @@ state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) ech
 
 #[test]
 fn an_old_serve_is_reaped_when_patina_starts_with_one_line_on_stderr() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
@@ -50,7 +52,9 @@ rm -f "$TMPDIR/out.$$" "$TMPDIR/err.$$"
 
 #[test]
 fn threshold_off_leaves_everything_running_and_says_nothing() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
@@ -72,7 +76,9 @@ rm -f "$TMPDIR/err.$$"; kill $S
 
 #[test]
 fn an_invalid_threshold_warns_once_and_falls_back_to_24h() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
@@ -109,7 +115,9 @@ fn patina_never_reaps_itself_or_its_ancestors() {
     // A shell named patina runs `patina status` with a zero threshold: everything named
     // patina is old enough, yet the caller and its ancestors survive; an unrelated old
     // serve is reaped, which shows the preflight did run.
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 d=$(mktemp -d); ln -s "$(command -v sh)" "$d/patina"
@@ -141,7 +149,9 @@ rm -rf "$d" "$TMPDIR/out.$$" "$TMPDIR/err.$$"
 
 #[test]
 fn two_patinas_starting_together_report_each_stale_process_once() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
@@ -172,7 +182,9 @@ rm -f "$TMPDIR/a.$$" "$TMPDIR/b.$$"
 fn a_broken_ps_leaves_patina_silent() {
     // The ps backend with a ps that fails, prints garbage or hangs: patina still runs
     // its command and prints nothing of the check (a hung scan is abandoned at 500 ms).
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"
 d=$(mktemp -d)
@@ -211,7 +223,9 @@ rm -rf "$d"
 
 #[test]
 fn nothing_to_do_prints_nothing() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"
 "{p}" serve 2>/dev/null & S=$!

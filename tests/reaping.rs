@@ -153,7 +153,7 @@ fn the_reaper_never_reaps_its_own_ancestors() {
 #[test]
 fn other_users_processes_are_ignored_unless_all_users() {
     if !is_root() {
-        eprintln!("skipped: needs root to start a process as another uid");
+        skip("needs root to start a process as another uid");
         return;
     }
     let mut sb = Sandbox::new();
@@ -180,7 +180,7 @@ fn other_users_processes_are_ignored_unless_all_users() {
 #[test]
 fn a_process_that_cannot_be_signalled_is_failed_with_exit_1() {
     if !is_root() {
-        eprintln!("skipped: needs root to run the reaper as another uid");
+        skip("needs root to run the reaper as another uid");
         return;
     }
     // The reaper runs as nobody with --all-users; the target is root's: EPERM.

@@ -32,17 +32,29 @@ pub fn test_tmp() -> &'static Path {
 }
 
 /// The test sleeper (`tests/common/sleeper.rs`), built once with rustc into a cache that
-/// every uid can read, keyed by its source so concurrent runs share it safely.
+/// every uid can read, keyed by its source so concurrent runs share it safely. A user
+/// who cannot write the shared cache (it is another's) builds into one of their own.
 pub fn sleeper() -> &'static Path {
     static SLEEPER: OnceLock<PathBuf> = OnceLock::new();
     SLEEPER.get_or_init(|| {
         let source = include_str!("sleeper.rs");
         let mut hash = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hash);
-        let dir = test_tmp().join("patina-reap-test-sleeper");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let bin = dir.join(format!("sleeper-{:016x}", hash.finish()));
+        let file = format!("sleeper-{:016x}", hash.finish());
+        let shared = test_tmp().join("patina-reap-test-sleeper");
+        if shared.join(&file).exists() {
+            return shared.join(&file);
+        }
+        let uid = rustix::process::geteuid().as_raw();
+        let own = test_tmp().join(format!("patina-reap-test-sleeper-{uid}"));
+        let dir = [shared, own]
+            .into_iter()
+            .find(|dir| {
+                std::fs::create_dir_all(dir).is_ok()
+                    && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).is_ok()
+            })
+            .expect("a directory for the test sleeper under target/tmp");
+        let bin = dir.join(&file);
         if !bin.exists() {
             let src = dir.join(format!("sleeper-{}.rs", std::process::id()));
             std::fs::write(&src, source).unwrap();
@@ -59,6 +71,17 @@ pub fn sleeper() -> &'static Path {
         }
         bin
     })
+}
+
+/// Say why a test (or part of one) checked nothing. Written straight to the process's
+/// stderr, past libtest's capture of `eprintln!`, so that it shows in the default
+/// `cargo test` output and not only with `--nocapture`.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    // libtest names each test's thread after the test.
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
 }
 
 /// Find a program on the usual paths.
@@ -312,25 +335,46 @@ pub fn example_patina() -> &'static Path {
     })
 }
 
+/// unshare(1), where a private PID namespace can be made with it; else why not.
+fn pid_namespace_tool() -> Result<&'static str, &'static str> {
+    static TOOL: OnceLock<Result<&'static str, &'static str>> = OnceLock::new();
+    *TOOL.get_or_init(|| {
+        let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .ok_or("unshare(1) is not installed")?;
+        let probe = Command::new(unshare)
+            .args(["--pid", "--fork", "--mount-proc", "true"])
+            .stderr(Stdio::null())
+            .status();
+        match probe {
+            Ok(s) if s.success() => Ok(unshare),
+            _ => Err("cannot create a PID namespace here (needs root)"),
+        }
+    })
+}
+
+/// [`example_patina`] for a test that runs it in a private PID namespace; `None` (with
+/// the reason printed) where no such namespace can be made, before anything is built.
+pub fn patina_for_namespace() -> Option<String> {
+    if let Err(why) = pid_namespace_tool() {
+        skip(why);
+        return None;
+    }
+    Some(example_patina().display().to_string())
+}
+
 /// Run `script` with `sh` as PID 1 of a private PID namespace with its own /proc, where
 /// the default name `patina` can be used without any risk to the machine's processes.
 /// `None` (with the reason printed) where such a namespace cannot be made (not root).
 pub fn in_pid_namespace(script: &str) -> Option<Output> {
-    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(unshare) = unshare else {
-        eprintln!("skipped: unshare(1) is not installed");
-        return None;
+    let unshare = match pid_namespace_tool() {
+        Ok(unshare) => unshare,
+        Err(why) => {
+            skip(why);
+            return None;
+        }
     };
-    let probe = Command::new(unshare)
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(probe, Ok(s) if s.success()) {
-        eprintln!("skipped: cannot create a PID namespace here (needs root)");
-        return None;
-    }
     // A private temporary directory: the reap lock lives there, and tests in other
     // namespaces use the same name, patina.
     let tmp = tempfile::tempdir_in(test_tmp()).unwrap();
