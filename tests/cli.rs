@@ -277,3 +277,24 @@ fn invisible_characters_in_a_command_line_are_escaped_for_people_and_in_json() {
     }
     assert!(sb.alive(pid));
 }
+
+#[test]
+fn the_tests_keep_their_files_and_the_reaper_lock_out_of_the_system_temp_directory() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["-t", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let locks: Vec<String> = std::fs::read_dir(sb.tmp())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("patina-reap-") && n.ends_with(".lock"))
+        .collect();
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    for path in [sb.dir.path(), sleeper()] {
+        assert!(path.starts_with(test_tmp()), "{}", path.display());
+        assert!(
+            !path.starts_with(std::env::temp_dir()),
+            "{}",
+            path.display()
+        );
+    }
+}
