@@ -86,7 +86,7 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
     ),
     (
         "NO_COLOR",
-        "set and not empty: no color with --color auto",
+        "set and not empty: no color with --color auto (wins over the next two)",
         "Set to any non-empty value (even 0), it turns color off with --color auto, \
          usage errors included; set but empty, it is ignored (no-color.org). It wins \
          over CLICOLOR_FORCE and FORCE_COLOR; --color always and --color never win over \
@@ -155,8 +155,8 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "Reap, and print the pid and outcome of every matched process.",
     ),
     (
-        "patina-reap --dry-run --json | jq '[.processes[] | select(.outcome == \"would_reap\")] | length'",
-        "Count the stale processes without touching them.",
+        "patina-reap --dry-run --json | jq -e '.summary.would_reap == 0'",
+        "Succeed only when nothing is stale, touching nothing (say, as a CI step).",
     ),
 ];
 
@@ -168,7 +168,7 @@ fn after_long_help() -> String {
     }
     text.push_str("\nExit status:\n");
     for (status, summary, _) in EXIT_STATUS {
-        text.push_str(&format!("  {status}  {summary}\n"));
+        text.push_str(&format!("  {status:<3}  {summary}\n"));
     }
     text.push_str("\nExamples:\n");
     for (command, what) in EXAMPLES {
