@@ -89,7 +89,7 @@ start_up_to() {
   done
 }
 
-process_count() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
+process_count() { find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null | wc -l || true; }
 
 # Peak RSS in KiB of the largest of 5 runs.
 peak_rss() {
