@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'patina-reap' -ScriptBlock {
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'Wait between SIGTERM and SIGKILL')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Program name to match exactly; repeatable')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Daemon socket whose listener is kept (serving); repeatable, or ''none''')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color human output (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color human output and usage errors')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'List what would be reaped; send no signal')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List what would be reaped; send no signal')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of lines')

@@ -24,7 +24,7 @@ set edit:completion:arg-completer[patina-reap] = {|@words|
             cand --grace 'Wait between SIGTERM and SIGKILL'
             cand --name 'Program name to match exactly; repeatable'
             cand --socket 'Daemon socket whose listener is kept (serving); repeatable, or ''none'''
-            cand --color 'When to color human output (NO_COLOR is honoured with auto)'
+            cand --color 'When to color human output and usage errors'
             cand -n 'List what would be reaped; send no signal'
             cand --dry-run 'List what would be reaped; send no signal'
             cand --json 'Print one JSON document on stdout instead of lines'

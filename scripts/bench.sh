@@ -91,8 +91,7 @@ start_up_to() {
   done
 }
 
-# Not find(1): it fails when a process exits while it looks.
-process_count() { ls -1 /proc | grep -c '^[0-9][0-9]*$'; }
+process_count() { find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null | wc -l || true; }
 
 # Peak RSS in KiB of the largest of 5 runs.
 peak_rss() {

@@ -1,14 +1,17 @@
 //! The engine both the CLI and the preflight run: scan, select, reap, report.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::lock;
+use crate::lock::{self, ReapLock};
 use crate::reap::{self, Fate};
 use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
 use crate::scan::{Backend, Query, Scan, Source};
 use crate::select::{may_be_serving, trigger, verdict, Verdict};
 use crate::socket::{self, Socket};
+use crate::watch::{Progress, Watch};
 use crate::Error;
 
 /// The default minimum age of a stale process.
@@ -49,6 +52,7 @@ pub struct Reaper {
     list_young: bool,
     /// Daemon sockets; `None` for the default, `$HOME/.patina/run/serve.sock`.
     sockets: Option<Vec<PathBuf>>,
+    watch: Watch,
 }
 
 impl Default for Reaper {
@@ -68,6 +72,7 @@ impl Reaper {
             all_users: false,
             list_young: true,
             sockets: None,
+            watch: Watch::default(),
         }
     }
 
@@ -116,6 +121,24 @@ impl Reaper {
         self
     }
 
+    /// Call `callback` when a wait starts and ends (another reaper's turn, processes
+    /// given time to exit), say to show a status line. It runs on the thread that
+    /// called [`run`](Self::run).
+    pub fn on_progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.watch = self.watch.with_progress(Arc::new(callback));
+        self
+    }
+
+    /// Stop early once `flag` is set (say by a SIGINT handler): no further signal is
+    /// sent and no wait goes on (an interrupt is seen within a quarter of a second). Set
+    /// before the first signal, [`run`](Self::run) returns [`Error::Interrupted`];
+    /// later, the report says what became of each process so far, those still running
+    /// being `failed` with the reason.
+    pub fn interrupt(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.watch = self.watch.with_interrupt(flag);
+        self
+    }
+
     /// Scan, reap what is stale (unless a dry run) and report. Returns once every
     /// stale process is gone or reported failed: at most about grace + 1s.
     ///
@@ -124,8 +147,14 @@ impl Reaper {
     /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
         let source = Backend::from_env()?.source();
-        let _turn = (!self.dry_run).then(|| lock::acquire(&self.names, self.grace + LOCK_WAIT));
+        let _turn = (!self.dry_run).then(|| self.take_turn());
+        if self.watch.interrupted() {
+            return Err(Error::Interrupted);
+        }
         let scan = self.scan(&*source)?;
+        if self.watch.interrupted() {
+            return Err(Error::Interrupted);
+        }
         Ok(self.finish(&*source, scan))
     }
 
@@ -169,6 +198,19 @@ impl Reaper {
         list
     }
 
+    /// This user's reap turn for these names, waiting for another reaper if need be.
+    fn take_turn(&self) -> ReapLock {
+        let turn = lock::acquire(&self.names, Duration::ZERO);
+        if !matches!(turn, ReapLock::Busy) {
+            return turn;
+        }
+        let up_to = self.grace + LOCK_WAIT;
+        self.watch.report(Progress::WaitingForTurn { up_to });
+        let turn = lock::acquire_unless(&self.names, up_to, &|| self.watch.interrupted());
+        self.watch.report(Progress::DoneWaiting);
+        turn
+    }
+
     pub(crate) fn names_list(&self) -> &[String] {
         &self.names
     }
@@ -198,10 +240,17 @@ impl Reaper {
             .filter(|(_, v)| **v == Verdict::Stale)
             .map(|(p, _)| (p.pid, p.start))
             .collect();
+        // Before any signal: what each stale process holds that ending it frees.
+        let private: Vec<Option<u64>> = scan
+            .processes
+            .iter()
+            .zip(&verdicts)
+            .map(|(p, v)| (*v == Verdict::Stale).then(|| source.private_bytes(p.pid))?)
+            .collect();
         let mut fates = if self.dry_run || targets.is_empty() {
             Vec::new()
         } else {
-            reap::reap(source, &targets, self.grace)
+            reap::reap(source, &targets, self.grace, &self.watch)
         }
         .into_iter();
 
@@ -211,7 +260,7 @@ impl Reaper {
             self.dry_run,
             self.names.clone(),
         );
-        for (p, v) in scan.processes.into_iter().zip(verdicts) {
+        for ((p, v), private_bytes) in scan.processes.into_iter().zip(verdicts).zip(private) {
             let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
             let (outcome, reason) = match v {
                 Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
@@ -233,6 +282,7 @@ impl Reaper {
                 uid: p.uid,
                 age_secs: p.age_secs,
                 rss_bytes: p.rss_bytes,
+                private_bytes,
                 outcome,
                 reason,
                 trigger,

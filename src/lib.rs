@@ -48,9 +48,11 @@ mod report;
 mod scan;
 mod select;
 mod socket;
+mod watch;
 
 pub use duration::{parse_duration, DurationError};
 pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
 pub use error::Error;
 pub use preflight::{ensure_clean_state, THRESHOLD_ENV};
-pub use report::{Outcome, ProcessReport, Report, Summary, JSON_VERSION};
+pub use report::{escape, Outcome, ProcessReport, Report, Summary, JSON_VERSION};
+pub use watch::Progress;

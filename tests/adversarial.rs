@@ -102,7 +102,7 @@ fn an_empty_argv_falls_back_to_comm_and_nothing_else() {
         let (doc, _) = sb.run_json(&["--threshold", "0s"]);
         assert_eq!(outcome(&doc, unnamed), "absent");
         assert!(sb.alive(unnamed));
-        eprintln!("skipped the comm fallback: the ps backend has no empty argv");
+        skip("the comm fallback: the ps backend has no empty argv");
         return;
     }
 
@@ -322,7 +322,7 @@ fn lookalike_names_are_never_touched() {
 #[test]
 fn other_users_processes_are_safe_from_a_reaper_run_by_another_user() {
     if !is_root() {
-        eprintln!("skipped: needs root to start processes as other uids");
+        skip("needs root to start processes as other uids");
         return;
     }
     let mut sb = Sandbox::new();
@@ -635,6 +635,6 @@ fn no_output_line_carries_a_raw_control_character_from_another_process() {
         check(&out, 1);
         assert!(sb.alive(pid));
     } else {
-        eprintln!("skipped the failure-line part: needs root to run the reaper as nobody");
+        skip("the failure-line part: needs root to run the reaper as nobody");
     }
 }

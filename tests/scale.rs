@@ -65,7 +65,8 @@ fn with_few_file_descriptors_pidfds_come_in_batches_and_all_are_reaped() {
     // once, so the reaper escalates batch after batch.
     let mut sb = Sandbox::new();
     let (stale, innocent) = populate(&mut sb, 120, 3, 5);
-    let out = Command::new(which("prlimit"))
+    let out = sb
+        .private_tmp(&mut Command::new(which("prlimit")))
         .args(["--nofile=40:40", "--"])
         .arg(reaper_bin())
         .args([

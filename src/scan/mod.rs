@@ -99,6 +99,13 @@ pub(crate) trait Source {
             .collect()
     }
 
+    /// The memory ending `pid` would free (its private pages), where the backend can
+    /// tell; `None` elsewhere (the resident size then stands in). Asked only for
+    /// processes about to be reaped, before the first signal.
+    fn private_bytes(&self, _pid: u32) -> Option<u64> {
+        None
+    }
+
     /// Whether signals may go through pidfds (Linux only).
     #[cfg(target_os = "linux")]
     fn supports_pidfd(&self) -> bool {

@@ -489,6 +489,30 @@ impl Source for ProcSource {
     fn supports_pidfd(&self) -> bool {
         true
     }
+
+    fn private_bytes(&self, pid: u32) -> Option<u64> {
+        // The kernel walks the page tables for this: read only for processes to reap.
+        let raw = std::fs::read(format!("/proc/{pid}/smaps_rollup")).ok()?;
+        parse_private_bytes(&raw)
+    }
+}
+
+/// `Private_Clean + Private_Dirty` of `/proc/PID/smaps_rollup`, in bytes: the memory
+/// that ending the process frees. `None` unless both lines are there.
+pub(crate) fn parse_private_bytes(raw: &[u8]) -> Option<u64> {
+    let (mut clean, mut dirty) = (None, None);
+    for line in raw.split(|&b| b == b'\n') {
+        let slot = if let Some(rest) = line.strip_prefix(b"Private_Clean:") {
+            (&mut clean, rest)
+        } else if let Some(rest) = line.strip_prefix(b"Private_Dirty:") {
+            (&mut dirty, rest)
+        } else {
+            continue;
+        };
+        let kib = slot.1.trim_ascii().strip_suffix(b"kB")?.trim_ascii();
+        *slot.0 = Some(parse_num::<u64>(kib)?.checked_mul(1024)?);
+    }
+    clean?.checked_add(dirty?)
 }
 
 #[cfg(test)]
@@ -499,6 +523,57 @@ mod tests {
     const SLEEP: &[u8] = b"4242 (sleep) S 4100 4242 4100 34816 4242 4194304 97 0 0 0 0 0 0 0 20 0 1 0 123456 2273280 128 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
     const TRICKY: &[u8] = b"77 (a) b (c)) Z 1 77 77 0 -1 4194564 0 0 0 0 0 0 0 0 20 0 1 0 999 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
     const KTHREAD: &[u8] = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+    // Recorded from /proc/PID/smaps_rollup of a `sleep` on Linux 6.x.
+    const ROLLUP: &[u8] =
+        b"5581e4a2c000-7ffd6b1f6000 ---p 00000000 00:00 0                          [rollup]
+Rss:                 896 kB
+Pss:                 134 kB
+Pss_Dirty:            92 kB
+Pss_Anon:             88 kB
+Pss_File:             46 kB
+Pss_Shmem:             0 kB
+Shared_Clean:        804 kB
+Shared_Dirty:          0 kB
+Private_Clean:         4 kB
+Private_Dirty:        88 kB
+Referenced:          896 kB
+Anonymous:            88 kB
+KSM:                   0 kB
+LazyFree:              0 kB
+AnonHugePages:         0 kB
+ShmemPmdMapped:        0 kB
+FilePmdMapped:         0 kB
+Shared_Hugetlb:        0 kB
+Private_Hugetlb:       0 kB
+Swap:                  0 kB
+SwapPss:               0 kB
+Locked:                0 kB
+";
+
+    #[test]
+    fn private_memory_is_private_clean_plus_private_dirty() {
+        assert_eq!(parse_private_bytes(ROLLUP), Some(92 * 1024));
+        assert_eq!(parse_private_bytes(b""), None);
+        assert_eq!(parse_private_bytes(b"Private_Clean: 4 kB\n"), None);
+        assert_eq!(
+            parse_private_bytes(b"Private_Clean: x kB\nPrivate_Dirty: 1 kB\n"),
+            None
+        );
+        assert_eq!(
+            parse_private_bytes(b"Private_Dirty: 99999999999999999999 kB\nPrivate_Clean: 1 kB\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn this_process_has_private_memory_less_than_its_resident_size() {
+        let source = ProcSource::new();
+        let private = source.private_bytes(std::process::id()).unwrap();
+        let raw = std::fs::read("/proc/self/stat").unwrap();
+        let rss = parse_stat(&raw).unwrap().rss_pages * source.page_size;
+        assert!(private > 0 && private <= rss, "{private} vs {rss}");
+    }
 
     #[test]
     fn parses_a_plain_stat_line() {

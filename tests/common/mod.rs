@@ -25,18 +25,36 @@ pub fn unique_name() -> String {
     format!("pr{:x}x{:x}", std::process::id(), n)
 }
 
+/// The build's directory for test files (`target/tmp`), not the system temp directory:
+/// the suite leaves nothing behind there.
+pub fn test_tmp() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
 /// The test sleeper (`tests/common/sleeper.rs`), built once with rustc into a cache that
-/// every uid can read, keyed by its source so concurrent runs share it safely.
+/// every uid can read, keyed by its source so concurrent runs share it safely. A user
+/// who cannot write the shared cache (it is another's) builds into one of their own.
 pub fn sleeper() -> &'static Path {
     static SLEEPER: OnceLock<PathBuf> = OnceLock::new();
     SLEEPER.get_or_init(|| {
         let source = include_str!("sleeper.rs");
         let mut hash = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hash);
-        let dir = std::env::temp_dir().join("patina-reap-test-sleeper");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let bin = dir.join(format!("sleeper-{:016x}", hash.finish()));
+        let file = format!("sleeper-{:016x}", hash.finish());
+        let shared = test_tmp().join("patina-reap-test-sleeper");
+        if shared.join(&file).exists() {
+            return shared.join(&file);
+        }
+        let uid = rustix::process::geteuid().as_raw();
+        let own = test_tmp().join(format!("patina-reap-test-sleeper-{uid}"));
+        let dir = [shared, own]
+            .into_iter()
+            .find(|dir| {
+                std::fs::create_dir_all(dir).is_ok()
+                    && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).is_ok()
+            })
+            .expect("a directory for the test sleeper under target/tmp");
+        let bin = dir.join(&file);
         if !bin.exists() {
             let src = dir.join(format!("sleeper-{}.rs", std::process::id()));
             std::fs::write(&src, source).unwrap();
@@ -53,6 +71,17 @@ pub fn sleeper() -> &'static Path {
         }
         bin
     })
+}
+
+/// Say why a test (or part of one) checked nothing. Written straight to the process's
+/// stderr, past libtest's capture of `eprintln!`, so that it shows in the default
+/// `cargo test` output and not only with `--nocapture`.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    // libtest names each test's thread after the test.
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
 }
 
 /// Find a program on the usual paths.
@@ -80,7 +109,7 @@ impl Sandbox {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("patina-reap-test")
-            .tempdir()
+            .tempdir_in(test_tmp())
             .expect("tempdir");
         // Readable by other uids, for the tests that run a process as another user.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -111,9 +140,24 @@ impl Sandbox {
         self.link(sleeper(), &self.name.clone())
     }
 
+    /// The sandbox's own temporary directory, where the reapers it starts keep their
+    /// lock: `TMPDIR` and `XDG_RUNTIME_DIR` point there.
+    pub fn tmp(&self) -> PathBuf {
+        let tmp = self.dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        tmp
+    }
+
+    /// Point `cmd`, and every reaper it starts, at [`Sandbox::tmp`].
+    pub fn private_tmp<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        let tmp = self.tmp();
+        cmd.env("TMPDIR", &tmp).env("XDG_RUNTIME_DIR", &tmp)
+    }
+
     /// Start a process in its own process group (never a terminal's foreground) and keep
-    /// it for cleanup.
+    /// it for cleanup. A reaper it starts keeps its lock in [`Sandbox::tmp`].
     pub fn spawn(&mut self, mut cmd: Command) -> u32 {
+        self.private_tmp(&mut cmd);
         cmd.stdin(Stdio::null()).process_group(0);
         let child = cmd.spawn().expect("spawn test process");
         let pid = child.id();
@@ -219,11 +263,14 @@ impl Sandbox {
 
     /// The reaper, told to match this sandbox's name only, with a clean environment for
     /// its own variables (`PATINA_REAP_BACKEND` is passed through, so the whole suite
-    /// can run against either backend).
+    /// can run against either backend) and its lock in [`Sandbox::tmp`].
     pub fn reaper(&self) -> Command {
         let mut cmd = Command::new(reaper_bin());
+        self.private_tmp(&mut cmd);
         cmd.env_remove("PATINA_REAP_THRESHOLD")
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("FORCE_COLOR")
             .args(["--name", &self.name]);
         cmd
     }
@@ -412,32 +459,54 @@ pub fn example_patina() -> &'static Path {
     })
 }
 
+/// unshare(1), where a private PID namespace can be made with it; else why not.
+fn pid_namespace_tool() -> Result<&'static str, &'static str> {
+    static TOOL: OnceLock<Result<&'static str, &'static str>> = OnceLock::new();
+    *TOOL.get_or_init(|| {
+        let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .ok_or("unshare(1) is not installed")?;
+        let probe = Command::new(unshare)
+            .args(["--pid", "--fork", "--mount-proc", "true"])
+            .stderr(Stdio::null())
+            .status();
+        match probe {
+            Ok(s) if s.success() => Ok(unshare),
+            _ => Err("cannot create a PID namespace here (needs root)"),
+        }
+    })
+}
+
+/// [`example_patina`] for a test that runs it in a private PID namespace; `None` (with
+/// the reason printed) where no such namespace can be made, before anything is built.
+pub fn patina_for_namespace() -> Option<String> {
+    if let Err(why) = pid_namespace_tool() {
+        skip(why);
+        return None;
+    }
+    Some(example_patina().display().to_string())
+}
+
 /// Run `script` with `sh` as PID 1 of a private PID namespace with its own /proc, where
 /// the default name `patina` can be used without any risk to the machine's processes.
 /// `None` (with the reason printed) where such a namespace cannot be made (not root).
 pub fn in_pid_namespace(script: &str) -> Option<Output> {
-    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(unshare) = unshare else {
-        eprintln!("skipped: unshare(1) is not installed");
-        return None;
+    let unshare = match pid_namespace_tool() {
+        Ok(unshare) => unshare,
+        Err(why) => {
+            skip(why);
+            return None;
+        }
     };
-    let probe = Command::new(unshare)
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(probe, Ok(s) if s.success()) {
-        eprintln!("skipped: cannot create a PID namespace here (needs root)");
-        return None;
-    }
     // A private temporary directory: the reap lock lives there, and tests in other
     // namespaces use the same name, patina.
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir_in(test_tmp()).unwrap();
     let out = Command::new(unshare)
         .args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
         .env_remove("PATINA_REAP_THRESHOLD")
         .env("TMPDIR", tmp.path())
+        .env("XDG_RUNTIME_DIR", tmp.path())
         .stdin(Stdio::null())
         .process_group(0)
         .output()
@@ -536,11 +605,14 @@ impl Drop for Strays {
     }
 }
 
-/// Whether `text` holds a character that could drive a terminal: C0 controls other than
-/// the newline, DEL, C1 controls, bidi overrides and isolates, or zero-width characters.
+/// Whether `text` holds a character that could drive a terminal or hide text: C0
+/// controls other than the newline, DEL, C1 controls, any Unicode format character (Cf:
+/// bidi controls, zero-width and invisible characters, tags...) or U+2028/U+2029.
 pub fn has_terminal_control(text: &str) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     text.chars().any(|c| {
         (c.is_control() && c != '\n')
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+            || c.general_category() == GeneralCategory::Format
+            || matches!(c, '\u{2028}' | '\u{2029}')
     })
 }
