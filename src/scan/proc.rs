@@ -354,6 +354,7 @@ impl Source for ProcSource {
         let mut processes = Vec::new();
         // This process's mount namespace and root, read at the first match.
         let mut own = None;
+        let mut parent_buf = Vec::new();
 
         let mut dir_buf = Vec::<u8>::with_capacity(32 * 1024);
         let mut dir = RawDir::new(&proc_dir, dir_buf.spare_capacity_mut());
@@ -387,8 +388,9 @@ impl Source for ProcSource {
             if young && !comm_may_match(query.names, stat.comm) {
                 continue;
             }
-            // Only now, for a process old enough: the owner of the open stat file is the
-            // owner of /proc/PID, for this very process even if the pid is reused since.
+            // Only now, for a process old enough (or young with a matching comm): the owner
+            // of the open stat file is the owner of /proc/PID, for this very process even
+            // if the pid is reused since.
             let Ok(meta) = fs::fstat(&fd) else {
                 continue;
             };
@@ -421,34 +423,24 @@ impl Source for ProcSource {
             if !complete && read_rest(&cmd_fd, &mut raw).is_err() {
                 continue;
             }
-            let (ppid, pgrp, tpgid, has_tty, state, start_ticks, rss_pages) = (
-                stat.ppid,
-                stat.pgrp,
-                stat.tpgid,
-                stat.tty_nr != 0,
-                stat.state,
-                stat.start_ticks,
-                stat.rss_pages,
-            );
             let replaced = exe_replaced(&proc_dir, pid_bytes, &mut own);
             if young && !replaced {
                 continue;
             }
-            let parent_name = parent_name(&proc_dir, ppid, &mut stat_buf);
             processes.push(Process {
                 pid,
-                ppid,
+                ppid: stat.ppid,
                 uid: meta.st_uid,
-                pgrp,
-                tpgid,
-                has_tty,
-                state,
-                start: start_ticks,
+                pgrp: stat.pgrp,
+                tpgid: stat.tpgid,
+                has_tty: stat.tty_nr != 0,
+                state: stat.state,
+                start: stat.start_ticks,
                 age_secs,
-                rss_bytes: rss_pages * self.page_size,
+                rss_bytes: stat.rss_pages * self.page_size,
                 name: name.clone(),
                 argv: split_cmdline(&raw),
-                parent_name,
+                parent_name: parent_name(&proc_dir, stat.ppid, &mut parent_buf),
                 replaced,
                 serving: None,
             });
