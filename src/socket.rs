@@ -329,7 +329,12 @@ mod imp {
             let path = dir.path().join("s.sock");
             let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
             let Some(bound) = diag::listening_files(Instant::now() + super::super::BUDGET) else {
-                eprintln!("skipped: no socket diagnostics (unix_diag) here");
+                // Straight to stderr, past libtest's capture: shown by a plain `cargo test`.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped: no socket diagnostics (unix_diag) here"
+                );
                 return;
             };
             let file = file_id(&path).unwrap();

@@ -50,18 +50,18 @@ fn identifies_listener() -> bool {
 
 /// A "host" (a shell named `claude`, in its own session with no terminal) that starts
 /// this sandbox's sleeper as its child and waits; returns (host, child).
-fn spawn_host_with_child(sb: &mut Sandbox) -> (u32, u32) {
+fn spawn_host_with_child(sb: &mut Sandbox, program: &Path) -> (u32, u32) {
     let host = sb.link(&which("sh"), "claude");
     let pidfile = sb.dir.path().join("child.pid");
     let mut cmd = orphan_command(&host);
     cmd.arg("-c")
         .arg("\"$1\" 1000 & echo $! > \"$2\"; wait")
         .arg("claude")
-        .arg(sb.sleeper_path())
+        .arg(program)
         .arg(&pidfile);
     let host_pid = sb.spawn_launched(cmd);
     let child = read_pid(&pidfile);
-    wait_for_argv0(child, &sb.sleeper_path().display().to_string());
+    wait_for_argv0(child, &program.display().to_string());
     (host_pid, child)
 }
 
@@ -69,7 +69,8 @@ fn spawn_host_with_child(sb: &mut Sandbox) -> (u32, u32) {
 fn an_old_child_of_a_live_host_is_attached_until_the_host_dies_and_it_is_adopted() {
     let mut sb = Sandbox::new();
     let strays = Strays::under(sb.dir.path());
-    let (host, child) = spawn_host_with_child(&mut sb);
+    let path = sb.sleeper_path();
+    let (host, child) = spawn_host_with_child(&mut sb, &path);
     assert_eq!(ppid_of(child), Some(host));
 
     let (doc, out) = sb.run_json(&["--threshold", "0s"]);
@@ -142,7 +143,12 @@ fn an_old_process_adopted_by_a_subreaper_named_systemd_is_reaped() {
 /// orphan; returns once the socket is there.
 fn spawn_listener(sb: &mut Sandbox, socket: &Path) -> u32 {
     let path = sb.sleeper_path();
-    let pid = sb.spawn_orphan(&path, &path, |cmd| {
+    spawn_listener_at(sb, socket, &path)
+}
+
+/// [`spawn_listener`] running the file at `path`.
+fn spawn_listener_at(sb: &mut Sandbox, socket: &Path, path: &Path) -> u32 {
+    let pid = sb.spawn_orphan(path, path, |cmd| {
         cmd.arg("serve").env("SLEEPER_LISTEN", socket);
     });
     wait_for_file(socket);
@@ -269,7 +275,7 @@ fn socket_none_cannot_be_mixed_with_paths() {
 #[test]
 fn a_listener_of_another_user_on_our_socket_path_protects_nothing() {
     if !is_root() {
-        eprintln!("skipped: needs root to start a process as another uid");
+        skip("needs root to start a process as another uid");
         return;
     }
     let mut sb = Sandbox::new();
@@ -311,24 +317,31 @@ fn replace_file(path: &Path) {
     std::fs::rename(&new, path).unwrap();
 }
 
-/// A second link to the sleeper under the sandbox's name, in a subdirectory.
-fn second_path(sb: &Sandbox) -> PathBuf {
-    let dir = sb.dir.path().join("keep");
+/// A copy of the sleeper under the sandbox's name in the subdirectory `dir`: a file of
+/// the test's own (a link to the shared sleeper may be refused, or be a symlink).
+fn own_copy(sb: &Sandbox, dir: &str) -> PathBuf {
+    let dir = sb.dir.path().join(dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(&sb.name);
-    std::fs::hard_link(sleeper(), &path).unwrap();
+    std::fs::copy(sleeper(), &path).unwrap();
     path
+}
+
+/// A sleeper (orphan) running the file at `path`, with argv[0] `path`.
+fn spawn_at(sb: &mut Sandbox, path: &Path) -> u32 {
+    sb.spawn_orphan(path, path, |cmd| {
+        cmd.arg("1000");
+    })
 }
 
 #[test]
 fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_is_young() {
     let mut sb = Sandbox::new();
-    let replaced = sb.spawn_sleeper();
-    let kept_path = second_path(&sb);
-    let unchanged = sb.spawn_orphan(&kept_path, &kept_path, |cmd| {
-        cmd.arg("1000");
-    });
-    replace_file(&sb.sleeper_path());
+    let path = own_copy(&sb, "run");
+    let replaced = spawn_at(&mut sb, &path);
+    let kept_path = own_copy(&sb, "keep");
+    let unchanged = spawn_at(&mut sb, &kept_path);
+    replace_file(&path);
 
     let (doc, out) = sb.run_json(&["--threshold", "1h", "-n"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -337,7 +350,7 @@ fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_
     let e = entry(&doc, replaced).unwrap();
     if !tells_replaced() {
         assert_eq!(e["reason"], "young", "{e}");
-        eprintln!("skipped: this backend cannot tell a replaced executable");
+        skip("this backend cannot tell a replaced executable");
         return;
     }
     assert_eq!(e["outcome"], "would_reap", "{e}");
@@ -348,10 +361,8 @@ fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains(&format!(
-            "Cleaned up stale {}",
-            sb.sleeper_path().file_name().unwrap().to_str().unwrap()
-        )) && text.contains(&format!("(PID {replaced}, running "))
+        text.contains(&format!("Cleaned up stale {}", sb.name))
+            && text.contains(&format!("(PID {replaced}, running "))
             && text.contains("; replaced since it started)"),
         "{text}"
     );
@@ -362,10 +373,8 @@ fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_
 #[test]
 fn a_deleted_executable_counts_as_replaced() {
     let mut sb = Sandbox::new();
-    let path = second_path(&sb);
-    let pid = sb.spawn_orphan(&path, &path, |cmd| {
-        cmd.arg("1000");
-    });
+    let path = own_copy(&sb, "keep");
+    let pid = spawn_at(&mut sb, &path);
     std::fs::remove_file(&path).unwrap();
     let (doc, out) = sb.run_json(&["--threshold", "1h", "-n"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -382,8 +391,9 @@ fn a_deleted_executable_counts_as_replaced() {
 fn a_replaced_process_attached_to_a_live_host_is_kept() {
     let mut sb = Sandbox::new();
     let strays = Strays::under(sb.dir.path());
-    let (host, child) = spawn_host_with_child(&mut sb);
-    replace_file(&sb.sleeper_path());
+    let path = own_copy(&sb, "run");
+    let (host, child) = spawn_host_with_child(&mut sb, &path);
+    replace_file(&path);
     let (doc, out) = sb.run_json(&["--threshold", "1h"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let e = entry(&doc, child).unwrap();
@@ -403,8 +413,9 @@ fn a_replaced_process_attached_to_a_live_host_is_kept() {
 fn a_replaced_process_serving_the_socket_is_reaped() {
     let mut sb = Sandbox::new();
     let socket = sb.dir.path().join("serve.sock");
-    let listener = spawn_listener(&mut sb, &socket);
-    replace_file(&sb.sleeper_path());
+    let path = own_copy(&sb, "run");
+    let listener = spawn_listener_at(&mut sb, &socket, &path);
+    replace_file(&path);
     let (doc, out) = sb.run_json(&["--threshold", "1h", "--socket", socket.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let e = entry(&doc, listener).unwrap();
@@ -434,7 +445,7 @@ fn a_daemon_whose_socket_file_another_one_replaced_is_reaped() {
     let e = entry(&doc, unreachable).unwrap();
     if e["reason"] == "serving" {
         // Without the kernel's socket diagnostics both listeners count (fail closed).
-        eprintln!("skipped: no socket diagnostics here, both listeners were kept");
+        skip("no socket diagnostics here, both listeners were kept");
         return;
     }
     assert_eq!(e["outcome"], "terminated", "{e}");

@@ -297,7 +297,9 @@ fn the_preflight_keeps_attached_serves_and_reaps_orphaned_and_replaced_ones() {
     // In a PID namespace whose PID 1 is this script's shell: O is an orphan-like serve
     // (its parent is PID 1), C a serve whose host shell H still runs, R a young serve
     // whose executable is replaced after it started.
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 d=$(mktemp -d)

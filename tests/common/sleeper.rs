@@ -56,14 +56,27 @@ fn launch(program: std::ffi::OsString) -> ! {
     use std::process::{Command, Stdio};
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
-    let child = Command::new(program)
-        .arg0(argv0)
-        .args(args)
-        .env_remove("SLEEPER_LAUNCH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
+    let args: Vec<_> = args.collect();
+    let mut tries = 0;
+    let child = loop {
+        let child = Command::new(&program)
+            .arg0(&argv0)
+            .args(&args)
+            .env_remove("SLEEPER_LAUNCH")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        // ETXTBSY: a file just written is still open for writing in a process another
+        // thread of the test forked; that ends when the fork execs.
+        match child {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other,
+        }
+    };
     match child {
         Ok(child) => {
             println!("{}", child.id());
