@@ -287,6 +287,11 @@ fn candidate(row: &Row<'_>, query: &Query<'_>) -> Option<Process> {
         parent_name: None,
         replaced: false,
         serving: None,
+        // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
+        // are not seen.
+        live_threads: false,
+        other_namespace: false,
+        ancestry_unknown: false,
     })
 }
 
@@ -596,10 +601,18 @@ impl Source for PsSource {
                 "ps did not list this process (PID {me}); its output cannot be used"
             )));
         }
-        Ok(Scan {
+        let ancestors = ancestors(&parents, me);
+        // The chain stops at a parent ps did not list (hidepid): with no start times of
+        // ancestors at hand, every other process could be above that gap.
+        // PID 1 is the top of this namespace: nothing lies above it, listed or not.
+        let top = ancestors[ancestors.len() - 1];
+        let hidden = top > 1 && !parents.contains_key(&top);
+        let mut scan = Scan {
             processes,
-            ancestors: ancestors(&parents, me),
-        })
+            ancestors,
+        };
+        super::mark_unknown_ancestry(&mut scan, hidden.then_some(u64::MAX));
+        Ok(scan)
     }
 
     fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool> {
