@@ -19,6 +19,9 @@ pub enum Error {
     },
     /// `PATINA_REAP_BACKEND` names no known process source.
     UnknownBackend(String),
+    /// The run was interrupted ([`Reaper::interrupt`](crate::Reaper::interrupt)) before
+    /// any signal was sent.
+    Interrupted,
     /// `/proc` belongs to another PID namespace (`/proc/self` is not this process), so its
     /// process numbers would name other processes than signals here reach. Nothing is
     /// signalled.
@@ -36,8 +39,11 @@ impl fmt::Display for Error {
             Self::Scan { what, source } => write!(f, "cannot list processes ({what}): {source}"),
             Self::UnknownBackend(name) => write!(
                 f,
-                "PATINA_REAP_BACKEND={name:?} is not a process source; use 'proc' (Linux) or 'ps'"
+                "invalid value '{}' for 'PATINA_REAP_BACKEND': not a process source; use 'proc' \
+                 (Linux) or 'ps'",
+                crate::report::escape(name)
             ),
+            Self::Interrupted => f.write_str("interrupted before any signal was sent"),
             Self::ForeignProc { seen, pid } => write!(
                 f,
                 "/proc belongs to another PID namespace (/proc/self is {seen:?}, this process \
@@ -52,7 +58,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Scan { source, .. } => Some(source),
-            Self::UnknownBackend(_) | Self::ForeignProc { .. } => None,
+            Self::UnknownBackend(_) | Self::Interrupted | Self::ForeignProc { .. } => None,
         }
     }
 }

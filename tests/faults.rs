@@ -108,7 +108,7 @@ fn namespaces_unavailable() -> Option<String> {
 #[test]
 fn with_hidepid_the_reaper_sees_and_reports_only_its_own_processes() {
     if let Some(why) = namespaces_unavailable() {
-        eprintln!("skipped: a private PID namespace with hidepid: {why}");
+        skip(&format!("a private PID namespace with hidepid: {why}"));
         return;
     }
     let mut sb = Sandbox::new();
@@ -124,7 +124,7 @@ root_pid=$!
 setpriv --reuid=65534 --regid=65534 --clear-groups "$S" 1000 &
 nobody_pid=$!
 for pid in $root_pid $nobody_pid; do
-  until [ "$(head -c {len} /proc/$pid/cmdline 2>/dev/null)" = "$S" ]; do sleep 0.01; done
+  w=0; until [ "$(head -c {len} /proc/$pid/cmdline 2>/dev/null)" = "$S" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 done
 echo "$root_pid $nobody_pid" > '{pids}'
 if ! mount -o remount,hidepid=2 /proc; then echo no > '{hidepid}'; kill $root_pid $nobody_pid; exit 0; fi
@@ -160,7 +160,7 @@ true
     );
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
     if read("hidepid").trim() != "yes" {
-        eprintln!("skipped: /proc could not be remounted with hidepid=2 here");
+        skip("/proc could not be remounted with hidepid=2 here");
         return;
     }
     let pids: Vec<u32> = read("pids")

@@ -4,10 +4,14 @@
 mod common;
 
 mod adversarial;
+mod cli;
 mod faults;
 mod generated;
+mod inuse;
+mod numbers;
 mod preflight;
 mod ps;
 mod reaping;
 mod safety;
 mod scale;
+mod waiting;

@@ -96,15 +96,13 @@ fn a_non_dumpable_process_is_judged_by_its_effective_uid_not_the_owner_of_its_pr
     let mut sb = Sandbox::new();
     let sleeper = sb.sleeper_path();
     let other = is_root() && has_setpriv();
-    let mut cmd = if other {
-        let mut c = setpriv_nobody();
-        c.arg(&sleeper);
-        c
-    } else {
-        Command::new(&sleeper)
-    };
+    // An orphan (a live parent would keep it `attached`), as nobody where we can.
+    let mut cmd = orphan_command(&sleeper);
+    if other {
+        cmd.uid(65534).gid(65534);
+    }
     cmd.arg("1000").env("SLEEPER_NODUMP", "1");
-    let pid = sb.spawn(cmd);
+    let pid = sb.spawn_launched(cmd);
     wait_for_argv0(pid, &sleeper.display().to_string());
     wait_until("non-dumpable", || {
         std::fs::metadata(format!("/proc/{pid}/stat"))
@@ -169,15 +167,15 @@ sleep 1.2
 unshare --pid --fork sh -c '
   sleep 1000 & I=$!
   echo innocent=$I
-  "{bin}" --name patina --threshold 0s --grace 1s >/dev/null 2>/tmp/err.$$
+  "{bin}" --name patina --threshold 0s --grace 1s >/dev/null 2>"$TMPDIR"/err.$$
   echo cli_rc=$?
-  echo cli_err=$(cat /tmp/err.$$)
+  echo cli_err=$(cat "$TMPDIR"/err.$$)
   kill -0 $I 2>/dev/null && echo after_cli=alive || echo after_cli=dead
-  PATINA_REAP_THRESHOLD=0s "{patina}" status >/dev/null 2>/tmp/err.$$
+  PATINA_REAP_THRESHOLD=0s "{patina}" status >/dev/null 2>"$TMPDIR"/err.$$
   echo preflight_rc=$?
-  echo preflight_err=$(cat /tmp/err.$$)
+  echo preflight_err=$(cat "$TMPDIR"/err.$$)
   kill -0 $I 2>/dev/null && echo after_preflight=alive || echo after_preflight=dead
-  rm -f /tmp/err.$$
+  rm -f "$TMPDIR"/err.$$
   kill -9 $I'
 echo target_state=$(state $T)
 kill -9 $T
@@ -229,7 +227,7 @@ fn a_process_that_could_be_a_hidden_ancestor_is_kept() {
     // The reaper's chain stops at B: G is above the gap and must be kept. C, started
     // after the reaper's parent, cannot be an ancestor and is reaped.
     if let Some(why) = namespaces_unavailable() {
-        eprintln!("skipped: a private PID namespace with hidepid: {why}");
+        skip(&format!("a private PID namespace with hidepid: {why}"));
         return;
     }
     let mut sb = Sandbox::new();
@@ -243,7 +241,7 @@ fn a_process_that_could_be_a_hidden_ancestor_is_kept() {
     std::os::unix::fs::symlink(which("sh"), &g).unwrap();
     let c = sb.sleeper_path();
     let spawn = format!(
-        r#"sleep 0.05; ( "{c}" 1000 & echo $! > "{o}/c.pid" ); C=$(cat "{o}/c.pid"); until [ "$(head -c {len} /proc/$C/cmdline 2>/dev/null)" = "{c}" ]; do sleep 0.01; done; "{bin}" --name {name} --threshold 0s --grace 1s --json > "{o}/out.json" 2> "{o}/err"; echo $? > "{o}/rc""#,
+        r#"sleep 0.05; ( "{c}" 1000 & echo $! > "{o}/c.pid" ); C=$(cat "{o}/c.pid"); w=0; until [ "$(head -c {len} /proc/$C/cmdline 2>/dev/null)" = "{c}" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done; "{bin}" --name {name} --threshold 0s --grace 1s --json > "{o}/out.json" 2> "{o}/err"; echo $? > "{o}/rc""#,
         c = c.display(),
         o = out_dir.display(),
         len = c.as_os_str().len(),
@@ -276,7 +274,7 @@ true
     );
     let read = |name: &str| std::fs::read_to_string(out_dir.join(name)).unwrap_or_default();
     if read("hidepid").trim() != "yes" {
-        eprintln!("skipped: /proc could not be remounted with hidepid=2 here");
+        skip("/proc could not be remounted with hidepid=2 here");
         return;
     }
     assert_eq!(read("rc").trim(), "0", "{}", read("err"));
@@ -305,12 +303,12 @@ fn a_process_in_a_terminal_foreground_group_outside_our_namespace_is_kept() {
     // A sandbox started from a terminal without a new session: inside, the process
     // group and the terminal's foreground group both read as 0.
     if let Some(why) = namespaces_unavailable() {
-        eprintln!("skipped: a private PID namespace under a terminal: {why}");
+        skip(&format!("a private PID namespace under a terminal: {why}"));
         return;
     }
     let sb = Sandbox::new();
     let dir = sb.dir.path();
-    let inner = r#"( "$S" 1000 & echo $! > "$O/t.pid" ); T=$(cat "$O/t.pid"); until [ "$(head -c $L /proc/$T/cmdline 2>/dev/null)" = "$S" ]; do sleep 0.01; done; cut -d" " -f5,8 /proc/$T/stat > "$O/groups"; "$B" --name $N --threshold 0s --grace 1s --json > "$O/out.json"; kill -0 $T && echo alive > "$O/alive"; kill -9 $T"#;
+    let inner = r#"( "$S" 1000 & echo $! > "$O/t.pid" ); T=$(cat "$O/t.pid"); w=0; until [ "$(head -c $L /proc/$T/cmdline 2>/dev/null)" = "$S" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done; cut -d" " -f5,8 /proc/$T/stat > "$O/groups"; "$B" --name $N --threshold 0s --grace 1s --json > "$O/out.json"; kill -0 $T && echo alive > "$O/alive"; kill -9 $T"#;
     let outer = format!("unshare --pid --fork --mount-proc sh -c '{inner}'");
     let status = Command::new(which("script"))
         .args(["-q", "-e", "-c", &outer, "/dev/null"])
@@ -344,11 +342,11 @@ fn a_process_in_a_terminal_foreground_group_outside_our_namespace_is_kept() {
 #[test]
 fn a_process_in_another_pid_namespace_is_kept_even_with_all_users() {
     if !proc_backend() {
-        eprintln!("skipped: the ps backend cannot tell PID namespaces apart");
+        skip("the ps backend cannot tell PID namespaces apart");
         return;
     }
     if let Some(why) = namespaces_unavailable() {
-        eprintln!("skipped: a nested PID namespace: {why}");
+        skip(&format!("a nested PID namespace: {why}"));
         return;
     }
     let sb = Sandbox::new();
@@ -357,18 +355,18 @@ fn a_process_in_another_pid_namespace_is_kept_even_with_all_users() {
     let script = format!(
         r#"
 unshare --pid --fork "{s}" 1000 & U=$!
-until [ -n "$(cat /proc/$U/task/$U/children 2>/dev/null)" ]; do sleep 0.01; done
+w=0; until [ -n "$(cat /proc/$U/task/$U/children 2>/dev/null)" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 N=$(cat /proc/$U/task/$U/children | tr -d ' ')
-until [ "$(head -c {len} /proc/$N/cmdline 2>/dev/null)" = "{s}" ]; do sleep 0.01; done
+w=0; until [ "$(head -c {len} /proc/$N/cmdline 2>/dev/null)" = "{s}" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 kill -9 $U; wait $U
 echo init=$N
 echo nspid=$(grep NSpid /proc/$N/status | cut -f2- | tr '\t' ' ')
-"{bin}" --name {name} --threshold 0s --grace 1s --json > /tmp/a.$$; echo rc=$?
-echo own=$(tr -d '\n' < /tmp/a.$$)
-"{bin}" --name {name} --threshold 0s --grace 1s --json --all-users > /tmp/a.$$; echo all_rc=$?
-echo all=$(tr -d '\n' < /tmp/a.$$)
+"{bin}" --name {name} --threshold 0s --grace 1s --json > "$TMPDIR"/a.$$; echo rc=$?
+echo own=$(tr -d '\n' < "$TMPDIR"/a.$$)
+"{bin}" --name {name} --threshold 0s --grace 1s --json --all-users > "$TMPDIR"/a.$$; echo all_rc=$?
+echo all=$(tr -d '\n' < "$TMPDIR"/a.$$)
 kill -0 $N && echo state=alive
-rm -f /tmp/a.$$
+rm -f "$TMPDIR"/a.$$
 kill -9 $N
 "#,
         s = sb.sleeper_path().display(),
@@ -402,7 +400,7 @@ fn sleeper_at(dir: &Path, file: &str) -> PathBuf {
 #[test]
 fn an_executable_path_with_a_space_is_one_path_not_a_name_and_arguments() {
     if !proc_backend() {
-        eprintln!("skipped: ps shows no executable path to tell a space in a path from one between arguments");
+        skip("ps shows no executable path to tell a space in a path from one between arguments");
         return;
     }
     let sb = Sandbox::new();
@@ -431,7 +429,7 @@ fn an_executable_path_with_a_space_is_one_path_not_a_name_and_arguments() {
 #[test]
 fn a_process_whose_main_thread_exited_is_live_and_reaped() {
     if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
-        eprintln!("skipped: the test sleeper ends its main thread only on x86_64 and aarch64");
+        skip("the test sleeper ends its main thread only on x86_64 and aarch64");
         return;
     }
     let sb = Sandbox::new();
@@ -532,7 +530,7 @@ fn huge_durations_are_saturated_never_a_panic() {
 #[test]
 fn write_errors_on_stdout_or_stderr_are_never_a_panic() {
     let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
-        eprintln!("skipped: no /dev/full here");
+        skip("no /dev/full here");
         return;
     };
     let sb = Sandbox::new();
@@ -612,7 +610,9 @@ fn a_stopped_reaper_holding_the_lock_does_not_stop_the_preflight() {
     // period for I (another user's process that ignores SIGTERM); then it is stopped,
     // as with Ctrl-Z. A later patina's preflight still reaps a stale serve.
     if let Some(why) = namespaces_unavailable() {
-        eprintln!("skipped: a stopped reaper in a private PID namespace: {why}");
+        skip(&format!(
+            "a stopped reaper in a private PID namespace: {why}"
+        ));
         return;
     }
     let sb = Sandbox::new();
@@ -622,18 +622,19 @@ fn a_stopped_reaper_holding_the_lock_does_not_stop_the_preflight() {
         r#"
 state() {{ s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }}
 SLEEPER_IGNORE_TERM=1 setpriv --reuid=65534 --regid=65534 --clear-groups "{i}" 1000 & I=$!
-until [ "$(head -c {len} /proc/$I/cmdline 2>/dev/null)" = "{i}" ]; do sleep 0.01; done
+w=0; until [ "$(head -c {len} /proc/$I/cmdline 2>/dev/null)" = "{i}" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 "{bin}" --threshold 0s --grace 60s --all-users --quiet & H=$!
-n=0; until grep -qx "$H" "$TMPDIR"/patina-reap-*.lock 2>/dev/null || [ $n -ge 300 ]; do n=$((n+1)); sleep 0.01; done
+w=0; until grep -qx "$H" "$TMPDIR"/patina-reap-*.lock 2>/dev/null || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 sleep 0.3
 kill -STOP $H
+w=0; until [ "$(cut -d' ' -f3 /proc/$H/stat)" = T ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 echo holder=$(cut -d' ' -f3 /proc/$H/stat)
 "{patina}" serve 2>/dev/null & S=$!
 sleep 1.5
-PATINA_REAP_THRESHOLD=1s "{patina}" status >/dev/null 2>/tmp/err.$$; echo rc=$?
+PATINA_REAP_THRESHOLD=1s "{patina}" status >/dev/null 2>"$TMPDIR"/err.$$; echo rc=$?
 echo serve=$(state $S)
-echo err=$(cat /tmp/err.$$)
-rm -f /tmp/err.$$
+echo err=$(cat "$TMPDIR"/err.$$)
+rm -f "$TMPDIR"/err.$$
 kill -CONT $H; kill -9 $H $I $S 2>/dev/null
 true
 "#,

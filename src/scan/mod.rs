@@ -36,6 +36,15 @@ pub(crate) struct Process {
     /// The argument vector; empty for zombies and kernel threads. Exact from `/proc`;
     /// from `ps` only the whitespace-separated words of its `args` text (approximate).
     pub(crate) argv: Vec<Vec<u8>>,
+    /// The parent's program name (comm on Linux, from `args` on `ps`); `None` when the
+    /// parent could not be read (then it is taken to be alive and not an adopter).
+    pub(crate) parent_name: Option<String>,
+    /// Its executable was replaced since it started. Only where the backend can tell
+    /// exactly (`/proc`); elsewhere always false.
+    pub(crate) replaced: bool,
+    /// The daemon socket it listens on; filled in by the engine, and only for processes
+    /// that would otherwise be stale.
+    pub(crate) serving: Option<std::path::PathBuf>,
     /// Its main thread has exited (state `Z`) but other threads still run: a live
     /// process (Linux `/proc` only).
     pub(crate) live_threads: bool,
@@ -60,7 +69,7 @@ pub(crate) struct Query<'a> {
     /// Only processes with this effective uid; `None` for all users.
     pub(crate) uid: Option<u32>,
     /// Processes younger than this many seconds may be left out (their command line is
-    /// then never read); 0 keeps every match.
+    /// then never read), unless their executable was replaced; 0 keeps every match.
     pub(crate) min_age_secs: u64,
 }
 
@@ -112,6 +121,13 @@ pub(crate) trait Source {
             .iter()
             .map(|&(pid, start)| !matches!(self.is_same_live(pid, start), Ok(false)))
             .collect()
+    }
+
+    /// The memory ending `pid` would free (its private pages), where the backend can
+    /// tell; `None` elsewhere (the resident size then stands in). Asked only for
+    /// processes about to be reaped, before the first signal.
+    fn private_bytes(&self, _pid: u32) -> Option<u64> {
+        None
     }
 
     /// Whether signals may go through pidfds (Linux only).

@@ -284,12 +284,40 @@ fn candidate(row: &Row<'_>, query: &Query<'_>) -> Option<Process> {
         rss_bytes: row.rss_kib.saturating_mul(1024),
         name: name.clone(),
         argv,
+        parent_name: None,
+        replaced: false,
+        serving: None,
         // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
         // are not seen.
         live_threads: false,
         other_namespace: false,
         ancestry_unknown: false,
     })
+}
+
+/// Fill in each record's parent name from the parent's row: the program name of its
+/// `args` (`/lib/systemd/systemd --user` gives `systemd`). A parent not listed, or
+/// listed with empty `args`, leaves it `None`. `ps` cannot tell a replaced executable.
+fn fill_parents(out: &[u8], processes: &mut [Process]) {
+    if processes.is_empty() {
+        return;
+    }
+    for line in out.split(|&b| b == b'\n') {
+        let mut rest = line;
+        let pid = word(&mut rest).and_then(number::<u32>);
+        if !pid.is_some_and(|pid| processes.iter().any(|p| p.ppid == pid)) {
+            continue;
+        }
+        let Some(row) = parse_row(line) else {
+            continue;
+        };
+        for p in processes.iter_mut().filter(|p| p.ppid == row.pid) {
+            let name = super::program_name(row.args);
+            if !name.is_empty() {
+                p.parent_name = Some(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+    }
 }
 
 /// Parse a whole scan: the matching records, and every listed pid's parent.
@@ -563,8 +591,9 @@ impl Source for PsSource {
                 format!("ps failed ({}): {complaint}", out.status)
             }));
         }
-        let (processes, parents) =
+        let (mut processes, parents) =
             parse_scan(&out.stdout, query).map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        fill_parents(&out.stdout, &mut processes);
         let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
         // Without this process in the list, the pids cannot be trusted to be ours.
         if !parents.contains_key(&me) {
@@ -575,7 +604,9 @@ impl Source for PsSource {
         let ancestors = ancestors(&parents, me);
         // The chain stops at a parent ps did not list (hidepid): with no start times of
         // ancestors at hand, every other process could be above that gap.
-        let hidden = !parents.contains_key(&ancestors[ancestors.len() - 1]);
+        // PID 1 is the top of this namespace: nothing lies above it, listed or not.
+        let top = ancestors[ancestors.len() - 1];
+        let hidden = top > 1 && !parents.contains_key(&top);
         let mut scan = Scan {
             processes,
             ancestors,
