@@ -623,12 +623,13 @@ fn a_stopped_reaper_holding_the_lock_does_not_stop_the_preflight() {
 state() {{ s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }}
 SLEEPER_IGNORE_TERM=1 setpriv --reuid=65534 --regid=65534 --clear-groups "{i}" 1000 & I=$!
 w=0; until [ "$(head -c {len} /proc/$I/cmdline 2>/dev/null)" = "{i}" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
-"{bin}" --threshold 0s --grace 60s --all-users --quiet & H=$!
+"{bin}" --threshold 0s --grace 60s --all-users --json >"$TMPDIR"/h.json 2>&1 & H=$!
 w=0; until grep -qx "$H" "$TMPDIR"/patina-reap-*.lock 2>/dev/null || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 sleep 0.3
 kill -STOP $H
 w=0; until [ "$(cut -d' ' -f3 /proc/$H/stat)" = T ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 echo holder=$(cut -d' ' -f3 /proc/$H/stat)
+[ -e /proc/$H/stat ] || echo "holder_out=$(cat "$TMPDIR"/h.json)"
 "{patina}" serve 2>/dev/null & S=$!
 sleep 1.5
 PATINA_REAP_THRESHOLD=1s "{patina}" status >/dev/null 2>"$TMPDIR"/err.$$; echo rc=$?
