@@ -162,6 +162,7 @@ impl Reaper {
             self.dry_run,
             self.names.clone(),
         );
+        report.left_out = scan.left_out;
         for (p, v) in scan.processes.into_iter().zip(verdicts) {
             let (outcome, reason) = match v {
                 Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),

@@ -119,6 +119,11 @@ fn print_report(cli: &Cli, report: &Report) -> anyhow::Result<()> {
             );
         }
     }
+    if cli.verbose {
+        for why in report.left_out() {
+            eprintln!("note: left out {why}");
+        }
+    }
     if cli.json {
         writeln!(out, "{}", report.to_json())?;
         return Ok(());

@@ -7,6 +7,7 @@
 pub(crate) mod proc;
 pub(crate) mod ps;
 
+use std::collections::HashMap;
 use std::io;
 
 use crate::Error;
@@ -61,6 +62,21 @@ pub(crate) struct Scan {
     pub(crate) processes: Vec<Process>,
     /// This process and every ancestor up the ppid chain.
     pub(crate) ancestors: Vec<u32>,
+    /// The program name of every process listed, by pid, where the backend lists the
+    /// whole table cheaply (`ps`); empty for `/proc`.
+    pub(crate) names_by_pid: HashMap<u32, Vec<u8>>,
+    /// Processes the backend listed but could not read, each with the reason; they are
+    /// neither reported nor signalled.
+    pub(crate) left_out: Vec<String>,
+}
+
+impl Scan {
+    /// The program name of `p`'s parent, if the backend listed it (a parent that is
+    /// not listed has exited, or is hidden).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn parent_name(&self, p: &Process) -> Option<&[u8]> {
+        self.names_by_pid.get(&p.ppid).map(Vec::as_slice)
+    }
 }
 
 /// A process source. Both backends implement it with the same meaning.
@@ -73,6 +89,15 @@ pub(crate) trait Source {
     /// told (out of file descriptors, `ps` failed): such a process is neither signalled
     /// nor reported gone.
     fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool>;
+
+    /// [`Source::is_same_live`] for many processes at once, as close together in time
+    /// as the backend can make it (`ps`: one run for all).
+    fn are_same_live(&self, targets: &[(u32, u64)]) -> Vec<io::Result<bool>> {
+        targets
+            .iter()
+            .map(|&(pid, start)| self.is_same_live(pid, start))
+            .collect()
+    }
 
     /// A cheap check while waiting for `pid` to exit; may be less exact than
     /// [`Source::is_same_live`] but never reports a live process as exited.
@@ -125,6 +150,19 @@ impl Backend {
             #[cfg(target_os = "linux")]
             Self::Proc => Box::new(proc::ProcSource::new()),
             Self::Ps => Box::new(ps::PsSource::new()),
+        }
+    }
+
+    /// A source that stops reading once `abandoned` is set (the preflight's scan that
+    /// ran out of time); `/proc` scans are bounded without it.
+    pub(crate) fn abandonable_source(
+        self,
+        abandoned: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Box<dyn Source + Send> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Self::Proc => Box::new(proc::ProcSource::new()),
+            Self::Ps => Box::new(ps::PsSource::abandonable(abandoned)),
         }
     }
 }

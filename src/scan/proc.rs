@@ -362,6 +362,7 @@ impl Source for ProcSource {
         Ok(Scan {
             processes,
             ancestors,
+            ..Scan::default()
         })
     }
 
