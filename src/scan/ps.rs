@@ -1370,6 +1370,78 @@ mod tests {
         }
     }
 
+    /// PID reuse within the second `lstart` shows: a process that exec()s keeps its
+    /// pid and start time, so to `ps` it is exactly a new process under the scanned
+    /// (pid, start second). Only its command line tells them apart.
+    #[test]
+    fn a_different_command_line_under_the_scanned_pid_and_second_is_not_signalled() {
+        use std::io::Write;
+        use std::sync::atomic::AtomicU32;
+        let src = PsSource::new();
+        if src.ps.is_none() {
+            eprintln!("skipped: no ps on this system");
+            return;
+        }
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "pu{:x}n{:x}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        // Scanned as `NAME -c ...`; after a line on stdin, the same pid is `sleep 1000`.
+        let mut child = Command::new("/bin/sh")
+            .arg0(&name)
+            .args(["-c", "read _ && exec sleep 1000"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let names = vec![name];
+        let scan = src.scan(&query(&names)).unwrap();
+        let start = scan.processes.iter().find(|p| p.pid == pid).unwrap().start;
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = src.run(&["-o", "args=", "-p", &pid.to_string()]).unwrap();
+            if String::from_utf8_lossy(&out.stdout).starts_with("sleep") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never exec'd");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let fates = crate::reap::reap(&src, &[(pid, start)], Duration::from_secs(1));
+        let alive = matches!(child.try_wait(), Ok(None));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(fates, [crate::reap::Fate::Vanished]);
+        assert!(alive, "the process now under the scanned pid was signalled");
+    }
+
+    /// A scan that its caller gave up on stops its `ps` at once, not at the timeout.
+    #[test]
+    fn an_abandoned_scan_stops_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let ps = dir.path().join("ps");
+        let tmp = dir.path().join("ps.tmp");
+        std::fs::write(&tmp, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp, &ps).unwrap();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let src = PsSource {
+            ps: Some(ps),
+            ..PsSource::abandonable(Arc::clone(&abandoned))
+        };
+        let flag = Arc::clone(&abandoned);
+        let giver_up = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            flag.store(true, Ordering::Relaxed);
+        });
+        let names = vec![];
+        let err = src.scan(&query(&names)).unwrap_err().to_string();
+        giver_up.join().unwrap();
+        assert!(err.contains("abandoned"), "{err}");
+    }
+
     #[test]
     fn reads_this_process_from_the_real_ps() {
         let src = PsSource::new();
