@@ -212,7 +212,7 @@ pub(crate) fn matching_name<'n>(
 }
 
 /// Split a raw NUL-separated command line into argv.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", test))]
 pub(crate) fn split_cmdline(raw: &[u8]) -> Vec<Vec<u8>> {
     let trimmed = raw.strip_suffix(&[0]).unwrap_or(raw);
     if trimmed.is_empty() {
