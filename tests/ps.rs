@@ -378,7 +378,10 @@ fn the_ps_backend_scans_and_reaps_through_a_freebsd_style_ps() {
     assert!(sb.alive(lookalike));
     // Every scan and check went through the stand-in.
     let runs = std::fs::read_to_string(&log).unwrap();
-    assert!(runs.lines().filter(|l| l.contains("-A")).count() == 2, "{runs}");
+    assert!(
+        runs.lines().filter(|l| l.contains("-A")).count() == 2,
+        "{runs}"
+    );
     assert!(runs.lines().any(|l| l.contains("-p")), "{runs}");
 }
 
@@ -482,7 +485,10 @@ fn rows_ps_cannot_read_are_left_out_and_named_under_verbose() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("PID 99999999") && err.contains("no start time"), "{err}");
+    assert!(
+        err.contains("PID 99999999") && err.contains("no start time"),
+        "{err}"
+    );
     assert!(stdout(&out).contains(&pid.to_string()), "{}", stdout(&out));
     // Without --verbose, not a word about it.
     let out = ps_reaper(&sb, Some(&dir))

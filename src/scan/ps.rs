@@ -1,9 +1,11 @@
 //! The portable backend: one `ps` per scan (macOS, the BSDs; `PATINA_REAP_BACKEND=ps`
 //! on Linux).
 //!
-//! The `-o` list below is understood by BSD/macOS `ps` and by procps alike. Each keyword
-//! ends in `=` so no header is printed, `-ww` keeps command lines whole, and `args` comes
-//! last because it may hold spaces. `ps` runs with a controlled environment (C locale,
+//! The columns below, one keyword per `-o`, are understood by macOS, FreeBSD and procps
+//! `ps` alike. Each keyword ends in `=` so no header is printed, `-ww` keeps command
+//! lines whole, and `args` comes last because it may hold spaces. A line that cannot be
+//! read is left out with its reason ([`Scan::left_out`]); only output with no readable
+//! line fails the scan. Output is capped at [`STDOUT_CAP`]. `ps` runs with a controlled environment (C locale,
 //! UTC, no `COLUMNS`, `COMMAND_MODE=unix2003`) and is killed if it takes longer than
 //! [`PS_TIMEOUT`].
 //!
@@ -11,7 +13,8 @@
 //! text (with non-printable bytes replaced by `ps`), so [`Process::argv`] holds its
 //! whitespace-separated words; only the first word of argv\[0\] decides the name, as with
 //! `/proc`. The start time that identifies a process is `lstart` in UTC, as seconds
-//! since the epoch; the age is `etime`.
+//! since the epoch, with one-second resolution, so a re-check also compares the `args`
+//! text the scan saw; the age is `etime`.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
