@@ -1,7 +1,8 @@
 complete -c patina-reap -s t -l threshold -d 'Minimum age of a stale process [default: 24h]' -r -f
 complete -c patina-reap -s g -l grace -d 'Wait between SIGTERM and SIGKILL' -r -f
 complete -c patina-reap -l name -d 'Program name to match exactly; repeatable' -r -f
-complete -c patina-reap -l color -d 'When to color human output (NO_COLOR is honoured with auto)' -r -f -a "auto\t'Color when writing to a terminal and NO_COLOR is not set'
+complete -c patina-reap -l socket -d 'Daemon socket whose listener is kept (serving); repeatable, or \'none\'' -r -F
+complete -c patina-reap -l color -d 'When to color human output and usage errors' -r -f -a "auto\t'Color when writing to a terminal; see NO_COLOR, CLICOLOR_FORCE and FORCE_COLOR'
 always\t'Always color'
 never\t'Never color'"
 complete -c patina-reap -s n -l dry-run -d 'List what would be reaped; send no signal'

@@ -8,6 +8,8 @@
 #   BENCH_ROUNDS=R  rounds per count (default 8): every round runs each command
 #   BENCH_RUNS=N    times (default 10), so that load from other programs falls on all
 #                   commands alike; medians are over all R*N runs of a command.
+#   BENCH_BEFORE=BIN also time `BIN --dry-run` (another build of patina-reap, say the
+#                   previous commit's) in the same rounds, for a before/after ratio.
 #
 # The extra processes are a mix: plain sleepers, lookalikes that mention patina only in
 # later arguments or in a longer name, and a few young processes named exactly `patina`
@@ -89,7 +91,7 @@ start_up_to() {
   done
 }
 
-process_count() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
+process_count() { find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null | wc -l || true; }
 
 # Peak RSS in KiB of the largest of 5 runs.
 peak_rss() {
@@ -127,6 +129,10 @@ for n in "${counts[@]}"; do
     kill -0 "$pid" || { echo "bench.sh: young patina $pid is gone" >&2; exit 1; }
   done
 
+  before=()
+  if [ -n "${BENCH_BEFORE:-}" ]; then
+    before=(-n "before: patina-reap --dry-run" "$BENCH_BEFORE --dry-run")
+  fi
   for round in $(seq "$rounds"); do
     hyperfine -N -i --style none --warmup 3 --runs "$runs" \
       --export-json "$out/hyperfine-$n-$round.json" \
@@ -134,7 +140,8 @@ for n in "${counts[@]}"; do
       -n "patina-reap --dry-run" "$reaper --dry-run" \
       -n "killall -o 24h -s 0 patina" "killall -o 24h -s 0 patina" \
       -n "pgrep -x patina" "pgrep -x patina" \
-      -n "ps -eo pid,etime,command + grep" "sh -c '$ps_filter'" >/dev/null
+      -n "ps -eo pid,etime,command + grep" "sh -c '$ps_filter'" \
+      "${before[@]}" >/dev/null
   done
 
   rss_reaper=$(peak_rss "$reaper" --dry-run)

@@ -4,14 +4,12 @@
 //! The help texts below are the single source for `--help` and for `man/patina-reap.1`:
 //! paragraphs are separated by blank lines, and a line starting with `  - ` is a list item.
 
-use std::time::Duration;
-
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 /// When to color human output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorWhen {
-    /// Color when writing to a terminal and NO_COLOR is not set.
+    /// Color when writing to a terminal; see NO_COLOR, CLICOLOR_FORCE and FORCE_COLOR.
     Auto,
     /// Always color.
     Always,
@@ -31,8 +29,9 @@ argv[0], is exactly one of the --name values (default: patina). So \
 'sh -c \"patina serve\"' do not. A process with an empty argv (a zombie) is matched by its \
 kernel name; kernel threads never match.
 
-It is stale when its age is at least --threshold (default 24h). The age comes from the \
-start time the kernel recorded for the process (on Linux /proc/PID/stat against \
+It is stale when its age is at least --threshold (default 24h), or, on Linux, when its \
+executable was replaced since it started (an upgrade), whatever its age. The age comes \
+from the start time the kernel recorded for the process (on Linux /proc/PID/stat against \
 CLOCK_BOOTTIME), to the second, never from the process's own claims or the wall clock.
 
 Stale processes all get SIGTERM at once; those still running after --grace (default 5s) \
@@ -45,15 +44,29 @@ Never touched, whatever their age (listed as skipped, with the first reason that
 by --verbose and --json):
   - ancestor: this process and every ancestor up the parent chain;
   - zombie: a process that has already exited;
-  - young: younger than --threshold;
-  - foreground: in the foreground process group of a live terminal.
+  - young: younger than --threshold, and its executable not replaced;
+  - foreground: in the foreground process group of a live terminal;
+  - attached: its parent is alive and does not adopt orphans (PID 1, a parent outside \
+the PID namespace, or a service manager named systemd or init): an editor's MCP server, \
+a live shell's job;
+  - serving: it listens on a daemon socket (--socket) and its executable was not \
+replaced.
 
 Other users' processes are not even looked at: only those whose effective uid is the \
 caller's count, also when running as root, unless --all-users is given.
 
 Reapers of the same user and names take turns (an advisory lock on a file in $TMPDIR, \
 or /tmp), so that each stale process is reported by one of them: a run waits up to \
---grace + 10s for another to finish, then goes on regardless. A dry run does not wait.";
+--grace + 10s for another to finish, then goes on regardless. A dry run does not wait.
+
+While it waits (for its turn, or for processes to exit after a signal) and stderr is a \
+terminal, a status line there says so, and is erased when the wait ends; nothing of it \
+is written when stderr is not a terminal, or with --quiet or --json.
+
+SIGINT (Ctrl-C) or SIGTERM during a run stops it: no further signal is sent, each \
+process already signalled is listed with what became of it (one still running is a \
+warning), and the exit status is 130. Before any signal was sent, nothing is. A second \
+SIGINT or SIGTERM ends the tool at once.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
@@ -79,9 +92,29 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
     ),
     (
         "NO_COLOR",
-        "disables color with --color auto",
-        "Set to anything but 0, it turns color off unless --color always is given. \
-         JSON output is never colored.",
+        "set and not empty: no color with --color auto (wins over the next two)",
+        "Set to any non-empty value (even 0), it turns color off with --color auto, \
+         usage errors included; set but empty, it is ignored (no-color.org). It wins \
+         over CLICOLOR_FORCE and FORCE_COLOR; --color always and --color never win over \
+         all three. JSON output is never colored.",
+    ),
+    (
+        "CLICOLOR_FORCE",
+        "set, not empty and not 0: color with --color auto, even when piped",
+        "With --color auto, color even when the output is not a terminal, unless \
+         NO_COLOR is set and not empty.",
+    ),
+    (
+        "FORCE_COLOR",
+        "set, not empty and not 0 or false: like CLICOLOR_FORCE",
+        "Understood as CLICOLOR_FORCE is, for tools that set this one instead.",
+    ),
+    (
+        "TERM",
+        "dumb: no color with --color auto",
+        "With --color auto and neither variable above, color is used when the stream \
+         (stdout for the report, stderr for warnings and errors) is a terminal and TERM \
+         is not dumb.",
     ),
 ];
 
@@ -105,6 +138,12 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
         "usage error; nothing was signalled",
         "A bad flag, DURATION, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value.",
     ),
+    (
+        "130",
+        "interrupted by SIGINT or SIGTERM",
+        "No further signal was sent; the processes already signalled are listed with what \
+         became of them, those still running as warnings.",
+    ),
 ];
 
 /// (command line, what it does), shown in `--help` and the man page.
@@ -122,8 +161,8 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "Reap, and print the pid and outcome of every matched process.",
     ),
     (
-        "patina-reap --dry-run --json | jq '[.processes[] | select(.outcome == \"would_reap\")] | length'",
-        "Count the stale processes without touching them.",
+        "patina-reap --dry-run --json | jq -e '.summary.would_reap == 0'",
+        "Succeed only when nothing is stale, touching nothing (say, as a CI step).",
     ),
 ];
 
@@ -135,7 +174,7 @@ fn after_long_help() -> String {
     }
     text.push_str("\nExit status:\n");
     for (status, summary, _) in EXIT_STATUS {
-        text.push_str(&format!("  {status}  {summary}\n"));
+        text.push_str(&format!("  {status:<3}  {summary}\n"));
     }
     text.push_str("\nExamples:\n");
     for (command, what) in EXAMPLES {
@@ -146,13 +185,18 @@ fn after_long_help() -> String {
 }
 
 /// patina-reap: find, list and safely reap stale patina processes.
+///
+/// Every flag may be repeated and the last one wins (`-t 1h -t 2h` is 2h), so that an
+/// alias can be overridden; `--name` adds up instead. Values are checked after parsing,
+/// in `main.rs`, so that every usage error has one layout.
 #[derive(Debug, Parser)]
 #[command(
     name = "patina-reap",
     version,
     about = ABOUT,
     long_about = LONG_ABOUT,
-    after_long_help = after_long_help()
+    after_long_help = after_long_help(),
+    args_override_self = true
 )]
 pub(crate) struct Cli {
     /// Minimum age of a stale process [default: 24h]
@@ -165,7 +209,8 @@ pub(crate) struct Cli {
         value_name = "DURATION",
         value_hint = ValueHint::Other,
         env = "PATINA_REAP_THRESHOLD",
-        hide_env_values = true
+        hide_env_values = true,
+        allow_hyphen_values = true
     )]
     pub(crate) threshold: Option<String>,
 
@@ -193,21 +238,21 @@ pub(crate) struct Cli {
         value_name = "DURATION",
         value_hint = ValueHint::Other,
         default_value = "5s",
-        value_parser = parse_duration_arg
+        allow_hyphen_values = true
     )]
-    pub(crate) grace: Duration,
+    pub(crate) grace: String,
 
     /// Program name to match exactly; repeatable
     ///
     /// The basename of the first word of argv[0] must equal NAME, with no '/' or spaces.
-    /// Giving --name replaces the default; repeat it to match several programs.
+    /// Giving --name replaces the default; repeat it to match several programs (a name
+    /// given twice counts once).
     #[arg(
         long = "name",
         value_name = "NAME",
         value_hint = ValueHint::Other,
         default_value = "patina",
-        action = ArgAction::Append,
-        value_parser = parse_name
+        action = ArgAction::Append
     )]
     pub(crate) names: Vec<String>,
 
@@ -219,37 +264,87 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) all_users: bool,
 
+    /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
+    ///
+    /// A process listening on PATH that runs the executable it started with is kept as
+    /// serving, whatever its age. Giving --socket replaces the default,
+    /// $HOME/.patina/run/serve.sock (with --all-users as root, each other owner's
+    /// ~/.patina/run/serve.sock counts too, for that owner); '--socket none' checks no
+    /// socket. Only a listener running as the caller counts. The lookup sends nothing
+    /// and takes at most 100ms: on Linux the kernel's socket diagnostics name the
+    /// listener bound to the file at PATH, and its process is found by its descriptors;
+    /// elsewhere one connection, closed at once, tells whether anybody listens, and
+    /// then every old process of that user is kept.
+    #[arg(
+        long = "socket",
+        value_name = "PATH",
+        value_hint = ValueHint::FilePath,
+        action = ArgAction::Append
+    )]
+    pub(crate) sockets: Vec<std::path::PathBuf>,
+
     /// Also list matched processes that are kept, with the reason
     ///
-    /// The reason is ancestor, zombie, young or foreground; processes that exited before
-    /// the first signal are listed as vanished.
-    #[arg(short, long, conflicts_with = "quiet")]
+    /// The reason is ancestor, zombie, young, foreground, attached or serving;
+    /// processes that exited before the first signal are listed as vanished. Of
+    /// --verbose and --quiet the last given wins.
+    #[arg(short, long, overrides_with = "quiet")]
     pub(crate) verbose: bool,
 
     /// Print only errors and warnings
     ///
-    /// No line per process and no summary on stdout; failures still get a warning line
-    /// on stderr, and --json still prints its document.
-    #[arg(short, long)]
+    /// No line per process, no summary and no status line while waiting; failures still
+    /// get a warning line on stderr, and --json still prints its document.
+    #[arg(short, long, overrides_with = "verbose")]
     pub(crate) quiet: bool,
 
-    /// When to color human output (NO_COLOR is honoured with auto)
+    /// When to color human output and usage errors
+    ///
+    /// auto colors a stream that is a terminal, as NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR
+    /// and TERM (below) say; always and never ignore them.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorWhen,
 }
 
-fn parse_duration_arg(text: &str) -> Result<Duration, String> {
-    patina_reap::parse_duration(text).map_err(|e| e.to_string())
+/// Why a program name can never match, if it cannot.
+pub(crate) fn name_problem(text: &str) -> Option<&'static str> {
+    if text.is_empty() {
+        Some("a program name cannot be empty")
+    } else if text.contains('/') || text.chars().any(char::is_whitespace) {
+        Some("it can never match: a program name is a basename, without '/' or spaces")
+    } else {
+        None
+    }
 }
 
-fn parse_name(text: &str) -> Result<String, String> {
-    if text.is_empty() {
-        Err("a program name cannot be empty".into())
-    } else if text.contains('/') || text.chars().any(char::is_whitespace) {
-        Err(format!(
-            "'{text}' can never match: a program name is a basename, without '/' or spaces"
-        ))
-    } else {
-        Ok(text.to_owned())
+impl Cli {
+    /// The sockets asked for: `None` for the default, empty for `--socket none`.
+    pub(crate) fn socket_list(&self) -> Result<Option<Vec<std::path::PathBuf>>, String> {
+        let invalid = |value: &std::path::Path, why: &str| {
+            format!(
+                "invalid value '{}' for '--socket <PATH>': {why}",
+                patina_reap::escape(&value.to_string_lossy())
+            )
+        };
+        let none = std::path::Path::new("none");
+        if let Some(empty) = self.sockets.iter().find(|p| p.as_os_str().is_empty()) {
+            return Err(invalid(
+                empty,
+                "a socket path cannot be empty; use 'none' to check no socket",
+            ));
+        }
+        if self.sockets.is_empty() {
+            Ok(None)
+        } else if !self.sockets.iter().any(|p| p == none) {
+            Ok(Some(self.sockets.clone()))
+        } else if self.sockets.len() == 1 {
+            Ok(Some(Vec::new()))
+        } else {
+            Err(invalid(
+                none,
+                "'none' cannot be combined with socket paths (for a file called none, \
+                 give ./none)",
+            ))
+        }
     }
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::report::escape;
+
 /// Why a DURATION string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,17 +25,22 @@ impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => f.write_str("empty duration; use e.g. 24h, 90m or 2d3h"),
-            Self::MissingUnit(n) => write!(
-                f,
-                "'{n}' has no unit; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. 24h)"
-            ),
+            Self::MissingUnit(n) => {
+                let n = escape(n);
+                write!(
+                    f,
+                    "'{n}' has no unit; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. 24h)"
+                )
+            }
             Self::UnknownUnit(u) => write!(
                 f,
-                "unknown unit '{u}'; use s, m, h, d or w (e.g. 90s, 45m, 24h, 2d3h)"
+                "unknown unit '{}'; use s, m, h, d or w (e.g. 90s, 45m, 24h, 2d3h)",
+                escape(u)
             ),
             Self::Invalid(s) => write!(
                 f,
-                "'{s}' is not a duration; use <integer><unit> with s, m, h, d or w (e.g. 24h, 1h 30m)"
+                "'{}' is not a duration; use <integer><unit> with s, m, h, d or w (e.g. 24h, 1h 30m)",
+                escape(s)
             ),
             Self::Overflow => f.write_str("duration is too large"),
         }

@@ -1,12 +1,17 @@
 //! The engine both the CLI and the preflight run: scan, select, reap, report.
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::lock;
+use crate::lock::{self, ReapLock};
 use crate::reap::{self, Fate};
 use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
 use crate::scan::{Backend, Query, Scan, Source};
-use crate::select::{verdict, Verdict};
+use crate::select::{may_be_serving, trigger, verdict, Verdict};
+use crate::socket::{self, Socket};
+use crate::watch::{Progress, Watch};
 use crate::Error;
 
 /// The default minimum age of a stale process.
@@ -45,6 +50,9 @@ pub struct Reaper {
     dry_run: bool,
     all_users: bool,
     list_young: bool,
+    /// Daemon sockets; `None` for the default, `$HOME/.patina/run/serve.sock`.
+    sockets: Option<Vec<PathBuf>>,
+    watch: Watch,
 }
 
 impl Default for Reaper {
@@ -63,6 +71,8 @@ impl Reaper {
             dry_run: false,
             all_users: false,
             list_young: true,
+            sockets: None,
+            watch: Watch::default(),
         }
     }
 
@@ -111,6 +121,24 @@ impl Reaper {
         self
     }
 
+    /// Call `callback` when a wait starts and ends (another reaper's turn, processes
+    /// given time to exit), say to show a status line. It runs on the thread that
+    /// called [`run`](Self::run).
+    pub fn on_progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.watch = self.watch.with_progress(Arc::new(callback));
+        self
+    }
+
+    /// Stop early once `flag` is set (say by a SIGINT handler): no further signal is
+    /// sent and no wait goes on (an interrupt is seen within a quarter of a second). Set
+    /// before the first signal, [`run`](Self::run) returns [`Error::Interrupted`];
+    /// later, the report says what became of each process so far, those still running
+    /// being `failed` with the reason.
+    pub fn interrupt(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.watch = self.watch.with_interrupt(flag);
+        self
+    }
+
     /// Scan, reap what is stale (unless a dry run) and report. Returns once every
     /// stale process is gone or reported failed: at most about grace + 1s.
     ///
@@ -119,9 +147,68 @@ impl Reaper {
     /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
         let source = Backend::from_env()?.source();
-        let _turn = (!self.dry_run).then(|| lock::acquire(&self.names, self.grace + LOCK_WAIT));
+        let _turn = (!self.dry_run).then(|| self.take_turn());
+        if self.watch.interrupted() {
+            return Err(Error::Interrupted);
+        }
         let scan = self.scan(&*source)?;
+        if self.watch.interrupted() {
+            return Err(Error::Interrupted);
+        }
         Ok(self.finish(&*source, scan))
+    }
+
+    /// Daemon sockets whose listener is kept as `serving` (replaces the default,
+    /// `$HOME/.patina/run/serve.sock`); an empty list checks none. The listener counts
+    /// only when it runs as the caller.
+    pub fn sockets<I, P>(mut self, sockets: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PathBuf>,
+    {
+        self.sockets = Some(sockets.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The sockets to check for candidates owned by `owners`: the configured ones for
+    /// the caller, or by default the caller's `$HOME` socket and, with `--all-users` as
+    /// root, each other owner's own.
+    fn socket_list(&self, owners: &[u32]) -> Vec<Socket> {
+        let me = rustix::process::geteuid().as_raw();
+        if let Some(paths) = &self.sockets {
+            return paths
+                .iter()
+                .map(|path| Socket {
+                    path: path.clone(),
+                    user: me,
+                })
+                .collect();
+        }
+        let mut list = Vec::new();
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            list.push(socket::default_socket(Path::new(&home), me));
+        }
+        if self.all_users && me == 0 {
+            for &owner in owners.iter().filter(|&&o| o != me) {
+                if let Some(home) = home_of(owner) {
+                    list.push(socket::default_socket(&home, owner));
+                }
+            }
+        }
+        list
+    }
+
+    /// This user's reap turn for these names, waiting for another reaper if need be.
+    fn take_turn(&self) -> ReapLock {
+        let turn = lock::acquire(&self.names, Duration::ZERO);
+        if !matches!(turn, ReapLock::Busy) {
+            return turn;
+        }
+        let up_to = self.grace + LOCK_WAIT;
+        self.watch.report(Progress::WaitingForTurn { up_to });
+        let turn = lock::acquire_unless(&self.names, up_to, &|| self.watch.interrupted());
+        self.watch.report(Progress::DoneWaiting);
+        turn
     }
 
     pub(crate) fn names_list(&self) -> &[String] {
@@ -138,21 +225,32 @@ impl Reaper {
     }
 
     /// Select from a finished scan and reap.
-    pub(crate) fn finish(&self, source: &dyn Source, scan: Scan) -> Report {
+    pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
         let threshold_secs = self.threshold.as_secs();
-        let mut verdicts = Vec::with_capacity(scan.processes.len());
-        let mut targets = Vec::new();
-        for p in &scan.processes {
-            let v = verdict(p, threshold_secs, &scan.ancestors);
-            if v == Verdict::Stale {
-                targets.push((p.pid, p.start));
-            }
-            verdicts.push(v);
-        }
+        let mut verdicts: Vec<Verdict> = scan
+            .processes
+            .iter()
+            .map(|p| verdict(p, threshold_secs, &scan.ancestors))
+            .collect();
+        self.find_serving(&mut scan, &mut verdicts, threshold_secs);
+        let targets: Vec<(u32, u64)> = scan
+            .processes
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| **v == Verdict::Stale)
+            .map(|(p, _)| (p.pid, p.start))
+            .collect();
+        // Before any signal: what each stale process holds that ending it frees.
+        let private: Vec<Option<u64>> = scan
+            .processes
+            .iter()
+            .zip(&verdicts)
+            .map(|(p, v)| (*v == Verdict::Stale).then(|| source.private_bytes(p.pid))?)
+            .collect();
         let mut fates = if self.dry_run || targets.is_empty() {
             Vec::new()
         } else {
-            reap::reap(source, &targets, self.grace)
+            reap::reap(source, &targets, self.grace, &self.watch)
         }
         .into_iter();
 
@@ -163,7 +261,8 @@ impl Reaper {
             self.names.clone(),
         );
         report.left_out = scan.left_out;
-        for (p, v) in scan.processes.into_iter().zip(verdicts) {
+        for ((p, v), private_bytes) in scan.processes.into_iter().zip(verdicts).zip(private) {
+            let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
             let (outcome, reason) = match v {
                 Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
                 Verdict::Stale if self.dry_run => (Outcome::WouldReap, None),
@@ -177,17 +276,49 @@ impl Reaper {
             let argv = lossy_argv(&p.argv);
             report.push(ProcessReport {
                 pid: p.pid,
+                ppid: p.ppid,
                 name: p.name,
                 command: argv.join(" "),
                 argv,
                 uid: p.uid,
                 age_secs: p.age_secs,
                 rss_bytes: p.rss_bytes,
+                private_bytes,
                 outcome,
                 reason,
+                trigger,
+                parent_name: p.parent_name,
+                socket: p.serving,
             });
         }
         report
+    }
+
+    /// Look up, for the processes that would otherwise be stale and were not replaced,
+    /// whether they listen on a daemon socket, and decide those again. Nothing is
+    /// looked up when no process is stale.
+    fn find_serving(&self, scan: &mut Scan, verdicts: &mut [Verdict], threshold_secs: u64) {
+        let asked: Vec<usize> = (0..verdicts.len())
+            .filter(|&i| may_be_serving(&scan.processes[i], verdicts[i]))
+            .collect();
+        if asked.is_empty() {
+            return;
+        }
+        let candidates: Vec<(u32, u32)> = asked
+            .iter()
+            .map(|&i| (scan.processes[i].pid, scan.processes[i].uid))
+            .collect();
+        let mut owners: Vec<u32> = candidates.iter().map(|c| c.1).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let sockets = self.socket_list(&owners);
+        for (&i, found) in asked.iter().zip(socket::serving(&sockets, &candidates)) {
+            if let Some(s) = found {
+                let p = &mut scan.processes[i];
+                p.serving = Some(sockets[s].path.clone());
+                verdicts[i] = verdict(p, threshold_secs, &scan.ancestors);
+            }
+        }
     }
 
     /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
@@ -201,4 +332,14 @@ impl Reaper {
         report.disabled = true;
         report
     }
+}
+
+/// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.
+fn home_of(uid: u32) -> Option<PathBuf> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() >= 7 && fields[2].parse() == Ok(uid) && fields[5].starts_with('/'))
+            .then(|| PathBuf::from(fields[5]))
+    })
 }

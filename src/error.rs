@@ -19,6 +19,9 @@ pub enum Error {
     },
     /// `PATINA_REAP_BACKEND` names no known process source.
     UnknownBackend(String),
+    /// The run was interrupted ([`Reaper::interrupt`](crate::Reaper::interrupt)) before
+    /// any signal was sent.
+    Interrupted,
 }
 
 impl fmt::Display for Error {
@@ -27,8 +30,11 @@ impl fmt::Display for Error {
             Self::Scan { what, source } => write!(f, "cannot list processes ({what}): {source}"),
             Self::UnknownBackend(name) => write!(
                 f,
-                "PATINA_REAP_BACKEND={name:?} is not a process source; use 'proc' (Linux) or 'ps'"
+                "invalid value '{}' for 'PATINA_REAP_BACKEND': not a process source; use 'proc' \
+                 (Linux) or 'ps'",
+                crate::report::escape(name)
             ),
+            Self::Interrupted => f.write_str("interrupted before any signal was sent"),
         }
     }
 }
@@ -37,7 +43,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Scan { source, .. } => Some(source),
-            Self::UnknownBackend(_) => None,
+            Self::UnknownBackend(_) | Self::Interrupted => None,
         }
     }
 }

@@ -9,6 +9,8 @@ pub(crate) enum ExitCode {
     Failure,
     /// Bad arguments or environment; nothing was signalled.
     Usage,
+    /// SIGINT or SIGTERM arrived while the tool was waiting or reaping.
+    Interrupted,
 }
 
 impl From<ExitCode> for i32 {
@@ -17,6 +19,7 @@ impl From<ExitCode> for i32 {
             ExitCode::Success => 0,
             ExitCode::Failure => 1,
             ExitCode::Usage => 2,
+            ExitCode::Interrupted => 130,
         }
     }
 }
@@ -36,6 +39,8 @@ mod tests {
         assert_eq!(i32::from(ExitCode::Success), 0);
         assert_eq!(i32::from(ExitCode::Failure), 1);
         assert_eq!(i32::from(ExitCode::Usage), 2);
+        // 128 + SIGINT, as shells report a command ended by Ctrl-C.
+        assert_eq!(i32::from(ExitCode::Interrupted), 130);
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! `patina` starts a background `patina serve`; when a session ends that daemon often
 //! stays, and days later a second one runs the machine out of memory. This crate finds
 //! processes whose program name is exactly `patina` (the basename of the first word of
-//! argv\[0\]) and that are older than a threshold, and ends them: SIGTERM, a grace
-//! period, SIGKILL, confirmation. It never touches the caller or its ancestors, other
-//! users' processes, zombies, or a process in the foreground of a live terminal, and it
-//! identifies every process by (pid, start time) so a reused PID is never hit.
+//! argv\[0\]) and that are older than a threshold (or, on Linux, run an executable that
+//! was replaced since they started), and ends them: SIGTERM, a grace period, SIGKILL,
+//! confirmation. It never touches the caller or its ancestors, other users' processes,
+//! zombies, a process in the foreground of a live terminal, one whose parent is alive
+//! and not an adopter (an editor's MCP server), or the daemon listening on
+//! `~/.patina/run/serve.sock`, and it identifies every process by (pid, start time) so a
+//! reused PID is never hit.
 //!
 //! `patina` calls [`ensure_clean_state`] first thing in `main`:
 //!
@@ -44,9 +47,12 @@ mod reap;
 mod report;
 mod scan;
 mod select;
+mod socket;
+mod watch;
 
 pub use duration::{parse_duration, DurationError};
 pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
 pub use error::Error;
 pub use preflight::{ensure_clean_state, THRESHOLD_ENV};
-pub use report::{Outcome, ProcessReport, Report, Summary, JSON_VERSION};
+pub use report::{escape, Outcome, ProcessReport, Report, Summary, JSON_VERSION};
+pub use watch::Progress;

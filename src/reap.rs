@@ -11,9 +11,12 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
 use crate::scan::Source;
+use crate::watch::{Progress, Watch};
 
 /// How long SIGKILL gets to take effect before a process counts as failed.
 const CONFIRM: Duration = Duration::from_secs(1);
+/// How soon an interrupt is seen during a wait.
+const INTERRUPT_CHECK: Duration = Duration::from_millis(250);
 
 /// What became of one process this run tried to reap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +30,17 @@ pub(crate) enum Fate {
 /// A stale process to reap: (pid, start time in the backend's unit).
 pub(crate) type Target = (u32, u64);
 
-/// Reap `targets`; the result has one fate per target, in order.
-pub(crate) fn reap(source: &dyn Source, targets: &[Target], grace: Duration) -> Vec<Fate> {
+/// Reap `targets`; the result has one fate per target, in order. Once `watch` is
+/// interrupted no further signal is sent and no wait goes on.
+pub(crate) fn reap(
+    source: &dyn Source,
+    targets: &[Target],
+    grace: Duration,
+    watch: &Watch,
+) -> Vec<Fate> {
     #[cfg(target_os = "linux")]
     if source.supports_pidfd() {
-        return pidfd::reap(source, targets, grace);
+        return pidfd::reap(source, targets, grace, watch);
     }
     let all: Vec<usize> = (0..targets.len()).collect();
     let mut fates = vec![Fate::Vanished; targets.len()];
@@ -39,7 +48,7 @@ pub(crate) fn reap(source: &dyn Source, targets: &[Target], grace: Duration) -> 
         inner: KillTargets { source, targets },
         checked: std::cell::RefCell::new(None),
     };
-    for (i, fate) in escalate(&batched, &all, grace) {
+    for (i, fate) in escalate(&batched, &all, grace, watch) {
         fates[i] = fate;
     }
     fates
@@ -54,8 +63,18 @@ trait Signaller {
     fn wait(&self, pending: Vec<usize>, deadline: Instant) -> Vec<usize>;
 }
 
-/// SIGTERM all of `indices`, wait up to `grace`, SIGKILL the survivors, confirm.
-fn escalate(s: &dyn Signaller, indices: &[usize], grace: Duration) -> Vec<(usize, Fate)> {
+/// SIGTERM all of `indices`, wait up to `grace`, SIGKILL the survivors, confirm. After
+/// an interrupt nothing more is signalled: who is still running is reported failed.
+fn escalate(
+    s: &dyn Signaller,
+    indices: &[usize],
+    grace: Duration,
+    watch: &Watch,
+) -> Vec<(usize, Fate)> {
+    if watch.interrupted() {
+        let why = || Fate::Failed("interrupted before any signal; not signalled".into());
+        return indices.iter().map(|&i| (i, why())).collect();
+    }
     let mut fates = Vec::with_capacity(indices.len());
     let mut pending = Vec::new();
     for &i in indices {
@@ -66,11 +85,17 @@ fn escalate(s: &dyn Signaller, indices: &[usize], grace: Duration) -> Vec<(usize
             Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGTERM")))),
         }
     }
-    let survivors = s.wait(pending.clone(), Instant::now() + grace);
+    let survivors = wait_for_exit(s, pending.clone(), grace, "SIGTERM", watch);
+    let interrupted = watch.interrupted();
     let mut killed = Vec::new();
     for i in pending {
         if !survivors.contains(&i) {
             fates.push((i, Fate::Terminated));
+            continue;
+        }
+        if interrupted {
+            let why = "interrupted after SIGTERM, before SIGKILL; still running";
+            fates.push((i, Fate::Failed(why.into())));
             continue;
         }
         match s.signal(i, Signal::KILL) {
@@ -80,9 +105,11 @@ fn escalate(s: &dyn Signaller, indices: &[usize], grace: Duration) -> Vec<(usize
             Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGKILL")))),
         }
     }
-    let stuck = s.wait(killed.clone(), Instant::now() + CONFIRM);
+    let stuck = wait_for_exit(s, killed.clone(), CONFIRM, "SIGKILL", watch);
     for i in killed {
-        let fate = if stuck.contains(&i) {
+        let fate = if stuck.contains(&i) && watch.interrupted() {
+            Fate::Failed("interrupted after SIGKILL; still running".into())
+        } else if stuck.contains(&i) {
             Fate::Failed("still running 1s after SIGKILL (uninterruptible sleep?)".into())
         } else {
             Fate::Killed
@@ -90,6 +117,40 @@ fn escalate(s: &dyn Signaller, indices: &[usize], grace: Duration) -> Vec<(usize
         fates.push((i, fate));
     }
     fates
+}
+
+/// Wait up to `limit` for `pending`, sent `signal`, to exit; return those still running.
+/// The caller hears of the wait; one that can interrupt has it cut into short slices,
+/// so that an interrupt ends it within [`INTERRUPT_CHECK`].
+fn wait_for_exit(
+    s: &dyn Signaller,
+    mut pending: Vec<usize>,
+    limit: Duration,
+    signal: &'static str,
+    watch: &Watch,
+) -> Vec<usize> {
+    if pending.is_empty() {
+        return pending;
+    }
+    watch.report(Progress::WaitingForExit {
+        count: pending.len(),
+        signal,
+        up_to: limit,
+    });
+    let deadline = Instant::now() + limit;
+    loop {
+        let slice = if watch.can_interrupt() {
+            deadline.min(Instant::now() + INTERRUPT_CHECK)
+        } else {
+            deadline
+        };
+        pending = s.wait(pending, slice);
+        if pending.is_empty() || slice >= deadline || watch.interrupted() {
+            break;
+        }
+    }
+    watch.report(Progress::DoneWaiting);
+    pending
 }
 
 fn describe(e: Errno, what: &str) -> String {
@@ -208,7 +269,12 @@ mod pidfd {
     /// Open a pidfd per target, in batches as large as the descriptor limit allows, and
     /// escalate each batch. Targets without a pidfd (ENOSYS, no descriptor at all) go the
     /// portable way.
-    pub(super) fn reap(source: &dyn Source, targets: &[Target], grace: Duration) -> Vec<Fate> {
+    pub(super) fn reap(
+        source: &dyn Source,
+        targets: &[Target],
+        grace: Duration,
+        watch: &Watch,
+    ) -> Vec<Fate> {
         let mut fates = vec![Fate::Vanished; targets.len()];
         let mut next = 0;
         while next < targets.len() {
@@ -243,12 +309,12 @@ mod pidfd {
                 next += 1;
             }
             let local: Vec<usize> = (0..batch.fds.len()).collect();
-            for (j, fate) in escalate(&batch, &local, grace) {
+            for (j, fate) in escalate(&batch, &local, grace, watch) {
                 fates[batch.index[j]] = fate;
             }
             drop(batch);
             let kill = KillTargets { source, targets };
-            for (i, fate) in escalate(&kill, &portable, grace) {
+            for (i, fate) in escalate(&kill, &portable, grace, watch) {
                 fates[i] = fate;
             }
         }
@@ -398,14 +464,14 @@ mod pid_reuse_tests {
         let mut s = Sleeper::start();
         let start = s.start_ticks();
         for wrong in [start + 1, start.wrapping_sub(1), 0, u64::MAX] {
-            let fates = reap(source, &[(s.pid(), wrong)], GRACE);
+            let fates = reap(source, &[(s.pid(), wrong)], GRACE, &Watch::default());
             assert_eq!(fates, vec![Fate::Vanished], "start {wrong} vs {start}");
             assert!(
                 s.running(),
                 "a process with another start time was signalled"
             );
         }
-        let fates = reap(source, &[(s.pid(), start)], GRACE);
+        let fates = reap(source, &[(s.pid(), start)], GRACE, &Watch::default());
         assert_eq!(fates, vec![Fate::Terminated]);
         assert!(s.exited_within(Duration::from_secs(10)));
     }
@@ -439,14 +505,17 @@ mod pid_reuse_tests {
         assert_eq!(found.len(), 1, "{:?}", scan.processes);
         let start = found[0].start;
         for wrong in [start + 1, start.wrapping_sub(1)] {
-            assert_eq!(reap(&source, &[(s.pid(), wrong)], GRACE), [Fate::Vanished]);
+            assert_eq!(
+                reap(&source, &[(s.pid(), wrong)], GRACE, &Watch::default()),
+                [Fate::Vanished]
+            );
             assert!(
                 s.running(),
                 "a process with another start time was signalled"
             );
         }
         assert_eq!(
-            reap(&source, &[(s.pid(), start)], GRACE),
+            reap(&source, &[(s.pid(), start)], GRACE, &Watch::default()),
             [Fate::Terminated]
         );
         assert!(s.exited_within(Duration::from_secs(10)));
@@ -454,12 +523,17 @@ mod pid_reuse_tests {
 
     /// Scan for one sleeper through the engine, as the CLI does.
     fn scan_for(reaper: &Reaper, source: &dyn Source, pid: u32) -> Scan {
-        let scan = reaper.scan(source).unwrap();
+        let mut scan = reaper.scan(source).unwrap();
         assert!(
             scan.processes.iter().any(|p| p.pid == pid),
             "{:?}",
             scan.processes
         );
+        // The sleeper is this test's child, so `attached`; these tests are about what
+        // happens after the verdict, so the record reads as adopted.
+        for p in &mut scan.processes {
+            p.ppid = 1;
+        }
         scan
     }
 

@@ -24,7 +24,8 @@ pub enum Outcome {
     Vanished,
     /// Could not be reaped; `reason` says why.
     Failed,
-    /// Matched but kept; `reason` is `ancestor`, `zombie`, `young` or `foreground`.
+    /// Matched but kept; `reason` is `ancestor`, `zombie`, `young`, `foreground`,
+    /// `attached` or `serving`.
     Skipped,
 }
 
@@ -41,9 +42,12 @@ impl Outcome {
 pub struct ProcessReport {
     /// Process id.
     pub pid: u32,
+    /// Parent process id, as the scan saw it.
+    pub ppid: u32,
     /// The program name it matched.
     pub name: String,
-    /// argv joined with spaces (lossy UTF-8).
+    /// argv joined with spaces, each argument as in `argv`: for showing and searching,
+    /// not for running (an argument's own spaces cannot be told from the separators).
     pub command: String,
     /// The exact argument vector (lossy UTF-8 where the bytes are not UTF-8).
     pub argv: Vec<String>,
@@ -51,12 +55,25 @@ pub struct ProcessReport {
     pub uid: u32,
     /// Seconds since the process started.
     pub age_secs: u64,
-    /// Resident memory at scan time.
+    /// Resident memory at scan time, shared pages (libraries) included.
     pub rss_bytes: u64,
+    /// What ending it frees: its private memory (`Private_Clean + Private_Dirty` of
+    /// `/proc/PID/smaps_rollup`), read just before the first signal. Only for processes
+    /// this run reaped or would reap, on Linux's `/proc` backend; `None` elsewhere.
+    pub private_bytes: Option<u64>,
     /// What happened.
     pub outcome: Outcome,
     /// Why it was skipped or failed; `None` otherwise.
     pub reason: Option<String>,
+    /// What made a stale process stale: `age` or `replaced` (its executable was
+    /// replaced since it started); `None` for skipped processes.
+    pub trigger: Option<String>,
+    /// The parent's program name, for `attached` (not in the JSON).
+    #[serde(skip)]
+    pub(crate) parent_name: Option<String>,
+    /// The daemon socket it serves, for `serving` (not in the JSON).
+    #[serde(skip)]
+    pub(crate) socket: Option<std::path::PathBuf>,
 }
 
 /// Totals over a run.
@@ -67,8 +84,13 @@ pub struct Summary {
     pub reaped: usize,
     /// Stale processes that could not be reaped.
     pub failed: usize,
-    /// Resident memory of the reaped processes at scan time.
+    /// Memory freed by the reaped processes: their private memory where known, else
+    /// their resident size (which counts shared pages too, so it is an upper bound).
     pub freed_bytes: u64,
+    /// Stale processes a dry run left alone (outcome `would_reap`).
+    pub would_reap: usize,
+    /// What reaping those would free, counted as `freed_bytes` is.
+    pub would_free_bytes: u64,
 }
 
 /// Everything one run found and did. Serializes to the documented JSON (`--json`).
@@ -125,9 +147,13 @@ impl Report {
     }
 
     pub(crate) fn push(&mut self, process: ProcessReport) {
+        let bytes = process.freed_bytes();
         if process.outcome.is_reaped() {
             self.summary.reaped += 1;
-            self.summary.freed_bytes += process.rss_bytes;
+            self.summary.freed_bytes += bytes;
+        } else if process.outcome == Outcome::WouldReap {
+            self.summary.would_reap += 1;
+            self.summary.would_free_bytes += bytes;
         } else if process.outcome == Outcome::Failed {
             self.summary.failed += 1;
         }
@@ -135,8 +161,9 @@ impl Report {
     }
 
     /// The JSON document, one line, newline not included. The text is exact; besides
-    /// what JSON requires, DEL, C1 controls and the characters that reorder or hide text
-    /// are written as `\uXXXX` escapes, so the document is safe to print to a terminal.
+    /// what JSON requires, DEL, C1 controls, Unicode format characters (those that hide
+    /// or reorder text) and U+2028/U+2029 are written as `\uXXXX` escapes, so the
+    /// document is safe to print to a terminal.
     pub fn to_json(&self) -> String {
         let json = serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         if !json.chars().any(needs_json_escape) {
@@ -146,7 +173,11 @@ impl Report {
         for c in json.chars() {
             if needs_json_escape(c) {
                 // Outside strings there is only ASCII, so this never breaks the syntax.
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                // Past U+FFFF JSON needs a UTF-16 surrogate pair.
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
             } else {
                 out.push(c);
             }
@@ -155,7 +186,8 @@ impl Report {
     }
 
     /// The closing line: `Reaped 2 stale patina processes, 1.4 GiB freed`, or
-    /// `No stale patina processes (threshold 24h)`.
+    /// `No stale patina processes (threshold 24h)`. Where a process's private memory is
+    /// unknown its resident size is counted, and the amount reads `up to 1.4 GiB`.
     pub fn summary_line(&self) -> String {
         let what = self.names.join("/");
         let stale: Vec<&ProcessReport> = self
@@ -171,24 +203,32 @@ impl Report {
         if stale.is_empty() {
             return format!("No stale {what} processes (threshold {threshold})");
         }
+        let amount = |counted: &dyn Fn(Outcome) -> bool, bytes: u64| {
+            let estimated = self
+                .processes
+                .iter()
+                .any(|p| counted(p.outcome) && p.private_bytes.is_none());
+            let up_to = if estimated { "up to " } else { "" };
+            format!("{up_to}{}", format_bytes(bytes))
+        };
         if self.dry_run {
-            let bytes: u64 = stale.iter().map(|p| p.rss_bytes).sum();
-            let n = stale.len();
+            let n = self.summary.would_reap;
             return format!(
-                "Would reap {n} stale {what} {}, {} in use (dry run)",
+                "Would reap {n} stale {what} {}, {} to free (dry run)",
                 plural(n),
-                format_bytes(bytes)
+                amount(&|o| o == Outcome::WouldReap, self.summary.would_free_bytes)
             );
         }
         let Summary {
             reaped,
             failed,
             freed_bytes,
+            ..
         } = self.summary;
         let mut line = format!(
             "Reaped {reaped} stale {what} {}, {} freed",
             plural(reaped),
-            format_bytes(freed_bytes)
+            amount(&Outcome::is_reaped, freed_bytes)
         );
         if failed > 0 {
             line.push_str(&format!("; {failed} could not be reaped"));
@@ -197,14 +237,25 @@ impl Report {
     }
 }
 
+impl ProcessReport {
+    /// What ending it frees, as far as known: its private memory, else its resident size.
+    fn freed_bytes(&self) -> u64 {
+        self.private_bytes.unwrap_or(self.rss_bytes)
+    }
+}
+
 impl fmt::Display for ProcessReport {
-    /// The human line: `Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)`.
+    /// The human line: `Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)`,
+    /// the size being its private memory where known, else its resident size.
     /// Text from the process is escaped: no control character reaches the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let command = display_command(&self.argv, &self.name);
         let age = format_age(self.age_secs);
-        let size = format_bytes(self.rss_bytes);
-        let facts = format!("PID {}, running {age}, {size}", self.pid);
+        let size = format_bytes(self.freed_bytes());
+        let mut facts = format!("PID {}, running {age}, {size}", self.pid);
+        if self.trigger.as_deref() == Some("replaced") {
+            facts.push_str("; replaced since it started");
+        }
         let reason = self.reason.as_deref().unwrap_or("");
         match self.outcome {
             Outcome::WouldReap => write!(f, "Would clean up stale {command} ({facts})"),
@@ -216,8 +267,35 @@ impl fmt::Display for ProcessReport {
                 "could not clean up stale {command} ({facts}): {}",
                 escape(reason)
             ),
-            Outcome::Skipped => write!(f, "Kept {command} ({facts}): {}", skip_text(reason)),
+            Outcome::Skipped => match reason {
+                "attached" => match &self.parent_name {
+                    Some(parent) => write!(
+                        f,
+                        "Kept {command} ({facts}): attached to {} (PID {})",
+                        escape(parent),
+                        self.ppid
+                    ),
+                    None => write!(f, "Kept {command} ({facts}): attached to PID {}", self.ppid),
+                },
+                "serving" => write!(
+                    f,
+                    "Kept {command} ({facts}): serving {}",
+                    self.socket
+                        .as_deref()
+                        .map_or_else(String::new, |p| escape(&home_relative(p)))
+                ),
+                _ => write!(f, "Kept {command} ({facts}): {}", skip_text(reason)),
+            },
         }
+    }
+}
+
+/// A path under `$HOME` written as `~/...`.
+fn home_relative(path: &std::path::Path) -> String {
+    let home = std::env::var_os("HOME").filter(|h| h.len() > 1);
+    match home.as_ref().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) => format!("~/{}", rest.display()),
+        None => path.display().to_string(),
     }
 }
 
@@ -259,9 +337,16 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Escape every control character (C0, DEL, C1) and the Unicode format characters that
-/// can reorder or hide text, so another process's text cannot drive the terminal.
-pub(crate) fn escape(text: &str) -> String {
+/// Text from elsewhere (another process's command line, an argument, an environment
+/// variable) made safe to show on a terminal: every control character (C0, DEL, C1) and
+/// every character that can hide or reorder text (Unicode format characters, U+2028 and
+/// U+2029) is written as an escape, `\\` as `\\\\`, so the result is one line that
+/// reads as what it is and can be decoded back exactly.
+///
+/// ```
+/// assert_eq!(patina_reap::escape("a\u{1b}]0;x\u{7}\u{202e}b"), "a\\x1b]0;x\\x07\\u{202e}b");
+/// ```
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -287,9 +372,36 @@ fn needs_json_escape(c: char) -> bool {
     matches!(c, '\u{7f}'..='\u{9f}') || is_format_char(c)
 }
 
-/// Bidirectional overrides, isolates and zero-width characters.
+/// Every Unicode format character (general category Cf: bidi controls, zero-width and
+/// invisible characters, the soft hyphen, tags...) and the line and paragraph separators
+/// U+2028 and U+2029: text a terminal shows differently from what it is. The Cf ranges
+/// are those of Unicode 18; a test checks them against the `unicode-properties` tables.
 fn is_format_char(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{2029}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
 }
 
 /// `1.2 GiB`, `512 MiB`, `0 B`: binary units, one decimal from KiB up.
@@ -331,9 +443,44 @@ mod tests {
             uid: 1000,
             age_secs: 2 * 86_400 + 3 * 3600 + 7,
             rss_bytes: 1_288_490_188,
+            private_bytes: None,
             outcome,
             reason: reason.map(str::to_owned),
+            ppid: 4321,
+            trigger: (!matches!(outcome, Outcome::Skipped)).then(|| "age".into()),
+            parent_name: None,
+            socket: None,
         }
+    }
+
+    #[test]
+    fn attached_serving_and_replaced_are_worded() {
+        let mut p = sample(Outcome::Skipped, Some("attached"));
+        p.parent_name = Some("claude".into());
+        assert_eq!(
+            p.to_string(),
+            "Kept patina serve (PID 12345, running 2d3h, 1.2 GiB): attached to claude (PID 4321)"
+        );
+        p.parent_name = None;
+        assert!(p.to_string().ends_with("): attached to PID 4321"), "{p}");
+        let mut p = sample(Outcome::Skipped, Some("serving"));
+        p.socket = Some("/run/patina/serve.sock".into());
+        assert!(
+            p.to_string().ends_with("): serving /run/patina/serve.sock"),
+            "{p}"
+        );
+        let mut p = sample(Outcome::Terminated, None);
+        p.trigger = Some("replaced".into());
+        assert_eq!(
+            p.to_string(),
+            "Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB; replaced since it started)"
+        );
+        let mut r = Report::new(0, 0, false, vec!["patina".into()]);
+        r.push(p);
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["processes"][0]["ppid"], 4321);
+        assert_eq!(json["processes"][0]["trigger"], "replaced");
+        assert!(json["processes"][0].get("parent_name").is_none());
     }
 
     #[test]
@@ -392,6 +539,56 @@ mod tests {
         assert!(!shown.chars().any(|c| c.is_control()));
     }
 
+    /// What the issue found reaching terminals and JSON raw: Arabic letter mark, word
+    /// joiner, invisible plus, soft hyphen, a tag character, line and paragraph separator.
+    const HIDDEN: [char; 7] = [
+        '\u{61c}',
+        '\u{2060}',
+        '\u{2064}',
+        '\u{ad}',
+        '\u{e0041}',
+        '\u{2028}',
+        '\u{2029}',
+    ];
+
+    #[test]
+    fn invisible_and_separator_characters_are_escaped_for_people() {
+        let text: String = HIDDEN.iter().flat_map(|&c| ['a', c]).collect();
+        let shown = display_command(&argv(&["patina", &text]), "patina");
+        assert_eq!(
+            shown,
+            "patina a\\u{61c}a\\u{2060}a\\u{2064}a\\xada\\u{e0041}a\\u{2028}a\\u{2029}"
+        );
+    }
+
+    #[test]
+    fn invisible_and_separator_characters_are_escaped_in_json_and_read_back_exactly() {
+        let mut r = Report::new(86_400, 5, false, vec!["patina".into()]);
+        let mut p = sample(Outcome::Terminated, None);
+        let text: String = HIDDEN.iter().collect();
+        p.argv = argv(&["patina", &text]);
+        r.push(p);
+        let json = r.to_json();
+        assert!(!json.chars().any(|c| HIDDEN.contains(&c)), "{json}");
+        // Past U+FFFF as a surrogate pair, as JSON requires.
+        assert!(
+            json.contains("\\u061c\\u2060\\u2064\\u00ad\\udb40\\udc41\\u2028\\u2029"),
+            "{json}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["processes"][0]["argv"][1], text);
+    }
+
+    #[test]
+    fn format_characters_are_exactly_unicode_cf_and_the_separators() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            let expected = c.general_category() == GeneralCategory::Format
+                || matches!(c, '\u{2028}' | '\u{2029}');
+            assert_eq!(is_format_char(c), expected, "U+{:04X}", c as u32);
+        }
+    }
+
     #[test]
     fn long_commands_are_shortened_with_an_ellipsis() {
         let long = "x".repeat(300);
@@ -426,13 +623,62 @@ mod tests {
         assert_eq!(r.summary.freed_bytes, 2 * 1_288_490_188);
         assert_eq!(
             r.summary_line(),
-            "Reaped 2 stale patina processes, 2.4 GiB freed"
+            "Reaped 2 stale patina processes, up to 2.4 GiB freed"
         );
         r.push(sample(Outcome::Failed, Some("x")));
         assert_eq!(
             r.summary_line(),
-            "Reaped 2 stale patina processes, 2.4 GiB freed; 1 could not be reaped"
+            "Reaped 2 stale patina processes, up to 2.4 GiB freed; 1 could not be reaped"
         );
+    }
+
+    #[test]
+    fn private_memory_is_what_is_freed_where_known() {
+        let mut r = Report::new(86_400, 5, false, vec!["patina".into()]);
+        let mut p = sample(Outcome::Terminated, None);
+        p.private_bytes = Some(3 * 1024 * 1024);
+        assert_eq!(
+            p.to_string(),
+            "Cleaned up stale patina serve (PID 12345, running 2d3h, 3.0 MiB)"
+        );
+        r.push(p.clone());
+        r.push(p);
+        assert_eq!(r.summary.freed_bytes, 6 * 1024 * 1024);
+        assert_eq!(
+            r.summary_line(),
+            "Reaped 2 stale patina processes, 6.0 MiB freed"
+        );
+        // One unknown: its resident size counts, and the total is an upper bound.
+        r.push(sample(Outcome::Killed, None));
+        assert_eq!(r.summary.freed_bytes, 6 * 1024 * 1024 + 1_288_490_188);
+        assert!(
+            r.summary_line().contains(", up to 1.2 GiB freed"),
+            "{}",
+            r.summary_line()
+        );
+    }
+
+    #[test]
+    fn a_dry_run_counts_what_it_would_reap_and_free() {
+        let mut r = Report::new(86_400, 5, true, vec!["patina".into()]);
+        let mut p = sample(Outcome::WouldReap, None);
+        p.private_bytes = Some(1024 * 1024);
+        r.push(p.clone());
+        r.push(p);
+        r.push(sample(Outcome::Skipped, Some("young")));
+        assert_eq!(r.summary.would_reap, 2);
+        assert_eq!(r.summary.would_free_bytes, 2 * 1024 * 1024);
+        assert_eq!(r.summary.reaped, 0);
+        assert_eq!(r.summary.freed_bytes, 0);
+        assert_eq!(
+            r.summary_line(),
+            "Would reap 2 stale patina processes, 2.0 MiB to free (dry run)"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["summary"]["would_reap"], 2);
+        assert_eq!(v["summary"]["would_free_bytes"], 2 * 1024 * 1024);
+        assert_eq!(v["processes"][0]["private_bytes"], 1024 * 1024);
+        assert_eq!(v["processes"][2]["private_bytes"], serde_json::Value::Null);
     }
 
     #[test]
@@ -465,6 +711,9 @@ mod tests {
         assert_eq!(p["argv"][1], "serve");
         assert_eq!(v["summary"]["reaped"], 1);
         assert_eq!(v["summary"]["freed_bytes"], 1_288_490_188u64);
+        assert_eq!(v["summary"]["would_reap"], 0);
+        assert_eq!(v["summary"]["would_free_bytes"], 0);
+        assert_eq!(p["private_bytes"], serde_json::Value::Null);
         assert!(v.get("names").is_none());
     }
 }
@@ -488,8 +737,21 @@ mod proptests {
                 any::<char>(),
                 prop::char::range('\0', '\u{a0}'),
                 prop::sample::select(vec![
-                    '\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{200b}', '\u{feff}',
-                    '\\', '\n', '\r'
+                    '\u{1b}',
+                    '\u{7}',
+                    '\u{9b}',
+                    '\u{202e}',
+                    '\u{2066}',
+                    '\u{200b}',
+                    '\u{feff}',
+                    '\\',
+                    '\n',
+                    '\r',
+                    '\u{61c}',
+                    '\u{ad}',
+                    '\u{e0041}',
+                    '\u{2028}',
+                    '\u{2029}'
                 ]),
             ],
             0..60,
@@ -558,15 +820,20 @@ mod proptests {
                 uid: 0,
                 age_secs: 0,
                 rss_bytes: 0,
+                private_bytes: None,
                 outcome: Outcome::WouldReap,
                 reason: None,
+                ppid: 1,
+                trigger: Some("age".into()),
+                parent_name: None,
+                socket: None,
             };
             let mut r = Report::new(0, 0, true, vec!["patina".into()]);
             r.push(report);
             let json = r.to_json();
-            // One line, no C0 control (JSON escapes those; C1 and bidi characters go
-            // through as text, which is still exact).
+            // One line, with nothing a terminal acts on, and still exact.
             prop_assert!(!json.bytes().any(|b| b < 0x20));
+            prop_assert!(!json.chars().any(needs_json_escape), "{json}");
             let back: serde_json::Value = serde_json::from_str(&json).unwrap();
             let got: Vec<&str> = back["processes"][0]["argv"]
                 .as_array()

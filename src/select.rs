@@ -14,6 +14,10 @@ pub(crate) enum SkipReason {
     Young,
     /// In the foreground process group of a live terminal: somebody's active session.
     Foreground,
+    /// Its parent is alive and is not an adopter: the session that started it is open.
+    Attached,
+    /// It listens on a daemon socket and runs the executable it started with.
+    Serving,
 }
 
 impl SkipReason {
@@ -23,6 +27,8 @@ impl SkipReason {
             Self::Zombie => "zombie",
             Self::Young => "young",
             Self::Foreground => "foreground",
+            Self::Attached => "attached",
+            Self::Serving => "serving",
         }
     }
 }
@@ -34,20 +40,66 @@ pub(crate) enum Verdict {
     Keep(SkipReason),
 }
 
+/// What made a stale process stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// At least the threshold old.
+    Age,
+    /// Its executable was replaced since it started (an upgrade), whatever its age.
+    Replaced,
+}
+
+impl Trigger {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Age => "age",
+            Self::Replaced => "replaced",
+        }
+    }
+}
+
 /// Decide one process. When several rules apply the first of ancestor, zombie, young,
-/// foreground is the reason.
+/// foreground, attached, serving is the reason. A replaced executable makes a process
+/// eligible whatever its age, and a replaced process is not protected as serving.
 pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> Verdict {
     if ancestors.contains(&process.pid) {
         Verdict::Keep(SkipReason::Ancestor)
     } else if process.is_zombie() {
         Verdict::Keep(SkipReason::Zombie)
-    } else if process.age_secs < threshold_secs {
+    } else if process.age_secs < threshold_secs && !process.replaced {
         Verdict::Keep(SkipReason::Young)
     } else if is_foreground(process) {
         Verdict::Keep(SkipReason::Foreground)
+    } else if !parent_adopts_orphans(process) {
+        Verdict::Keep(SkipReason::Attached)
+    } else if process.serving.is_some() && !process.replaced {
+        Verdict::Keep(SkipReason::Serving)
     } else {
         Verdict::Stale
     }
+}
+
+/// Why a stale process is stale.
+pub(crate) fn trigger(process: &Process) -> Trigger {
+    if process.replaced {
+        Trigger::Replaced
+    } else {
+        Trigger::Age
+    }
+}
+
+/// Whether a stale verdict could still turn into `serving`: the socket lookup is made
+/// only for these.
+pub(crate) fn may_be_serving(process: &Process, verdict: Verdict) -> bool {
+    verdict == Verdict::Stale && !process.replaced
+}
+
+/// Whether the parent is one that adopts orphans, so that having it as parent says
+/// nothing about a live session: PID 1 of this PID namespace, a parent outside it
+/// (ppid 0), or the user's service manager acting as child subreaper (`systemd --user`,
+/// WSL's per-session `init`). A parent that could not be read is not an adopter.
+fn parent_adopts_orphans(process: &Process) -> bool {
+    process.ppid <= 1 || matches!(process.parent_name.as_deref(), Some("systemd" | "init"))
 }
 
 /// In the foreground process group of its terminal. Inside a PID namespace the
@@ -74,6 +126,9 @@ mod tests {
             rss_bytes: 0,
             name: "patina".into(),
             argv: vec![b"patina".to_vec(), b"serve".to_vec()],
+            parent_name: Some("systemd".into()),
+            replaced: false,
+            serving: None,
         }
     }
 
@@ -136,5 +191,74 @@ mod tests {
         p.tpgid = 10;
         p.pgrp = 10;
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+    }
+
+    fn attached(mut p: Process, ppid: u32, parent: Option<&str>) -> Process {
+        p.ppid = ppid;
+        p.parent_name = parent.map(str::to_owned);
+        p
+    }
+
+    #[test]
+    fn a_live_parent_that_is_not_an_adopter_keeps_it_attached() {
+        let old = process(10, 2 * DAY);
+        for parent in [Some("claude"), Some("bash"), Some("systemd-x"), None] {
+            assert_eq!(
+                verdict(&attached(old.clone(), 4321, parent), DAY, &[]),
+                Verdict::Keep(SkipReason::Attached),
+                "{parent:?}"
+            );
+        }
+        for (ppid, parent) in [
+            (1, None),
+            (0, None),
+            (1, Some("tini")),
+            (900, Some("systemd")),
+            (900, Some("init")),
+        ] {
+            assert_eq!(
+                verdict(&attached(old.clone(), ppid, parent), DAY, &[]),
+                Verdict::Stale,
+                "{ppid} {parent:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn protections_apply_in_their_order() {
+        // foreground before attached, attached before serving
+        let mut p = attached(process(10, 2 * DAY), 4321, Some("claude"));
+        p.serving = Some("/run/s.sock".into());
+        p.has_tty = true;
+        p.tpgid = 10;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Foreground));
+        p.has_tty = false;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Attached));
+        p.ppid = 1;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Serving));
+        p.serving = None;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+        assert_eq!(trigger(&p), Trigger::Age);
+    }
+
+    #[test]
+    fn a_replaced_executable_makes_it_stale_whatever_its_age() {
+        let mut p = process(10, 5);
+        p.replaced = true;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+        assert_eq!(trigger(&p), Trigger::Replaced);
+        assert!(!may_be_serving(&p, Verdict::Stale));
+        // replaced but serving: still stale (the old daemon after an upgrade)
+        p.serving = Some("/run/s.sock".into());
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+        // replaced but attached, in the foreground or a zombie: kept
+        let q = attached(p.clone(), 4321, Some("claude"));
+        assert_eq!(verdict(&q, DAY, &[]), Verdict::Keep(SkipReason::Attached));
+        p.state = b'Z';
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Zombie));
+        // not replaced and young: young
+        p.state = b'S';
+        p.replaced = false;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
     }
 }

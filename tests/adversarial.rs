@@ -43,18 +43,18 @@ fn a_comm_with_spaces_and_parentheses_does_not_shift_the_stat_fields() {
     let tricky = [") R 1 1 1 0 -1", "a) b (c", "x\ny) Z (0 0", "((((", "))))"];
     let mut targets = Vec::new();
     for comm in tricky {
-        let mut cmd = Command::new(sb.sleeper_path());
+        let mut cmd = orphan_command(sb.sleeper_path());
         cmd.arg("1000").env("SLEEPER_COMM", comm);
-        let pid = sb.spawn(cmd);
+        let pid = sb.spawn_launched(cmd);
         wait_for_comm(pid, comm.as_bytes());
         targets.push(pid);
     }
     // Innocent: comm claims the name, argv[0] is another program.
     let mut innocents = Vec::new();
     for comm in [name.clone(), format!("({name}) S 1")] {
-        let mut cmd = Command::new(sleeper());
+        let mut cmd = orphan_command(sleeper());
         cmd.arg0("innocent").arg("1000").env("SLEEPER_COMM", &comm);
-        let pid = sb.spawn(cmd);
+        let pid = sb.spawn_launched(cmd);
         wait_for_comm(pid, comm.as_bytes());
         innocents.push(pid);
     }
@@ -81,14 +81,14 @@ fn a_comm_with_spaces_and_parentheses_does_not_shift_the_stat_fields() {
 fn an_empty_argv_falls_back_to_comm_and_nothing_else() {
     let mut sb = Sandbox::new();
     // Re-executed with argc 0: the kernel's comm is the link's name.
-    let mut cmd = Command::new(sleeper());
+    let mut cmd = orphan_command(sleeper());
     cmd.env("SLEEPER_EMPTY_ARGV", sb.sleeper_path());
-    let named = sb.spawn(cmd);
+    let named = sb.spawn_launched(cmd);
     // The same with another program name: no argv, comm does not match.
     let other = sb.link(sleeper(), "not-it");
-    let mut cmd = Command::new(sleeper());
+    let mut cmd = orphan_command(sleeper());
     cmd.env("SLEEPER_EMPTY_ARGV", &other);
-    let unnamed = sb.spawn(cmd);
+    let unnamed = sb.spawn_launched(cmd);
     for pid in [named, unnamed] {
         let deadline = std::time::Instant::now() + EXIT;
         while argv0_of(pid).is_none_or(|a| !a.is_empty()) {
@@ -102,7 +102,7 @@ fn an_empty_argv_falls_back_to_comm_and_nothing_else() {
         let (doc, _) = sb.run_json(&["--threshold", "0s"]);
         assert_eq!(outcome(&doc, unnamed), "absent");
         assert!(sb.alive(unnamed));
-        eprintln!("skipped the comm fallback: the ps backend has no empty argv");
+        skip("the comm fallback: the ps backend has no empty argv");
         return;
     }
 
@@ -157,22 +157,22 @@ fn non_utf8_arguments_are_matched_by_bytes_and_shown_safely() {
     let dir = sb.dir.path().as_os_str().as_bytes().to_vec();
     let bytes_arg0 = |parts: &[&[u8]]| -> Vec<u8> { parts.concat() };
 
-    let mut cmd = Command::new(sleeper());
+    let mut cmd = orphan_command(sleeper());
     let odd_dir = bytes_arg0(&[&dir, b"/\xff\xfedir/", name.as_bytes()]);
     cmd.arg0(OsStr::from_bytes(&odd_dir))
         .arg(OsStr::from_bytes(b"caf\xe9"))
         .arg(OsStr::from_bytes(b"\xff\x9b[2J"))
         .arg("ok");
-    let target = sb.spawn(cmd);
+    let target = sb.spawn_launched(cmd);
     let mut innocents = Vec::new();
     for arg0 in [
         bytes_arg0(&[b"\xff", name.as_bytes()]),
         bytes_arg0(&[name.as_bytes(), b"\xff"]),
         bytes_arg0(&[&dir, b"/", name.as_bytes(), b"\xc0"]),
     ] {
-        let mut cmd = Command::new(sleeper());
+        let mut cmd = orphan_command(sleeper());
         cmd.arg0(OsStr::from_bytes(&arg0)).arg("1000");
-        innocents.push(sb.spawn(cmd));
+        innocents.push(sb.spawn_launched(cmd));
     }
 
     let out = sb.run(&["--threshold", "0s", "--dry-run", "--color", "never"]);
@@ -218,9 +218,9 @@ fn very_long_command_lines_are_reported_whole() {
         .map(|i| format!("{i}:{}", "a".repeat(500)))
         .chain(["b".repeat(70_000), "tail with spaces\nand a newline".into()])
         .collect();
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.args(&args);
-    let pid = sb.spawn(cmd);
+    let pid = sb.spawn_launched(cmd);
     let path = sb.sleeper_path().display().to_string();
 
     let (doc, out) = sb.run_json(&["--threshold", "0s"]);
@@ -322,14 +322,14 @@ fn lookalike_names_are_never_touched() {
 #[test]
 fn other_users_processes_are_safe_from_a_reaper_run_by_another_user() {
     if !is_root() {
-        eprintln!("skipped: needs root to start processes as other uids");
+        skip("needs root to start processes as other uids");
         return;
     }
     let mut sb = Sandbox::new();
     let as_uid = |sb: &mut Sandbox, uid: u32| {
-        let mut cmd = Command::new(sb.sleeper_path());
+        let mut cmd = orphan_command(sb.sleeper_path());
         cmd.arg("1000").uid(uid).gid(uid);
-        sb.spawn(cmd)
+        sb.spawn_launched(cmd)
     };
     let roots = sb.spawn_sleeper();
     let other = as_uid(&mut sb, 65533);
@@ -432,23 +432,34 @@ fn processes_that_ignore_sigterm_are_killed_and_children_are_not_spared() {
     let strays = Strays::under(sb.dir.path());
     let stubborn = sb.spawn_term_ignorer();
     // A stubborn parent with a stubborn child of the same name.
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.arg("1000")
         .env("SLEEPER_IGNORE_TERM", "1")
         .env("SLEEPER_FORK", "1");
-    let parent = sb.spawn(cmd);
+    let parent = sb.spawn_launched(cmd);
     let child = wait_for_forked_child(&strays, &[stubborn, parent]);
     let child_start = proc_state_and_start(child).unwrap().1;
 
     let (doc, out) = sb.run_json(&["--threshold", "0s", "--grace", "1s"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    for pid in [stubborn, parent, child] {
+    for pid in [stubborn, parent] {
         assert_eq!(outcome(&doc, pid), "killed", "{pid}");
     }
+    // While its parent lives the child is attached to it; once adopted, it goes too.
+    let e = entry(&doc, child).unwrap();
+    assert_eq!(
+        (&e["outcome"], &e["reason"]),
+        (&"skipped".into(), &"attached".into())
+    );
+    assert_eq!(e["ppid"], parent);
     assert!(sb.exits_within(stubborn, EXIT));
     assert!(sb.exits_within(parent, EXIT));
+    assert_eq!(doc["summary"]["reaped"], 2);
+    assert_adopted(child);
+    let (doc, out) = sb.run_json(&["--threshold", "0s", "--grace", "1s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(outcome(&doc, child), "killed");
     assert!(exited_within(child, child_start, EXIT));
-    assert_eq!(doc["summary"]["reaped"], 3);
 }
 
 /// The one process started from the sandbox that is none of `known`.
@@ -474,19 +485,22 @@ fn a_parent_and_its_forked_child_are_each_reaped_once() {
     let mut sb = Sandbox::new();
     let strays = Strays::under(sb.dir.path());
     let innocent = sb.spawn_with_argv0(&format!("{}-worker", sb.name), &["1000"]);
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.arg("1000").env("SLEEPER_FORK", "1");
-    let parent = sb.spawn(cmd);
+    let parent = sb.spawn_launched(cmd);
     let child = wait_for_forked_child(&strays, &[parent, innocent]);
     let child_start = proc_state_and_start(child).unwrap().1;
 
     let (doc, out) = sb.run_json(&["--threshold", "0s"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    for pid in [parent, child] {
-        let o = outcome(&doc, pid);
-        assert!(o == "terminated" || o == "vanished", "{pid}: {o}");
-    }
+    assert_eq!(outcome(&doc, parent), "terminated");
+    assert_eq!(entry(&doc, child).unwrap()["reason"], "attached");
     assert!(sb.exits_within(parent, EXIT));
+    // Adopted once its parent is gone: the next run reaps it, once.
+    assert_adopted(child);
+    let (doc, out) = sb.run_json(&["--threshold", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(outcome(&doc, child), "terminated");
     assert!(exited_within(child, child_start, EXIT));
     assert_eq!(outcome(&doc, innocent), "absent");
     assert!(sb.alive(innocent));
@@ -496,9 +510,9 @@ fn a_parent_and_its_forked_child_are_each_reaped_once() {
 fn a_process_that_forks_and_exits_on_sigterm_leaves_a_new_process_for_the_next_run() {
     let mut sb = Sandbox::new();
     let strays = Strays::under(sb.dir.path());
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.arg("1000").env("SLEEPER_FORK_ON_TERM", "1");
-    let parent = sb.spawn(cmd);
+    let parent = sb.spawn_launched(cmd);
 
     let (doc, out) = sb.run_json(&["--threshold", "0s"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -575,10 +589,10 @@ fn no_output_line_carries_a_raw_control_character_from_another_process() {
     let mut sb = Sandbox::new();
     let name = sb.name.clone();
     let spawn_hostile = |sb: &mut Sandbox| {
-        let mut cmd = Command::new(sleeper());
+        let mut cmd = orphan_command(sleeper());
         cmd.arg0(format!("{name} \u{1b}[31mtitle\u{7}"))
             .args(HOSTILE);
-        sb.spawn(cmd)
+        sb.spawn_launched(cmd)
     };
     let pid = spawn_hostile(&mut sb);
     let check = |out: &std::process::Output, lines: usize| {
@@ -621,6 +635,6 @@ fn no_output_line_carries_a_raw_control_character_from_another_process() {
         check(&out, 1);
         assert!(sb.alive(pid));
     } else {
-        eprintln!("skipped the failure-line part: needs root to run the reaper as nobody");
+        skip("the failure-line part: needs root to run the reaper as nobody");
     }
 }

@@ -108,7 +108,7 @@ fn namespaces_unavailable() -> Option<String> {
 #[test]
 fn with_hidepid_the_reaper_sees_and_reports_only_its_own_processes() {
     if let Some(why) = namespaces_unavailable() {
-        eprintln!("skipped: a private PID namespace with hidepid: {why}");
+        skip(&format!("a private PID namespace with hidepid: {why}"));
         return;
     }
     let mut sb = Sandbox::new();
@@ -160,7 +160,7 @@ true
     );
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
     if read("hidepid").trim() != "yes" {
-        eprintln!("skipped: /proc could not be remounted with hidepid=2 here");
+        skip("/proc could not be remounted with hidepid=2 here");
         return;
     }
     let pids: Vec<u32> = read("pids")

@@ -27,11 +27,6 @@ fn man_page() -> String {
     String::from_utf8(page.expect("a man page is generated").content).unwrap()
 }
 
-/// Say why a test checked nothing, past the test harness's output capture.
-fn skip(why: &str) {
-    let _ = writeln!(std::io::stderr(), "skipped: {why}");
-}
-
 /// Run `program` with `args` (and `stdin`), or `None` when it is not installed.
 fn run_tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Option<Output> {
     let mut cmd = Command::new(program);
@@ -41,7 +36,15 @@ fn run_tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Option<Output
         .stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
         Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        // Not installed, or not runnable by this user (a PATH entry it cannot read).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            return None
+        }
         Err(e) => panic!("cannot run {program}: {e}"),
     };
     let mut input = child.stdin.take().unwrap();

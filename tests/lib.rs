@@ -4,9 +4,13 @@
 mod common;
 
 mod adversarial;
+mod cli;
 mod faults;
 mod generated;
+mod inuse;
+mod numbers;
 mod preflight;
 mod ps;
 mod reaping;
 mod scale;
+mod waiting;

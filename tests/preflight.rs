@@ -13,18 +13,20 @@ state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) ech
 
 #[test]
 fn an_old_serve_is_reaped_when_patina_starts_with_one_line_on_stderr() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
 sleep 1.5
-PATINA_REAP_THRESHOLD=1s "{p}" status >/tmp/out.$$ 2>/tmp/err.$$; echo rc=$?
+PATINA_REAP_THRESHOLD=1s "{p}" status >"$TMPDIR/out.$$" 2>"$TMPDIR/err.$$"; echo rc=$?
 echo serve=$(state $S)
 echo pid=$S
-echo out=$(cat /tmp/out.$$)
-echo lines=$(wc -l < /tmp/err.$$)
-echo err=$(cat /tmp/err.$$)
-rm -f /tmp/out.$$ /tmp/err.$$
+echo out=$(cat "$TMPDIR/out.$$")
+echo lines=$(wc -l < "$TMPDIR/err.$$")
+echo err=$(cat "$TMPDIR/err.$$")
+rm -f "$TMPDIR/out.$$" "$TMPDIR/err.$$"
 "#
     );
     let Some(out) = in_pid_namespace(&script) else {
@@ -50,15 +52,17 @@ rm -f /tmp/out.$$ /tmp/err.$$
 
 #[test]
 fn threshold_off_leaves_everything_running_and_says_nothing() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
 sleep 1.2
-PATINA_REAP_THRESHOLD=off "{p}" status >/dev/null 2>/tmp/err.$$; echo rc=$?
+PATINA_REAP_THRESHOLD=off "{p}" status >/dev/null 2>"$TMPDIR/err.$$"; echo rc=$?
 echo serve=$(state $S)
-echo err=$(cat /tmp/err.$$)
-rm -f /tmp/err.$$; kill $S
+echo err=$(cat "$TMPDIR/err.$$")
+rm -f "$TMPDIR/err.$$"; kill $S
 "#
     );
     let Some(out) = in_pid_namespace(&script) else {
@@ -72,17 +76,19 @@ rm -f /tmp/err.$$; kill $S
 
 #[test]
 fn an_invalid_threshold_warns_once_and_falls_back_to_24h() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
 sleep 1.2
-PATINA_REAP_THRESHOLD=5 "{p}" status >/tmp/out.$$ 2>/tmp/err.$$; echo rc=$?
+PATINA_REAP_THRESHOLD=5 "{p}" status >"$TMPDIR/out.$$" 2>"$TMPDIR/err.$$"; echo rc=$?
 echo serve=$(state $S)
-echo out=$(cat /tmp/out.$$)
-echo lines=$(wc -l < /tmp/err.$$)
-echo err=$(cat /tmp/err.$$)
-rm -f /tmp/out.$$ /tmp/err.$$; kill $S
+echo out=$(cat "$TMPDIR/out.$$")
+echo lines=$(wc -l < "$TMPDIR/err.$$")
+echo err=$(cat "$TMPDIR/err.$$")
+rm -f "$TMPDIR/out.$$" "$TMPDIR/err.$$"; kill $S
 "#
     );
     let Some(out) = in_pid_namespace(&script) else {
@@ -109,18 +115,20 @@ fn patina_never_reaps_itself_or_its_ancestors() {
     // A shell named patina runs `patina status` with a zero threshold: everything named
     // patina is old enough, yet the caller and its ancestors survive; an unrelated old
     // serve is reaped, which shows the preflight did run.
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 d=$(mktemp -d); ln -s "$(command -v sh)" "$d/patina"
 "{p}" serve 2>/dev/null & S=$!
 sleep 1.2
-PATINA_REAP_THRESHOLD=0s "$d/patina" -c '"{p}" status; echo status_rc=$?; true' >/tmp/out.$$ 2>/tmp/err.$$
+PATINA_REAP_THRESHOLD=0s "$d/patina" -c '"{p}" status; echo status_rc=$?; true' >"$TMPDIR/out.$$" 2>"$TMPDIR/err.$$"
 echo shell_rc=$?
-cat /tmp/out.$$
+cat "$TMPDIR/out.$$"
 echo serve=$(state $S)
-echo err=$(cat /tmp/err.$$)
-rm -rf "$d" /tmp/out.$$ /tmp/err.$$
+echo err=$(cat "$TMPDIR/err.$$")
+rm -rf "$d" "$TMPDIR/out.$$" "$TMPDIR/err.$$"
 "#
     );
     let Some(out) = in_pid_namespace(&script) else {
@@ -141,20 +149,22 @@ rm -rf "$d" /tmp/out.$$ /tmp/err.$$
 
 #[test]
 fn two_patinas_starting_together_report_each_stale_process_once() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"{STATE_FN}
 "{p}" serve 2>/dev/null & S=$!
 "{p}" serve 2>/dev/null & T=$!
 sleep 1.5
-PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>/tmp/a.$$ & A=$!
-PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>/tmp/b.$$ & B=$!
+PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>"$TMPDIR/a.$$" & A=$!
+PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>"$TMPDIR/b.$$" & B=$!
 wait $A; echo a_rc=$?
 wait $B; echo b_rc=$?
-echo lines=$(cat /tmp/a.$$ /tmp/b.$$ | grep -c 'Cleaned up stale patina serve')
-echo other=$(cat /tmp/a.$$ /tmp/b.$$ | grep -vc 'Cleaned up stale patina serve')
+echo lines=$(cat "$TMPDIR/a.$$" "$TMPDIR/b.$$" | grep -c 'Cleaned up stale patina serve')
+echo other=$(cat "$TMPDIR/a.$$" "$TMPDIR/b.$$" | grep -vc 'Cleaned up stale patina serve')
 echo serves=$(state $S),$(state $T)
-rm -f /tmp/a.$$ /tmp/b.$$
+rm -f "$TMPDIR/a.$$" "$TMPDIR/b.$$"
 "#
     );
     let Some(out) = in_pid_namespace(&script) else {
@@ -172,7 +182,9 @@ rm -f /tmp/a.$$ /tmp/b.$$
 fn a_broken_ps_leaves_patina_silent() {
     // The ps backend with a ps that fails, prints garbage or hangs: patina still runs
     // its command and prints nothing of the check (a hung scan is abandoned at 500 ms).
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"
 d=$(mktemp -d)
@@ -211,13 +223,15 @@ rm -rf "$d"
 
 #[test]
 fn nothing_to_do_prints_nothing() {
-    let p = example_patina().display().to_string();
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
     let script = format!(
         r#"
 "{p}" serve 2>/dev/null & S=$!
-"{p}" status >/dev/null 2>/tmp/err.$$; echo rc=$?
-echo err=$(cat /tmp/err.$$)
-rm -f /tmp/err.$$; kill $S
+"{p}" status >/dev/null 2>"$TMPDIR/err.$$"; echo rc=$?
+echo err=$(cat "$TMPDIR/err.$$")
+rm -f "$TMPDIR/err.$$"; kill $S
 "#
     );
     let Some(out) = in_pid_namespace(&script) else {
@@ -264,7 +278,8 @@ fn a_shell_script_can_read_the_json_report() {
         reaper_bin(),
         sb.name
     );
-    let out = std::process::Command::new("sh")
+    let out = sb
+        .private_tmp(&mut std::process::Command::new("sh"))
         .args(["-c", &script])
         .output()
         .unwrap();
@@ -275,4 +290,62 @@ fn a_shell_script_can_read_the_json_report() {
         stderr(&out)
     );
     assert!(sb.exits_within(pid, Duration::from_secs(5)));
+}
+
+#[test]
+fn the_preflight_keeps_attached_serves_and_reaps_orphaned_and_replaced_ones() {
+    // In a PID namespace whose PID 1 is this script's shell: O is an orphan-like serve
+    // (its parent is PID 1), C a serve whose host shell H still runs, R a young serve
+    // whose executable is replaced after it started.
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
+    let script = format!(
+        r#"{STATE_FN}
+d=$(mktemp -d)
+cp "{p}" "$d/patina"
+"$d/patina" serve 2>/dev/null & R=$!
+"{p}" serve 2>/dev/null & O=$!
+sh -c '"$0" serve 2>/dev/null & echo $! > "$1"; wait' "{p}" "$d/c.pid" & H=$!
+sleep 1.5
+C=$(cat "$d/c.pid")
+cp "{p}" "$d/patina.new"; mv "$d/patina.new" "$d/patina"
+PATINA_REAP_THRESHOLD=1h "{p}" status >/dev/null 2>"$d/err1"
+sleep 0.2
+echo young_run=$(state $R),$(state $O),$(state $C)
+PATINA_REAP_THRESHOLD=1s "{p}" status >/dev/null 2>"$d/err2"
+sleep 0.2
+echo old_run=$(state $O),$(state $C),$(state $H)
+echo err1=$(cat "$d/err1")
+echo err2=$(cat "$d/err2")
+kill $C $H $R 2>/dev/null
+rm -rf "$d"
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    if exact_argv() {
+        // The replaced one goes at once; the unchanged young ones stay.
+        assert_eq!(
+            field(&text, "young_run"),
+            "exited,running,running",
+            "{text}"
+        );
+        let err1 = field(&text, "err1");
+        assert!(err1.contains("; replaced since it started)"), "{err1}");
+        assert_eq!(err1.matches("Cleaned up").count(), 1, "{err1}");
+    } else {
+        assert_eq!(
+            field(&text, "young_run"),
+            "running,running,running",
+            "{text}"
+        );
+    }
+    // Old: the orphan is reaped, the host's serve is attached and kept.
+    assert_eq!(field(&text, "old_run"), "exited,running,running", "{text}");
+    let err2 = field(&text, "err2");
+    assert!(err2.starts_with("Cleaned up stale patina serve"), "{err2}");
+    assert!(!err2.contains("replaced"), "{err2}");
 }

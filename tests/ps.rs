@@ -179,7 +179,7 @@ fn an_unknown_backend_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("PATINA_REAP_BACKEND=\"procfs\""), "{err}");
+    assert!(err.contains("'procfs' for 'PATINA_REAP_BACKEND'"), "{err}");
     assert!(err.contains("'ps'"), "{err}");
     assert_eq!(stdout(&out), "");
     assert!(sb.alive(pid));
@@ -199,6 +199,9 @@ fn fails_closed(body: &str, what: &str) {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot list processes (ps -A)"), "{err}");
     assert!(err.contains(what), "{err}");
+    // Said once, not once per level of the error chain.
+    assert_eq!(err.matches(what).count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(stdout(&out), "");
     assert!(sb.alive(pid));
 }

@@ -153,14 +153,14 @@ fn the_reaper_never_reaps_its_own_ancestors() {
 #[test]
 fn other_users_processes_are_ignored_unless_all_users() {
     if !is_root() {
-        eprintln!("skipped: needs root to start a process as another uid");
+        skip("needs root to start a process as another uid");
         return;
     }
     let mut sb = Sandbox::new();
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.arg("1000");
     std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
-    let theirs = sb.spawn(cmd);
+    let theirs = sb.spawn_launched(cmd);
     let mine = sb.spawn_sleeper();
     let (doc, _) = sb.run_json(&["--threshold", "0s", "--dry-run"]);
     assert_eq!(outcome(&doc, theirs), "absent");
@@ -180,7 +180,7 @@ fn other_users_processes_are_ignored_unless_all_users() {
 #[test]
 fn a_process_that_cannot_be_signalled_is_failed_with_exit_1() {
     if !is_root() {
-        eprintln!("skipped: needs root to run the reaper as another uid");
+        skip("needs root to run the reaper as another uid");
         return;
     }
     // The reaper runs as nobody with --all-users; the target is root's: EPERM.
@@ -249,7 +249,7 @@ fn json_is_complete_and_valid_when_nothing_matched() {
     assert_eq!(doc["processes"], serde_json::json!([]));
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"reaped": 0, "failed": 0, "freed_bytes": 0})
+        serde_json::json!({"reaped": 0, "failed": 0, "freed_bytes": 0, "would_reap": 0, "would_free_bytes": 0})
     );
     assert!(!stdout(&out).contains('\u{1b}'));
 }
@@ -288,9 +288,9 @@ fn json_carries_exact_argv_and_command() {
 #[test]
 fn human_output_escapes_control_characters_from_argv() {
     let mut sb = Sandbox::new();
-    let mut cmd = Command::new(sb.sleeper_path());
+    let mut cmd = orphan_command(sb.sleeper_path());
     cmd.args(["1000", "\u{1b}]0;pwned\u{7}", "two\nlines"]);
-    let pid = sb.spawn(cmd);
+    let pid = sb.spawn_launched(cmd);
     let out = sb.run(&["--threshold", "0s", "--dry-run", "--color", "never"]);
     let text = stdout(&out);
     if exact_argv() {
@@ -366,7 +366,6 @@ fn usage_errors_exit_2_name_the_problem_and_signal_nothing() {
         (&["--name", "a/b"], "--name"),
         (&["--name", ""], "--name"),
         (&["--color", "sometimes"], "--color"),
-        (&["--verbose", "--quiet"], "--quiet"),
         (&["--bogus"], "--bogus"),
     ];
     for (args, needle) in cases {
@@ -466,6 +465,7 @@ fn on_linux_it_works_with_an_empty_environment_and_no_path() {
     let pid = sb.spawn_sleeper();
     let out = Command::new(reaper_bin())
         .env_clear()
+        .env("TMPDIR", sb.tmp())
         .args(["--name", &sb.name, "--threshold", "0s", "--json"])
         .output()
         .unwrap();

@@ -65,7 +65,8 @@ fn with_few_file_descriptors_pidfds_come_in_batches_and_all_are_reaped() {
     // once, so the reaper escalates batch after batch.
     let mut sb = Sandbox::new();
     let (stale, innocent) = populate(&mut sb, 120, 3, 5);
-    let out = Command::new(which("prlimit"))
+    let out = sb
+        .private_tmp(&mut Command::new(which("prlimit")))
         .args(["--nofile=40:40", "--"])
         .arg(reaper_bin())
         .args([
@@ -169,9 +170,9 @@ fn reapers_racing_a_forking_process_hit_only_its_family() {
     let innocent = sb.spawn_with_argv0(&format!("{}x", sb.name), &["1000"]);
     let mut forkers = Vec::new();
     for _ in 0..10 {
-        let mut cmd = Command::new(sb.sleeper_path());
+        let mut cmd = orphan_command(sb.sleeper_path());
         cmd.arg("1000").env("SLEEPER_FORK_ON_TERM", "1");
-        forkers.push(sb.spawn(cmd));
+        forkers.push(sb.spawn_launched(cmd));
     }
     // Three rounds of three concurrent reapers: each forker's child appears after
     // some scan and is found by a later one.

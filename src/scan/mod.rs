@@ -7,7 +7,6 @@
 pub(crate) mod proc;
 pub(crate) mod ps;
 
-use std::collections::HashMap;
 use std::io;
 
 use crate::Error;
@@ -36,6 +35,15 @@ pub(crate) struct Process {
     /// The argument vector; empty for zombies and kernel threads. Exact from `/proc`;
     /// from `ps` only the whitespace-separated words of its `args` text (approximate).
     pub(crate) argv: Vec<Vec<u8>>,
+    /// The parent's program name (comm on Linux, from `args` on `ps`); `None` when the
+    /// parent could not be read (then it is taken to be alive and not an adopter).
+    pub(crate) parent_name: Option<String>,
+    /// Its executable was replaced since it started. Only where the backend can tell
+    /// exactly (`/proc`); elsewhere always false.
+    pub(crate) replaced: bool,
+    /// The daemon socket it listens on; filled in by the engine, and only for processes
+    /// that would otherwise be stale.
+    pub(crate) serving: Option<std::path::PathBuf>,
 }
 
 impl Process {
@@ -51,7 +59,7 @@ pub(crate) struct Query<'a> {
     /// Only processes with this effective uid; `None` for all users.
     pub(crate) uid: Option<u32>,
     /// Processes younger than this many seconds may be left out (their command line is
-    /// then never read); 0 keeps every match.
+    /// then never read), unless their executable was replaced; 0 keeps every match.
     pub(crate) min_age_secs: u64,
 }
 
@@ -62,21 +70,9 @@ pub(crate) struct Scan {
     pub(crate) processes: Vec<Process>,
     /// This process and every ancestor up the ppid chain.
     pub(crate) ancestors: Vec<u32>,
-    /// The program name of every process listed, by pid, where the backend lists the
-    /// whole table cheaply (`ps`); empty for `/proc`.
-    pub(crate) names_by_pid: HashMap<u32, Vec<u8>>,
     /// Processes the backend listed but could not read, each with the reason; they are
     /// neither reported nor signalled.
     pub(crate) left_out: Vec<String>,
-}
-
-impl Scan {
-    /// The program name of `p`'s parent, if the backend listed it (a parent that is
-    /// not listed has exited, or is hidden).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn parent_name(&self, p: &Process) -> Option<&[u8]> {
-        self.names_by_pid.get(&p.ppid).map(Vec::as_slice)
-    }
 }
 
 /// A process source. Both backends implement it with the same meaning.
@@ -113,6 +109,13 @@ pub(crate) trait Source {
             .iter()
             .map(|&(pid, start)| !matches!(self.is_same_live(pid, start), Ok(false)))
             .collect()
+    }
+
+    /// The memory ending `pid` would free (its private pages), where the backend can
+    /// tell; `None` elsewhere (the resident size then stands in). Asked only for
+    /// processes about to be reaped, before the first signal.
+    fn private_bytes(&self, _pid: u32) -> Option<u64> {
+        None
     }
 
     /// Whether signals may go through pidfds (Linux only).

@@ -271,6 +271,78 @@ impl ProcSource {
     }
 }
 
+/// Whether a kernel name (`comm`, cut to 15 bytes) could be one of `names`.
+fn comm_may_match(names: &[String], comm: &[u8]) -> bool {
+    const TASK_COMM_MAX: usize = 15;
+    names.iter().any(|n| {
+        let n = n.as_bytes();
+        n == comm || (comm.len() == TASK_COMM_MAX && n.starts_with(comm))
+    })
+}
+
+/// (device, inode) of a file under `/proc`, following the magic links there.
+fn file_id(proc_dir: impl AsFd, pid: &[u8], file: &[u8]) -> Option<(u64, u64)> {
+    let path = ProcPath::new(pid, file)?;
+    let st = fs::statat(proc_dir, path.as_cstr(), fs::AtFlags::empty()).ok()?;
+    Some(dev_ino(&st))
+}
+
+// The field types differ between architectures.
+#[allow(clippy::unnecessary_cast)]
+fn dev_ino(st: &fs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+/// Where a process lives: its mount namespace and root directory. Paths it runs from
+/// mean the same to this process only when both are the same.
+type Place = Option<((u64, u64), (u64, u64))>;
+
+fn place(proc_dir: impl AsFd + Copy, pid: &[u8]) -> Place {
+    Some((
+        file_id(proc_dir, pid, b"ns/mnt")?,
+        file_id(proc_dir, pid, b"root")?,
+    ))
+}
+
+/// Whether the executable of `pid` was replaced since it started: `/proc/PID/exe` reads
+/// ` (deleted)`, or, for a process in this process's mount namespace and root, its path
+/// now names another file. Whatever cannot be read counts as not replaced.
+fn exe_replaced(proc_dir: impl AsFd + Copy, pid: &[u8], own: &mut Option<Place>) -> bool {
+    let Some(exe) = ProcPath::new(pid, b"exe") else {
+        return false;
+    };
+    let Ok(target) = fs::readlinkat(proc_dir, exe.as_cstr(), Vec::new()) else {
+        return false;
+    };
+    let deleted = target.as_bytes().ends_with(b" (deleted)");
+    let own = *own.get_or_insert_with(|| place(proc_dir, b"self"));
+    if own.is_none() || place(proc_dir, pid) != own {
+        return deleted;
+    }
+    let Some(running) = file_id(proc_dir, pid, b"exe") else {
+        return false;
+    };
+    match fs::stat(target.as_c_str()) {
+        Ok(now) => dev_ino(&now) != running,
+        // The path names nothing any more: deleted, or renamed away.
+        Err(Errno::NOENT | Errno::NOTDIR) => true,
+        Err(_) => false,
+    }
+}
+
+/// The kernel name of `ppid`, read into `buf`; `None` for no parent (ppid 0) or one
+/// that cannot be read.
+fn parent_name(proc_dir: impl AsFd, ppid: u32, buf: &mut Vec<u8>) -> Option<String> {
+    if ppid == 0 {
+        return None;
+    }
+    let path = ProcPath::for_pid(ppid, b"stat")?;
+    let fd = open_in(proc_dir, &path).ok()?;
+    read_into(&fd, buf, STAT_BUF * 4).ok()?;
+    let stat = parse_stat(buf)?;
+    Some(String::from_utf8_lossy(stat.comm).into_owned())
+}
+
 impl Source for ProcSource {
     fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
         let proc_dir = Self::open_proc()?;
@@ -280,6 +352,9 @@ impl Source for ProcSource {
         let mut cmd_buf = Vec::with_capacity(CMDLINE_PEEK);
         let ancestors = self.ancestors(&proc_dir, &mut stat_buf);
         let mut processes = Vec::new();
+        // This process's mount namespace and root, read at the first match.
+        let mut own = None;
+        let mut parent_buf = Vec::new();
 
         let mut dir_buf = Vec::<u8>::with_capacity(32 * 1024);
         let mut dir = RawDir::new(&proc_dir, dir_buf.spare_capacity_mut());
@@ -307,11 +382,15 @@ impl Source for ProcSource {
                 continue;
             }
             let age_secs = now.saturating_sub(stat.start_ticks) / hz;
-            if age_secs < query.min_age_secs {
+            // A young process matters only if its executable was replaced; that is
+            // looked at only when its kernel name could be one of the names.
+            let young = age_secs < query.min_age_secs;
+            if young && !comm_may_match(query.names, stat.comm) {
                 continue;
             }
-            // Only now, for a process old enough: the owner of the open stat file is the
-            // owner of /proc/PID, for this very process even if the pid is reused since.
+            // Only now, for a process old enough (or young with a matching comm): the owner
+            // of the open stat file is the owner of /proc/PID, for this very process even
+            // if the pid is reused since.
             let Ok(meta) = fs::fstat(&fd) else {
                 continue;
             };
@@ -344,6 +423,10 @@ impl Source for ProcSource {
             if !complete && read_rest(&cmd_fd, &mut raw).is_err() {
                 continue;
             }
+            let replaced = exe_replaced(&proc_dir, pid_bytes, &mut own);
+            if young && !replaced {
+                continue;
+            }
             processes.push(Process {
                 pid,
                 ppid: stat.ppid,
@@ -357,6 +440,9 @@ impl Source for ProcSource {
                 rss_bytes: stat.rss_pages * self.page_size,
                 name: name.clone(),
                 argv: split_cmdline(&raw),
+                parent_name: parent_name(&proc_dir, stat.ppid, &mut parent_buf),
+                replaced,
+                serving: None,
             });
         }
         Ok(Scan {
@@ -396,6 +482,30 @@ impl Source for ProcSource {
     fn supports_pidfd(&self) -> bool {
         true
     }
+
+    fn private_bytes(&self, pid: u32) -> Option<u64> {
+        // The kernel walks the page tables for this: read only for processes to reap.
+        let raw = std::fs::read(format!("/proc/{pid}/smaps_rollup")).ok()?;
+        parse_private_bytes(&raw)
+    }
+}
+
+/// `Private_Clean + Private_Dirty` of `/proc/PID/smaps_rollup`, in bytes: the memory
+/// that ending the process frees. `None` unless both lines are there.
+pub(crate) fn parse_private_bytes(raw: &[u8]) -> Option<u64> {
+    let (mut clean, mut dirty) = (None, None);
+    for line in raw.split(|&b| b == b'\n') {
+        let slot = if let Some(rest) = line.strip_prefix(b"Private_Clean:") {
+            (&mut clean, rest)
+        } else if let Some(rest) = line.strip_prefix(b"Private_Dirty:") {
+            (&mut dirty, rest)
+        } else {
+            continue;
+        };
+        let kib = slot.1.trim_ascii().strip_suffix(b"kB")?.trim_ascii();
+        *slot.0 = Some(parse_num::<u64>(kib)?.checked_mul(1024)?);
+    }
+    clean?.checked_add(dirty?)
 }
 
 #[cfg(test)]
@@ -406,6 +516,57 @@ mod tests {
     const SLEEP: &[u8] = b"4242 (sleep) S 4100 4242 4100 34816 4242 4194304 97 0 0 0 0 0 0 0 20 0 1 0 123456 2273280 128 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
     const TRICKY: &[u8] = b"77 (a) b (c)) Z 1 77 77 0 -1 4194564 0 0 0 0 0 0 0 0 20 0 1 0 999 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
     const KTHREAD: &[u8] = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+    // Recorded from /proc/PID/smaps_rollup of a `sleep` on Linux 6.x.
+    const ROLLUP: &[u8] =
+        b"5581e4a2c000-7ffd6b1f6000 ---p 00000000 00:00 0                          [rollup]
+Rss:                 896 kB
+Pss:                 134 kB
+Pss_Dirty:            92 kB
+Pss_Anon:             88 kB
+Pss_File:             46 kB
+Pss_Shmem:             0 kB
+Shared_Clean:        804 kB
+Shared_Dirty:          0 kB
+Private_Clean:         4 kB
+Private_Dirty:        88 kB
+Referenced:          896 kB
+Anonymous:            88 kB
+KSM:                   0 kB
+LazyFree:              0 kB
+AnonHugePages:         0 kB
+ShmemPmdMapped:        0 kB
+FilePmdMapped:         0 kB
+Shared_Hugetlb:        0 kB
+Private_Hugetlb:       0 kB
+Swap:                  0 kB
+SwapPss:               0 kB
+Locked:                0 kB
+";
+
+    #[test]
+    fn private_memory_is_private_clean_plus_private_dirty() {
+        assert_eq!(parse_private_bytes(ROLLUP), Some(92 * 1024));
+        assert_eq!(parse_private_bytes(b""), None);
+        assert_eq!(parse_private_bytes(b"Private_Clean: 4 kB\n"), None);
+        assert_eq!(
+            parse_private_bytes(b"Private_Clean: x kB\nPrivate_Dirty: 1 kB\n"),
+            None
+        );
+        assert_eq!(
+            parse_private_bytes(b"Private_Dirty: 99999999999999999999 kB\nPrivate_Clean: 1 kB\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn this_process_has_private_memory_less_than_its_resident_size() {
+        let source = ProcSource::new();
+        let private = source.private_bytes(std::process::id()).unwrap();
+        let raw = std::fs::read("/proc/self/stat").unwrap();
+        let rss = parse_stat(&raw).unwrap().rss_pages * source.page_size;
+        assert!(private > 0 && private <= rss, "{private} vs {rss}");
+    }
 
     #[test]
     fn parses_a_plain_stat_line() {

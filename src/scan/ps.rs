@@ -416,6 +416,9 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         rss_bytes: row.rss_kib.saturating_mul(1024),
         name: name.clone(),
         argv,
+        parent_name: None,
+        replaced: false,
+        serving: None,
     })
 }
 
@@ -485,10 +488,20 @@ fn shown_name(row: &Row<'_>, comm: Option<&[u8]>) -> Vec<u8> {
 /// that needed one.
 fn build_scan(parsed: &Parsed<'_>, query: &Query<'_>, comms: &HashMap<u32, Vec<u8>>) -> Scan {
     let mut scan = Scan::default();
+    let mut names_by_pid = HashMap::with_capacity(parsed.rows.len());
     for row in &parsed.rows {
         let comm = comms.get(&row.pid).map(Vec::as_slice);
-        scan.names_by_pid.insert(row.pid, shown_name(row, comm));
+        names_by_pid.insert(row.pid, shown_name(row, comm));
         scan.processes.extend(candidate(row, query, comm));
+    }
+    // Each record's parent name from the parent's row (`/lib/systemd/systemd --user`
+    // gives `systemd`); a parent not listed, or listed without a name, leaves it `None`.
+    // `ps` cannot tell a replaced executable.
+    for p in &mut scan.processes {
+        p.parent_name = names_by_pid
+            .get(&p.ppid)
+            .filter(|name| !name.is_empty())
+            .map(|name| String::from_utf8_lossy(name).into_owned());
     }
     scan.left_out.clone_from(&parsed.left_out);
     scan
@@ -1256,8 +1269,8 @@ mod tests {
         assert!(zombie.is_zombie());
         assert!(zombie.argv.is_empty());
         // The parent of every matched process is known by name.
-        assert_eq!(scan.parent_name(zombie), Some(&b"patina"[..]));
-        assert_eq!(scan.parent_name(&scan.processes[0]), Some(&b"launchd"[..]));
+        assert_eq!(zombie.parent_name.as_deref(), Some("patina"));
+        assert_eq!(scan.processes[0].parent_name.as_deref(), Some("launchd"));
         // Without the kernel names nothing is guessed: the zombies are not listed.
         let scan = scan_with(MACOS_CURRENT, &q, &[]).unwrap();
         assert_eq!(scan.processes.len(), 4);
@@ -1412,7 +1425,12 @@ mod tests {
             assert!(Instant::now() < deadline, "never exec'd");
             std::thread::sleep(Duration::from_millis(5));
         }
-        let fates = crate::reap::reap(&src, &[(pid, start)], Duration::from_secs(1));
+        let fates = crate::reap::reap(
+            &src,
+            &[(pid, start)],
+            Duration::from_secs(1),
+            &crate::watch::Watch::default(),
+        );
         let alive = matches!(child.try_wait(), Ok(None));
         let _ = child.kill();
         let _ = child.wait();

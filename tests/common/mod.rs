@@ -25,18 +25,36 @@ pub fn unique_name() -> String {
     format!("pr{:x}x{:x}", std::process::id(), n)
 }
 
+/// The build's directory for test files (`target/tmp`), not the system temp directory:
+/// the suite leaves nothing behind there.
+pub fn test_tmp() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
 /// The test sleeper (`tests/common/sleeper.rs`), built once with rustc into a cache that
-/// every uid can read, keyed by its source so concurrent runs share it safely.
+/// every uid can read, keyed by its source so concurrent runs share it safely. A user
+/// who cannot write the shared cache (it is another's) builds into one of their own.
 pub fn sleeper() -> &'static Path {
     static SLEEPER: OnceLock<PathBuf> = OnceLock::new();
     SLEEPER.get_or_init(|| {
         let source = include_str!("sleeper.rs");
         let mut hash = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hash);
-        let dir = std::env::temp_dir().join("patina-reap-test-sleeper");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let bin = dir.join(format!("sleeper-{:016x}", hash.finish()));
+        let file = format!("sleeper-{:016x}", hash.finish());
+        let shared = test_tmp().join("patina-reap-test-sleeper");
+        if shared.join(&file).exists() {
+            return shared.join(&file);
+        }
+        let uid = rustix::process::geteuid().as_raw();
+        let own = test_tmp().join(format!("patina-reap-test-sleeper-{uid}"));
+        let dir = [shared, own]
+            .into_iter()
+            .find(|dir| {
+                std::fs::create_dir_all(dir).is_ok()
+                    && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).is_ok()
+            })
+            .expect("a directory for the test sleeper under target/tmp");
+        let bin = dir.join(&file);
         if !bin.exists() {
             let src = dir.join(format!("sleeper-{}.rs", std::process::id()));
             std::fs::write(&src, source).unwrap();
@@ -53,6 +71,17 @@ pub fn sleeper() -> &'static Path {
         }
         bin
     })
+}
+
+/// Say why a test (or part of one) checked nothing. Written straight to the process's
+/// stderr, past libtest's capture of `eprintln!`, so that it shows in the default
+/// `cargo test` output and not only with `--nocapture`.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    // libtest names each test's thread after the test.
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
 }
 
 /// Find a program on the usual paths.
@@ -72,13 +101,15 @@ pub struct Sandbox {
     pub name: String,
     pub dir: tempfile::TempDir,
     children: Vec<Child>,
+    /// Started through a launcher that exited: (pid, start identity).
+    orphans: Vec<(u32, String)>,
 }
 
 impl Sandbox {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("patina-reap-test")
-            .tempdir()
+            .tempdir_in(test_tmp())
             .expect("tempdir");
         // Readable by other uids, for the tests that run a process as another user.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -86,6 +117,7 @@ impl Sandbox {
             name: unique_name(),
             dir,
             children: Vec::new(),
+            orphans: Vec::new(),
         }
     }
 
@@ -108,9 +140,24 @@ impl Sandbox {
         self.link(sleeper(), &self.name.clone())
     }
 
+    /// The sandbox's own temporary directory, where the reapers it starts keep their
+    /// lock: `TMPDIR` and `XDG_RUNTIME_DIR` point there.
+    pub fn tmp(&self) -> PathBuf {
+        let tmp = self.dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        tmp
+    }
+
+    /// Point `cmd`, and every reaper it starts, at [`Sandbox::tmp`].
+    pub fn private_tmp<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        let tmp = self.tmp();
+        cmd.env("TMPDIR", &tmp).env("XDG_RUNTIME_DIR", &tmp)
+    }
+
     /// Start a process in its own process group (never a terminal's foreground) and keep
-    /// it for cleanup.
+    /// it for cleanup. A reaper it starts keeps its lock in [`Sandbox::tmp`].
     pub fn spawn(&mut self, mut cmd: Command) -> u32 {
+        self.private_tmp(&mut cmd);
         cmd.stdin(Stdio::null()).process_group(0);
         let child = cmd.spawn().expect("spawn test process");
         let pid = child.id();
@@ -118,25 +165,61 @@ impl Sandbox {
         pid
     }
 
-    /// A sleeper named exactly this sandbox's name.
+    /// Start `program` as an orphan, with argv[0] `argv0` and the arguments and
+    /// environment `configure` adds: a launcher in its own process group starts it and
+    /// exits at once, so it is adopted (a child of this test would be kept `attached`).
+    /// Checks that the adopter is one the reaper recognises, and returns its pid.
+    pub fn spawn_orphan(
+        &mut self,
+        program: &Path,
+        argv0: impl AsRef<std::ffi::OsStr>,
+        configure: impl FnOnce(&mut Command),
+    ) -> u32 {
+        let mut cmd = orphan_command(program);
+        cmd.arg0(argv0);
+        configure(&mut cmd);
+        self.spawn_launched(cmd)
+    }
+
+    /// Run a launcher made by [`orphan_command`] and return the orphan's pid, checked
+    /// to be adopted; it is killed (by pid and start time) on drop.
+    pub fn spawn_launched(&mut self, mut cmd: Command) -> u32 {
+        cmd.stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .process_group(0);
+        let out = cmd.output().expect("run the launcher");
+        assert!(out.status.success(), "launching an orphan failed: {cmd:?}");
+        let pid: u32 = stdout(&out)
+            .trim()
+            .parse()
+            .expect("the launcher prints a pid");
+        let id = identity(pid).expect("the orphan is gone at once");
+        self.orphans.push((pid, id));
+        assert_adopted(pid);
+        pid
+    }
+
+    /// A sleeper named exactly this sandbox's name; an orphan.
     pub fn spawn_sleeper(&mut self) -> u32 {
-        let mut cmd = Command::new(self.sleeper_path());
-        cmd.arg("1000");
-        self.spawn(cmd)
+        let path = self.sleeper_path();
+        self.spawn_orphan(&path, &path, |cmd| {
+            cmd.arg("1000");
+        })
     }
 
-    /// The sleeper with exactly this argv (like `exec -a argv0 ... args`).
+    /// The sleeper with exactly this argv (like `exec -a argv0 ... args`); an orphan.
     pub fn spawn_with_argv0(&mut self, argv0: &str, args: &[&str]) -> u32 {
-        let mut cmd = Command::new(sleeper());
-        cmd.arg0(argv0).args(args);
-        self.spawn(cmd)
+        self.spawn_orphan(sleeper(), argv0, |cmd| {
+            cmd.args(args);
+        })
     }
 
-    /// A sleeper under this name that ignores SIGTERM.
+    /// A sleeper under this name that ignores SIGTERM; an orphan.
     pub fn spawn_term_ignorer(&mut self) -> u32 {
-        let mut cmd = Command::new(self.sleeper_path());
-        cmd.arg("1000").env("SLEEPER_IGNORE_TERM", "1");
-        self.spawn(cmd)
+        let path = self.sleeper_path();
+        self.spawn_orphan(&path, &path, |cmd| {
+            cmd.arg("1000").env("SLEEPER_IGNORE_TERM", "1");
+        })
     }
 
     /// A zombie under this name: started, exited at once, and never waited for.
@@ -152,8 +235,12 @@ impl Sandbox {
         pid
     }
 
-    /// Whether our child `pid` is still running (an exited one is collected).
+    /// Whether our child or orphan `pid` is still running (an exited child is
+    /// collected; an exited orphan is gone or a zombie).
     pub fn alive(&mut self, pid: u32) -> bool {
+        if let Some((_, id)) = self.orphans.iter().find(|o| o.0 == pid) {
+            return is_running(pid, id);
+        }
         let child = self
             .children
             .iter_mut()
@@ -176,11 +263,14 @@ impl Sandbox {
 
     /// The reaper, told to match this sandbox's name only, with a clean environment for
     /// its own variables (`PATINA_REAP_BACKEND` is passed through, so the whole suite
-    /// can run against either backend).
+    /// can run against either backend) and its lock in [`Sandbox::tmp`].
     pub fn reaper(&self) -> Command {
         let mut cmd = Command::new(reaper_bin());
+        self.private_tmp(&mut cmd);
         cmd.env_remove("PATINA_REAP_THRESHOLD")
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("FORCE_COLOR")
             .args(["--name", &self.name]);
         cmd
     }
@@ -206,7 +296,88 @@ impl Drop for Sandbox {
             let _ = child.kill();
             let _ = child.wait();
         }
+        for (pid, id) in &self.orphans {
+            if is_running(*pid, id) {
+                kill_pid(*pid);
+            }
+        }
     }
+}
+
+/// A command that starts `program` as an orphan: add arguments, environment, `arg0`
+/// (it becomes the orphan's argv[0]; the program path by default), `uid`... as on the
+/// program's own command, then run it with [`Sandbox::spawn_launched`].
+pub fn orphan_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(sleeper());
+    cmd.arg0(program.as_ref())
+        .env("SLEEPER_LAUNCH", program.as_ref());
+    cmd
+}
+
+/// SIGKILL to `pid` (the caller has checked it is the process it started).
+pub fn kill_pid(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// What tells a process from a later one with its pid: its start time (clock ticks
+/// from /proc on Linux, `ps`'s lstart elsewhere).
+pub fn identity(pid: u32) -> Option<String> {
+    if cfg!(target_os = "linux") {
+        return proc_state_and_start(pid).map(|(_, start)| start.to_string());
+    }
+    let out = Command::new(which("ps"))
+        .args(["-o", "lstart=", "-p", &pid.to_string()])
+        .env("LC_ALL", "C")
+        .output()
+        .ok()?;
+    let text = stdout(&out).trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Whether the process `pid` with identity `id` is still running (not a zombie).
+pub fn is_running(pid: u32, id: &str) -> bool {
+    identity(pid).as_deref() == Some(id) && state(pid).is_some_and(|s| s != 'Z')
+}
+
+/// The parent pid of `pid` (via `ps`).
+pub fn ppid_of(pid: u32) -> Option<u32> {
+    let out = Command::new(which("ps"))
+        .args(["-o", "ppid=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    stdout(&out).trim().parse().ok()
+}
+
+/// The kernel's name of `pid` (via `ps`).
+pub fn comm_of(pid: u32) -> Option<String> {
+    let out = Command::new(which("ps"))
+        .args(["-o", "comm=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    let text = stdout(&out).trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Panics unless `pid` was adopted by a parent the reaper counts as an adopter: PID 1
+/// or a service manager called `systemd` or `init`. Another child subreaper above the
+/// test run would adopt the test's orphans and keep them `attached`.
+pub fn assert_adopted(pid: u32) {
+    let ppid = ppid_of(pid).expect("the orphan is gone");
+    if ppid == 1 {
+        return;
+    }
+    let comm = comm_of(ppid).unwrap_or_default();
+    let name = comm.rsplit('/').next().unwrap_or_default();
+    assert!(
+        matches!(name, "systemd" | "init"),
+        "orphans of this test run are adopted by {comm} (PID {ppid}), a child subreaper \
+         the reaper does not count as an adopter: run the tests outside it"
+    );
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -288,32 +459,54 @@ pub fn example_patina() -> &'static Path {
     })
 }
 
+/// unshare(1), where a private PID namespace can be made with it; else why not.
+fn pid_namespace_tool() -> Result<&'static str, &'static str> {
+    static TOOL: OnceLock<Result<&'static str, &'static str>> = OnceLock::new();
+    *TOOL.get_or_init(|| {
+        let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .ok_or("unshare(1) is not installed")?;
+        let probe = Command::new(unshare)
+            .args(["--pid", "--fork", "--mount-proc", "true"])
+            .stderr(Stdio::null())
+            .status();
+        match probe {
+            Ok(s) if s.success() => Ok(unshare),
+            _ => Err("cannot create a PID namespace here (needs root)"),
+        }
+    })
+}
+
+/// [`example_patina`] for a test that runs it in a private PID namespace; `None` (with
+/// the reason printed) where no such namespace can be made, before anything is built.
+pub fn patina_for_namespace() -> Option<String> {
+    if let Err(why) = pid_namespace_tool() {
+        skip(why);
+        return None;
+    }
+    Some(example_patina().display().to_string())
+}
+
 /// Run `script` with `sh` as PID 1 of a private PID namespace with its own /proc, where
 /// the default name `patina` can be used without any risk to the machine's processes.
 /// `None` (with the reason printed) where such a namespace cannot be made (not root).
 pub fn in_pid_namespace(script: &str) -> Option<Output> {
-    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(unshare) = unshare else {
-        eprintln!("skipped: unshare(1) is not installed");
-        return None;
+    let unshare = match pid_namespace_tool() {
+        Ok(unshare) => unshare,
+        Err(why) => {
+            skip(why);
+            return None;
+        }
     };
-    let probe = Command::new(unshare)
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(probe, Ok(s) if s.success()) {
-        eprintln!("skipped: cannot create a PID namespace here (needs root)");
-        return None;
-    }
     // A private temporary directory: the reap lock lives there, and tests in other
     // namespaces use the same name, patina.
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir_in(test_tmp()).unwrap();
     let out = Command::new(unshare)
         .args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
         .env_remove("PATINA_REAP_THRESHOLD")
         .env("TMPDIR", tmp.path())
+        .env("XDG_RUNTIME_DIR", tmp.path())
         .stdin(Stdio::null())
         .process_group(0)
         .output()
@@ -412,11 +605,14 @@ impl Drop for Strays {
     }
 }
 
-/// Whether `text` holds a character that could drive a terminal: C0 controls other than
-/// the newline, DEL, C1 controls, bidi overrides and isolates, or zero-width characters.
+/// Whether `text` holds a character that could drive a terminal or hide text: C0
+/// controls other than the newline, DEL, C1 controls, any Unicode format character (Cf:
+/// bidi controls, zero-width and invisible characters, tags...) or U+2028/U+2029.
 pub fn has_terminal_control(text: &str) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     text.chars().any(|c| {
         (c.is_control() && c != '\n')
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+            || c.general_category() == GeneralCategory::Format
+            || matches!(c, '\u{2028}' | '\u{2029}')
     })
 }

@@ -8,6 +8,13 @@
 //   SLEEPER_EMPTY_ARGV=P   exec the program at path P with an empty argv (argc 0)
 //   SLEEPER_FORK_ON_TERM=1 on SIGTERM, fork a child (which keeps sleeping, SIGTERM back
 //                          to default) and exit
+//   SLEEPER_LAUNCH=PATH    start PATH with this argv (argv[0] too) and the rest of the
+//                          environment, print its pid and exit at once: the new process
+//                          is an orphan, adopted by PID 1 or the nearest subreaper
+//   SLEEPER_LISTEN=PATH    listen on a Unix socket bound at PATH (never accepting)
+//   SLEEPER_SUBREAPER=1    become a child subreaper (Linux); with SLEEPER_ADOPT=PATH,
+//                          then start PATH through a launcher so that it is adopted,
+//                          and write its pid to the file SLEEPER_PIDFILE
 use std::ffi::CString;
 
 extern "C" {
@@ -44,7 +51,48 @@ fn exec_with_empty_argv(path: std::ffi::OsString) -> ! {
     std::process::exit(127);
 }
 
+fn launch(program: std::ffi::OsString) -> ! {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let args: Vec<_> = args.collect();
+    let mut tries = 0;
+    let child = loop {
+        let child = Command::new(&program)
+            .arg0(&argv0)
+            .args(&args)
+            .env_remove("SLEEPER_LAUNCH")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        // ETXTBSY: a file just written is still open for writing in a process another
+        // thread of the test forked; that ends when the fork execs.
+        match child {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other,
+        }
+    };
+    match child {
+        Ok(child) => {
+            println!("{}", child.id());
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("launch failed: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
 fn main() {
+    if let Some(program) = std::env::var_os("SLEEPER_LAUNCH") {
+        launch(program);
+    }
     if std::env::var_os("SLEEPER_EXIT").is_some() {
         return;
     }
@@ -66,6 +114,28 @@ fn main() {
     if std::env::var_os("SLEEPER_FORK").is_some() {
         unsafe { fork() };
     }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("SLEEPER_SUBREAPER").is_some() {
+        unsafe { prctl(36, 1 as *const i8, 0, 0, 0) };
+        if let (Some(target), Some(pidfile)) = (
+            std::env::var_os("SLEEPER_ADOPT"),
+            std::env::var_os("SLEEPER_PIDFILE"),
+        ) {
+            use std::os::unix::process::CommandExt;
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .arg0(&target)
+                .arg("1000")
+                .env("SLEEPER_LAUNCH", &target)
+                .env_remove("SLEEPER_SUBREAPER")
+                .env_remove("SLEEPER_ADOPT")
+                .env_remove("SLEEPER_PIDFILE")
+                .output()
+                .unwrap();
+            std::fs::write(pidfile, out.stdout).unwrap();
+        }
+    }
+    let _listener = std::env::var_os("SLEEPER_LISTEN")
+        .map(|path| std::os::unix::net::UnixListener::bind(path).unwrap());
     loop {
         unsafe { pause() };
     }

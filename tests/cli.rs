@@ -1,0 +1,300 @@
+//! Command-line conventions a Unix user expects: negative values reach the DURATION
+//! parser, the last of a repeated flag wins, color follows no-color.org, every usage
+//! error has one layout, and nothing from the environment or the arguments reaches the
+//! terminal unescaped.
+
+use std::process::{Command, Output};
+
+use crate::common::*;
+
+/// The usage-error layout: `error: invalid value 'V' for 'WHERE': WHY`, a blank line,
+/// the `Usage:` line, and clap's pointer to --help.
+fn assert_usage_layout(out: &Output, value: &str, origin: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(stdout(out), "");
+    let prefix = format!("error: invalid value '{value}' for '{origin}': ");
+    assert!(err.starts_with(&prefix), "want {prefix:?} in:\n{err}");
+    assert_eq!(err.lines().count(), 5, "{err}");
+    assert!(err.contains("\n\nUsage: patina-reap "), "{err}");
+    assert!(
+        err.ends_with("\n\nFor more information, try '--help'.\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn negative_durations_reach_the_duration_parser() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--threshold", "-5m"], "-5m", "--threshold <DURATION>"),
+        (&["-t", "-5m"], "-5m", "--threshold <DURATION>"),
+        (&["--threshold=-5m"], "-5m", "--threshold <DURATION>"),
+        (&["--grace", "-1s"], "-1s", "--grace <DURATION>"),
+        (&["-g", "-1s"], "-1s", "--grace <DURATION>"),
+    ];
+    for (args, value, origin) in cases {
+        let out = sb.run(args);
+        assert_usage_layout(&out, value, origin);
+        let err = stderr(&out);
+        assert!(err.contains("cannot be negative"), "{args:?}: {err}");
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+    }
+    assert!(sb.alive(pid));
+}
+
+#[test]
+fn a_repeated_flag_takes_its_last_value() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    // As an alias `reap='patina-reap -t 1h -n'` called as `reap -t 0s -n -vv` would.
+    let (doc, out) = sb.run_json(&["-t", "1h", "-n", "-t", "0s", "-n", "--dry-run", "-vv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(doc["threshold_secs"], 0);
+    assert_eq!(doc["dry_run"], true);
+    assert_eq!(outcome(&doc, pid), "would_reap");
+    let (doc, out) = sb.run_json(&["-n", "-t", "0s", "-t", "1h", "-g", "1s", "-g", "2s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(doc["threshold_secs"], 3600);
+    assert_eq!(doc["grace_secs"], 2);
+    assert_eq!(outcome(&doc, pid), "skipped");
+    // Of --quiet and --verbose the last wins.
+    let out = sb.run(&["-n", "-t", "1h", "-q", "-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("Kept {}", sb.name)),
+        "{}",
+        stdout(&out)
+    );
+    let out = sb.run(&["-n", "-t", "1h", "-v", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(sb.alive(pid));
+}
+
+#[test]
+fn a_name_given_twice_counts_once() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    // The sandbox passes --name once already.
+    let out = sb.run(&["--name", &sb.name, "-n", "-t", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().last().unwrap(),
+        format!("Would reap 1 stale {} process, ", sb.name)
+            + text.lines().last().unwrap().split(", ").nth(1).unwrap(),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("{0}/{0}", sb.name)), "{text}");
+    assert_eq!(text.matches(&format!("PID {pid},")).count(), 1, "{text}");
+}
+
+/// The reaper with the color variables cleared, then `vars` set.
+fn colored_run(sb: &Sandbox, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd: Command = sb.reaper();
+    cmd.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("FORCE_COLOR")
+        .env_remove("TERM");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+#[test]
+fn color_follows_no_color_then_the_force_variables_then_the_flag_wins() {
+    let sb = Sandbox::new();
+    let colored = |vars: &[(&str, &str)], args: &[&str]| {
+        let out = colored_run(&sb, vars, args);
+        (
+            stdout(&out).contains('\u{1b}'),
+            stderr(&out).contains('\u{1b}'),
+        )
+    };
+    let n = &["-n"][..];
+    // Piped: no color unless forced.
+    assert_eq!(colored(&[], n), (false, false));
+    assert_eq!(colored(&[("CLICOLOR_FORCE", "1")], n), (true, false));
+    assert_eq!(colored(&[("FORCE_COLOR", "1")], n), (true, false));
+    assert_eq!(colored(&[("FORCE_COLOR", "0")], n), (false, false));
+    assert_eq!(colored(&[("CLICOLOR_FORCE", "0")], n), (false, false));
+    assert_eq!(colored(&[("CLICOLOR_FORCE", "")], n), (false, false));
+    // NO_COLOR: present and not empty disables (whatever its value), empty does not.
+    assert_eq!(
+        colored(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], n),
+        (false, false)
+    );
+    assert_eq!(
+        colored(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "0")], n),
+        (false, false)
+    );
+    assert_eq!(
+        colored(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")], n),
+        (true, false)
+    );
+    assert_eq!(
+        colored(&[("FORCE_COLOR", "1"), ("NO_COLOR", "yes")], n),
+        (false, false)
+    );
+    // The flag wins over all of them.
+    assert_eq!(
+        colored(&[("NO_COLOR", "1")], &["-n", "--color", "always"]),
+        (true, false)
+    );
+    assert_eq!(
+        colored(&[("CLICOLOR_FORCE", "1")], &["-n", "--color", "never"]),
+        (false, false)
+    );
+    // Usage errors follow the same rules, --color included.
+    let bad = &["-t", "5"][..];
+    assert_eq!(colored(&[], bad), (false, false));
+    assert_eq!(colored(&[("CLICOLOR_FORCE", "1")], bad), (false, true));
+    assert_eq!(
+        colored(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], bad),
+        (false, false)
+    );
+    assert_eq!(
+        colored(&[("CLICOLOR_FORCE", "1")], &["--color", "never", "-t", "5"]),
+        (false, false)
+    );
+    assert_eq!(
+        colored(&[("CLICOLOR_FORCE", "1")], &["--color=never", "--bogus"]),
+        (false, false)
+    );
+    assert_eq!(
+        colored(&[("NO_COLOR", "1")], &["--color", "always", "--bogus"]),
+        (false, true)
+    );
+}
+
+#[test]
+fn every_usage_error_has_one_layout() {
+    let sb = Sandbox::new();
+    let run_env = |var: &str, value: &str, args: &[&str]| {
+        let mut cmd = sb.reaper();
+        cmd.env(var, value).args(args).output().unwrap()
+    };
+    assert_usage_layout(&sb.run(&["-t", "24"]), "24", "--threshold <DURATION>");
+    assert_usage_layout(&sb.run(&["-t", "off"]), "off", "--threshold <DURATION>");
+    assert_usage_layout(&sb.run(&["--name", "a/b"]), "a/b", "--name <NAME>");
+    assert_usage_layout(&sb.run(&["--name", ""]), "", "--name <NAME>");
+    assert_usage_layout(
+        &run_env("PATINA_REAP_THRESHOLD", "5y", &[]),
+        "5y",
+        "PATINA_REAP_THRESHOLD",
+    );
+    assert_usage_layout(
+        &run_env("PATINA_REAP_BACKEND", "procfs", &["-t", "0s"]),
+        "procfs",
+        "PATINA_REAP_BACKEND",
+    );
+    // A --grace error gives grace-like examples, not the threshold's.
+    for bad in ["5", "5y", "x"] {
+        let out = sb.run(&["--grace", bad]);
+        assert_usage_layout(&out, bad, "--grace <DURATION>");
+        assert!(!stderr(&out).contains("24h"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn nothing_from_the_environment_or_arguments_reaches_the_terminal_raw() {
+    let sb = Sandbox::new();
+    let hostile = "\u{1b}]0;PWNED\u{7}\u{2028}\u{1b}[2J\u{202e}";
+    let escaped = "\\x1b]0;PWNED\\x07\\u{2028}\\x1b[2J\\u{202e}";
+    let runs: Vec<(String, Output)> = vec![
+        ("threshold variable".into(), {
+            let mut cmd = sb.reaper();
+            cmd.env("PATINA_REAP_THRESHOLD", hostile).output().unwrap()
+        }),
+        ("backend variable".into(), {
+            let mut cmd = sb.reaper();
+            cmd.env("PATINA_REAP_BACKEND", hostile).output().unwrap()
+        }),
+        ("--threshold".into(), sb.run(&["-t", hostile])),
+        ("--grace".into(), sb.run(&["--grace", hostile])),
+        (
+            "--name".into(),
+            sb.run(&["--name", &format!("a/{hostile}")]),
+        ),
+        ("unknown argument".into(), sb.run(&[hostile])),
+        ("unknown flag".into(), sb.run(&[&format!("--{hostile}")])),
+    ];
+    for (what, out) in &runs {
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(out));
+        let err = stderr(out);
+        assert!(!has_terminal_control(&err), "{what}: {err:?}");
+        assert!(err.contains(escaped), "{what}: {err}");
+    }
+    // With colors on, only the tool's own SGR sequences are there.
+    let mut cmd = sb.reaper();
+    let out = cmd
+        .env("PATINA_REAP_THRESHOLD", hostile)
+        .args(["--color", "always"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(err.contains(escaped), "{err}");
+    assert!(!err.contains('\u{7}') && !err.contains("\u{1b}]") && !err.contains("\u{1b}[2J"));
+}
+
+#[test]
+fn library_errors_escape_what_they_echo() {
+    let hostile = "\u{1b}]0;PWNED\u{7}\u{1b}[2J";
+    for text in [
+        hostile.to_owned(),
+        format!("5{hostile}"),
+        format!("{hostile} 5"),
+    ] {
+        let message = patina_reap::parse_duration(&text).unwrap_err().to_string();
+        assert!(!has_terminal_control(&message), "{message:?}");
+    }
+}
+
+#[test]
+fn invisible_characters_in_a_command_line_are_escaped_for_people_and_in_json() {
+    let mut sb = Sandbox::new();
+    let hidden = "a\u{61c}b\u{2060}c\u{2064}d\u{ad}e\u{e0041}f\u{2028}g\u{2029}h";
+    let mut cmd = orphan_command(sb.sleeper_path());
+    cmd.args(["1000", hidden]);
+    let pid = sb.spawn_launched(cmd);
+    wait_for_argv0(pid, &sb.sleeper_path().to_string_lossy());
+    let out = sb.run(&["-n", "-t", "0s", "--color", "never"]);
+    let text = stdout(&out);
+    assert!(text.contains(&format!("PID {pid},")), "{text}");
+    assert!(!has_terminal_control(&text), "{text:?}");
+    let (doc, out) = sb.run_json(&["-n", "-t", "0s"]);
+    let raw = stdout(&out);
+    assert!(!has_terminal_control(&raw), "{raw:?}");
+    if exact_argv() {
+        assert!(
+            text.contains("a\\u{61c}b\\u{2060}c\\u{2064}d\\xade\\u{e0041}f\\u{2028}g\\u{2029}h"),
+            "{text}"
+        );
+        assert_eq!(entry(&doc, pid).unwrap()["argv"][2], hidden);
+    }
+    assert!(sb.alive(pid));
+}
+
+#[test]
+fn the_tests_keep_their_files_and_the_reaper_lock_out_of_the_system_temp_directory() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["-t", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let locks: Vec<String> = std::fs::read_dir(sb.tmp())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("patina-reap-") && n.ends_with(".lock"))
+        .collect();
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    for path in [sb.dir.path(), sleeper()] {
+        assert!(path.starts_with(test_tmp()), "{}", path.display());
+        assert!(
+            !path.starts_with(std::env::temp_dir()),
+            "{}",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,454 @@
+//! In use is never stale: a process attached to a live session or serving the daemon
+//! socket is kept whatever its age; one whose executable was replaced is reaped young.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+const EXIT: Duration = Duration::from_secs(10);
+
+/// Wait (bounded) until `path` holds a pid, and return it.
+fn read_pid(path: &Path) -> u32 {
+    let deadline = Instant::now() + EXIT;
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no pid in {}", path.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait (bounded) until `path` exists.
+fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + EXIT;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether this backend can tell a replaced executable (only `/proc` can).
+fn tells_replaced() -> bool {
+    exact_argv()
+}
+
+/// Whether the socket lookup identifies the listener (Linux; elsewhere every candidate
+/// of the user counts while somebody listens).
+fn identifies_listener() -> bool {
+    cfg!(target_os = "linux")
+}
+
+/// A "host" (a shell named `claude`, in its own session with no terminal) that starts
+/// this sandbox's sleeper as its child and waits; returns (host, child).
+fn spawn_host_with_child(sb: &mut Sandbox, program: &Path) -> (u32, u32) {
+    let host = sb.link(&which("sh"), "claude");
+    let pidfile = sb.dir.path().join("child.pid");
+    let mut cmd = orphan_command(&host);
+    cmd.arg("-c")
+        .arg("\"$1\" 1000 & echo $! > \"$2\"; wait")
+        .arg("claude")
+        .arg(program)
+        .arg(&pidfile);
+    let host_pid = sb.spawn_launched(cmd);
+    let child = read_pid(&pidfile);
+    wait_for_argv0(child, &program.display().to_string());
+    (host_pid, child)
+}
+
+#[test]
+fn an_old_child_of_a_live_host_is_attached_until_the_host_dies_and_it_is_adopted() {
+    let mut sb = Sandbox::new();
+    let strays = Strays::under(sb.dir.path());
+    let path = sb.sleeper_path();
+    let (host, child) = spawn_host_with_child(&mut sb, &path);
+    assert_eq!(ppid_of(child), Some(host));
+
+    let (doc, out) = sb.run_json(&["--threshold", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, child).expect("the child is listed");
+    assert_eq!(e["outcome"], "skipped", "{e}");
+    assert_eq!(e["reason"], "attached", "{e}");
+    assert_eq!(e["ppid"], host, "{e}");
+    assert_eq!(e["trigger"], serde_json::Value::Null, "{e}");
+    let verbose = sb.run(&["--threshold", "0s", "-v", "--color", "never"]);
+    assert!(
+        stdout(&verbose).contains(&format!(": attached to claude (PID {host})")),
+        "{}",
+        stdout(&verbose)
+    );
+    assert!(sb.alive(host));
+    let start = identity(child).unwrap();
+    assert!(is_running(child, &start));
+
+    // The host goes away: its child is adopted, and the next run reaps it.
+    kill_pid(host);
+    assert!(sb.exits_within(host, EXIT));
+    let deadline = Instant::now() + EXIT;
+    while ppid_of(child) == Some(host) {
+        assert!(Instant::now() < deadline, "never adopted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_adopted(child);
+    let (doc, out) = sb.run_json(&["--threshold", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, child).expect("the child is listed");
+    assert_eq!(e["outcome"], "terminated", "{e}");
+    assert_eq!(e["trigger"], "age", "{e}");
+    let deadline = Instant::now() + EXIT;
+    while is_running(child, &start) {
+        assert!(Instant::now() < deadline, "the adopted child survived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(strays);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_old_process_adopted_by_a_subreaper_named_systemd_is_reaped() {
+    let mut sb = Sandbox::new();
+    let strays = Strays::under(sb.dir.path());
+    let systemd = sb.link(sleeper(), "systemd");
+    let pidfile = sb.dir.path().join("adopted.pid");
+    let mut cmd = Command::new(&systemd);
+    cmd.env("SLEEPER_SUBREAPER", "1")
+        .env("SLEEPER_ADOPT", sb.sleeper_path())
+        .env("SLEEPER_PIDFILE", &pidfile);
+    let manager = sb.spawn(cmd);
+    let adopted = read_pid(&pidfile);
+    // Its launcher exited: the subreaper, not PID 1, is its parent now.
+    assert_eq!(ppid_of(adopted), Some(manager));
+    let start = identity(adopted).unwrap();
+
+    let (doc, out) = sb.run_json(&["--threshold", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, adopted).expect("listed");
+    assert_eq!(e["outcome"], "terminated", "{e}");
+    assert_eq!(e["ppid"], manager, "{e}");
+    assert!(exited_within(adopted, start.parse().unwrap(), EXIT));
+    assert!(sb.alive(manager), "the service manager was hit");
+    drop(strays);
+}
+
+/// A sleeper under the sandbox's name listening on `socket` (never accepting), as an
+/// orphan; returns once the socket is there.
+fn spawn_listener(sb: &mut Sandbox, socket: &Path) -> u32 {
+    let path = sb.sleeper_path();
+    spawn_listener_at(sb, socket, &path)
+}
+
+/// [`spawn_listener`] running the file at `path`.
+fn spawn_listener_at(sb: &mut Sandbox, socket: &Path, path: &Path) -> u32 {
+    let pid = sb.spawn_orphan(path, path, |cmd| {
+        cmd.arg("serve").env("SLEEPER_LISTEN", socket);
+    });
+    wait_for_file(socket);
+    pid
+}
+
+#[test]
+fn the_process_listening_on_the_socket_is_serving_and_an_old_duplicate_is_reaped() {
+    let mut sb = Sandbox::new();
+    let socket = sb.dir.path().join("serve.sock");
+    let listener = spawn_listener(&mut sb, &socket);
+    let duplicate = sb.spawn_sleeper();
+    let socket_arg = socket.to_str().unwrap();
+
+    let verbose = sb.run(&[
+        "--threshold",
+        "0s",
+        "--socket",
+        socket_arg,
+        "-n",
+        "-v",
+        "--color",
+        "never",
+    ]);
+    let text = stdout(&verbose);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("(PID {listener}, "))
+                && l.ends_with(&format!("): serving {socket_arg}"))),
+        "{text}"
+    );
+
+    let (doc, out) = sb.run_json(&["--threshold", "0s", "--socket", socket_arg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, listener).expect("listed");
+    assert_eq!(
+        (&e["outcome"], &e["reason"]),
+        (&"skipped".into(), &"serving".into()),
+        "{e}"
+    );
+    assert!(sb.alive(listener));
+    if identifies_listener() {
+        assert_eq!(outcome(&doc, duplicate), "terminated");
+        assert!(sb.exits_within(duplicate, EXIT));
+    } else {
+        assert_eq!(entry(&doc, duplicate).unwrap()["reason"], "serving");
+    }
+
+    // `--socket none` checks no socket: the listener is reaped like any old process.
+    let (doc, out) = sb.run_json(&["--threshold", "0s", "--socket", "none"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(outcome(&doc, listener), "terminated");
+    assert!(sb.exits_within(listener, EXIT));
+}
+
+#[test]
+fn the_default_socket_is_the_one_under_home() {
+    let mut sb = Sandbox::new();
+    let run_dir = sb.dir.path().join(".patina/run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let listener = spawn_listener(&mut sb, &run_dir.join("serve.sock"));
+    let mut cmd = sb.reaper();
+    cmd.env("HOME", sb.dir.path())
+        .args(["--threshold", "0s", "-n", "-v", "--color", "never"]);
+    let out = cmd.output().unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("(PID {listener}, "))
+                && l.ends_with("): serving ~/.patina/run/serve.sock")),
+        "{text}"
+    );
+    // Another socket given: the default no longer counts.
+    let other = sb.dir.path().join("other.sock");
+    let mut cmd = sb.reaper();
+    cmd.env("HOME", sb.dir.path())
+        .args(["--threshold", "0s", "-n", "--json", "--socket"])
+        .arg(&other);
+    let doc: serde_json::Value = serde_json::from_slice(&cmd.output().unwrap().stdout).unwrap();
+    assert_eq!(outcome(&doc, listener), "would_reap");
+    assert!(sb.alive(listener));
+}
+
+#[test]
+fn a_dead_socket_file_or_a_socket_nobody_of_this_user_serves_protects_nothing() {
+    let mut sb = Sandbox::new();
+    // A socket file whose listener is gone.
+    let dead = sb.dir.path().join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    // A plain file in a socket's place.
+    let plain = sb.dir.path().join("plain.sock");
+    std::fs::write(&plain, b"").unwrap();
+    let old = sb.spawn_sleeper();
+    let (doc, out) = sb.run_json(&[
+        "--threshold",
+        "0s",
+        "-n",
+        "--socket",
+        dead.to_str().unwrap(),
+        "--socket",
+        plain.to_str().unwrap(),
+        "--socket",
+        "/nonexistent/serve.sock",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(outcome(&doc, old), "would_reap");
+    assert!(sb.alive(old));
+}
+
+#[test]
+fn socket_none_cannot_be_mixed_with_paths() {
+    let sb = Sandbox::new();
+    for args in [
+        &["--socket", "none", "--socket", "/x.sock"][..],
+        &["--socket", ""],
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--socket"), "{}", stderr(&out));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_listener_of_another_user_on_our_socket_path_protects_nothing() {
+    if !is_root() {
+        skip("needs root to start a process as another uid");
+        return;
+    }
+    let mut sb = Sandbox::new();
+    let socket = sb.dir.path().join("serve.sock");
+    let mut cmd = orphan_command(sb.sleeper_path());
+    cmd.arg("serve").env("SLEEPER_LISTEN", &socket);
+    std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
+    // The sandbox directory is not writable by nobody: bind in a directory that is.
+    let open_dir = sb.dir.path().join("open");
+    std::fs::create_dir(&open_dir).unwrap();
+    std::fs::set_permissions(
+        &open_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let socket = open_dir.join("serve.sock");
+    cmd.env("SLEEPER_LISTEN", &socket);
+    let theirs = sb.spawn_launched(cmd);
+    wait_for_file(&socket);
+    // As root with --all-users: the listener runs as nobody, the socket is root's.
+    let (doc, out) = sb.run_json(&[
+        "--threshold",
+        "0s",
+        "-n",
+        "--all-users",
+        "--socket",
+        socket.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(outcome(&doc, theirs), "would_reap");
+    assert!(sb.alive(theirs));
+}
+
+/// Replace the file at `path` by another one (as an upgrade does: a new file renamed
+/// over the old name).
+fn replace_file(path: &Path) {
+    let new = path.with_extension("new");
+    std::fs::copy(sleeper(), &new).unwrap();
+    std::fs::rename(&new, path).unwrap();
+}
+
+/// A copy of the sleeper under the sandbox's name in the subdirectory `dir`: a file of
+/// the test's own (a link to the shared sleeper may be refused, or be a symlink).
+fn own_copy(sb: &Sandbox, dir: &str) -> PathBuf {
+    let dir = sb.dir.path().join(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(&sb.name);
+    std::fs::copy(sleeper(), &path).unwrap();
+    path
+}
+
+/// A sleeper (orphan) running the file at `path`, with argv[0] `path`.
+fn spawn_at(sb: &mut Sandbox, path: &Path) -> u32 {
+    sb.spawn_orphan(path, path, |cmd| {
+        cmd.arg("1000");
+    })
+}
+
+#[test]
+fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_is_young() {
+    let mut sb = Sandbox::new();
+    let path = own_copy(&sb, "run");
+    let replaced = spawn_at(&mut sb, &path);
+    let kept_path = own_copy(&sb, "keep");
+    let unchanged = spawn_at(&mut sb, &kept_path);
+    replace_file(&path);
+
+    let (doc, out) = sb.run_json(&["--threshold", "1h", "-n"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let young = entry(&doc, unchanged).unwrap();
+    assert_eq!(young["reason"], "young", "{young}");
+    let e = entry(&doc, replaced).unwrap();
+    if !tells_replaced() {
+        assert_eq!(e["reason"], "young", "{e}");
+        skip("this backend cannot tell a replaced executable");
+        return;
+    }
+    assert_eq!(e["outcome"], "would_reap", "{e}");
+    assert_eq!(e["trigger"], "replaced", "{e}");
+
+    // Without --json or -v young processes are not listed; a replaced one still is.
+    let out = sb.run(&["--threshold", "1h", "--color", "never"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("Cleaned up stale {}", sb.name))
+            && text.contains(&format!("(PID {replaced}, running "))
+            && text.contains("; replaced since it started)"),
+        "{text}"
+    );
+    assert!(sb.exits_within(replaced, EXIT));
+    assert!(sb.alive(unchanged));
+}
+
+#[test]
+fn a_deleted_executable_counts_as_replaced() {
+    let mut sb = Sandbox::new();
+    let path = own_copy(&sb, "keep");
+    let pid = spawn_at(&mut sb, &path);
+    std::fs::remove_file(&path).unwrap();
+    let (doc, out) = sb.run_json(&["--threshold", "1h", "-n"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, pid).unwrap();
+    if tells_replaced() {
+        assert_eq!(e["trigger"], "replaced", "{e}");
+    } else {
+        assert_eq!(e["reason"], "young", "{e}");
+    }
+    assert!(sb.alive(pid));
+}
+
+#[test]
+fn a_replaced_process_attached_to_a_live_host_is_kept() {
+    let mut sb = Sandbox::new();
+    let strays = Strays::under(sb.dir.path());
+    let path = own_copy(&sb, "run");
+    let (host, child) = spawn_host_with_child(&mut sb, &path);
+    replace_file(&path);
+    let (doc, out) = sb.run_json(&["--threshold", "1h"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, child).unwrap();
+    let expected = if tells_replaced() {
+        "attached"
+    } else {
+        "young"
+    };
+    assert_eq!(e["reason"], expected, "{e}");
+    assert!(sb.alive(host));
+    assert!(is_running(child, &identity(child).unwrap()));
+    drop(strays);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_replaced_process_serving_the_socket_is_reaped() {
+    let mut sb = Sandbox::new();
+    let socket = sb.dir.path().join("serve.sock");
+    let path = own_copy(&sb, "run");
+    let listener = spawn_listener_at(&mut sb, &socket, &path);
+    replace_file(&path);
+    let (doc, out) = sb.run_json(&["--threshold", "1h", "--socket", socket.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, listener).unwrap();
+    if !tells_replaced() {
+        assert_eq!(e["reason"], "young", "{e}");
+        return;
+    }
+    assert_eq!(e["outcome"], "terminated", "{e}");
+    assert_eq!(e["trigger"], "replaced", "{e}");
+    assert!(sb.exits_within(listener, EXIT));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_daemon_whose_socket_file_another_one_replaced_is_reaped() {
+    // What a second `patina mother start` does today: remove the socket file and bind
+    // a new one. The first daemon still listens, but nobody can reach it any more.
+    let mut sb = Sandbox::new();
+    let socket = sb.dir.path().join("serve.sock");
+    let unreachable = spawn_listener(&mut sb, &socket);
+    std::fs::remove_file(&socket).unwrap();
+    let live = spawn_listener(&mut sb, &socket);
+    let (doc, out) = sb.run_json(&["--threshold", "0s", "--socket", socket.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, live).unwrap();
+    assert_eq!(e["reason"], "serving", "{e}");
+    let e = entry(&doc, unreachable).unwrap();
+    if e["reason"] == "serving" {
+        // Without the kernel's socket diagnostics both listeners count (fail closed).
+        skip("no socket diagnostics here, both listeners were kept");
+        return;
+    }
+    assert_eq!(e["outcome"], "terminated", "{e}");
+    assert!(sb.exits_within(unreachable, EXIT));
+    assert!(sb.alive(live));
+}
