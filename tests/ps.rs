@@ -455,7 +455,8 @@ fn an_empty_argv0_matches_on_neither_backend_unless_the_kernel_name_does() {
         assert!(out.status.success(), "{backend}: {}", stderr(&out));
         let doc = json_of(&out);
         assert_eq!(outcome(&doc, other), "absent", "{backend}: {doc}");
-        assert_eq!(outcome(&doc, same), "would_reap", "{backend}: {doc}");
+        // Matched (its verdict is not the point: a child of this test is attached).
+        assert_ne!(outcome(&doc, same), "absent", "{backend}: {doc}");
     }
     assert!(sb.alive(other) && sb.alive(same));
 }
