@@ -105,6 +105,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_secs(total))
 }
 
+/// `d` from now, or as far as an `Instant` goes: a huge grace period or wait never
+/// overflows (and panics).
+pub(crate) fn deadline_after(d: Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    let mut d = d;
+    loop {
+        if let Some(t) = now.checked_add(d) {
+            return t;
+        }
+        d /= 2;
+    }
+}
+
 /// A short age as people read it: `2d3h`, `5h12m`, `45m`, and `42s` under a minute.
 pub(crate) fn format_age(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
@@ -180,6 +193,15 @@ mod tests {
         assert_eq!(secs("off"), Err(DurationError::Invalid("off".into())));
         assert_eq!(secs("99999999999999999999s"), Err(DurationError::Overflow));
         assert_eq!(secs("99999999999999w"), Err(DurationError::Overflow));
+    }
+
+    #[test]
+    fn deadlines_saturate_instead_of_overflowing() {
+        let now = std::time::Instant::now();
+        assert!(deadline_after(Duration::MAX) > now + Duration::from_secs(100 * 365 * 86_400));
+        assert!(deadline_after(Duration::from_secs(u64::MAX)) > now);
+        let soon = deadline_after(Duration::from_secs(5));
+        assert!(soon >= now + Duration::from_secs(5));
     }
 
     #[test]

@@ -204,7 +204,7 @@ impl Reaper {
         if !matches!(turn, ReapLock::Busy) {
             return turn;
         }
-        let up_to = self.grace + LOCK_WAIT;
+        let up_to = self.grace.saturating_add(LOCK_WAIT);
         self.watch.report(Progress::WaitingForTurn { up_to });
         let turn = lock::acquire_unless(&self.names, up_to, &|| self.watch.interrupted());
         self.watch.report(Progress::DoneWaiting);
@@ -216,6 +216,9 @@ impl Reaper {
     }
 
     pub(crate) fn scan(&self, source: &dyn Source) -> Result<Scan, Error> {
+        // Both backends read this /proc (ps does too, on Linux).
+        #[cfg(target_os = "linux")]
+        crate::scan::proc::check_proc_is_ours()?;
         let threshold_secs = self.threshold.as_secs();
         source.scan(&Query {
             names: &self.names,

@@ -22,6 +22,15 @@ pub enum Error {
     /// The run was interrupted ([`Reaper::interrupt`](crate::Reaper::interrupt)) before
     /// any signal was sent.
     Interrupted,
+    /// `/proc` belongs to another PID namespace (`/proc/self` is not this process), so its
+    /// process numbers would name other processes than signals here reach. Nothing is
+    /// signalled.
+    ForeignProc {
+        /// What `/proc/self` points to.
+        seen: String,
+        /// This process's own PID.
+        pid: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -35,6 +44,12 @@ impl fmt::Display for Error {
                 crate::report::escape(name)
             ),
             Self::Interrupted => f.write_str("interrupted before any signal was sent"),
+            Self::ForeignProc { seen, pid } => write!(
+                f,
+                "/proc belongs to another PID namespace (/proc/self is {seen:?}, this process \
+                 is PID {pid}): its process numbers are not ours to signal; mount a /proc \
+                 for this namespace (unshare --mount-proc, bwrap --proc /proc)"
+            ),
         }
     }
 }
@@ -43,7 +58,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Scan { source, .. } => Some(source),
-            Self::UnknownBackend(_) | Self::Interrupted => None,
+            Self::UnknownBackend(_) | Self::Interrupted | Self::ForeignProc { .. } => None,
         }
     }
 }

@@ -6,8 +6,15 @@
 //! The lock only makes reports exact; safety never depends on it. Where it cannot be
 //! had safely (no temporary directory, a file there that is not ours), reaping goes on
 //! without it.
+//!
+//! The file lives in `$XDG_RUNTIME_DIR` when that is an absolute path to a directory of
+//! ours, else in an absolute `$TMPDIR`, else in `/tmp` (never in the current directory).
+//! Its holder writes its PID into it: a holder that is stopped (Ctrl-Z, a debugger)
+//! holds nobody up; the others go on without the lock (Linux; elsewhere they wait
+//! their time as for a running holder).
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rustix::fd::OwnedFd;
@@ -35,7 +42,30 @@ fn lock_path(names: &[String]) -> PathBuf {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
     let uid = rustix::process::geteuid().as_raw();
-    std::env::temp_dir().join(format!("patina-reap-{uid}-{hash:016x}.lock"))
+    let dir = lock_dir(
+        std::env::var_os("XDG_RUNTIME_DIR"),
+        std::env::var_os("TMPDIR"),
+        uid,
+    );
+    dir.join(format!("patina-reap-{uid}-{hash:016x}.lock"))
+}
+
+/// `$XDG_RUNTIME_DIR` if it is an absolute path to a directory `uid` owns, else an
+/// absolute `$TMPDIR`, else `/tmp`.
+fn lock_dir(xdg_runtime_dir: Option<OsString>, tmpdir: Option<OsString>, uid: u32) -> PathBuf {
+    if let Some(dir) = xdg_runtime_dir.map(PathBuf::from) {
+        let ours = fs::stat(&dir).is_ok_and(|meta| {
+            fs::FileType::from_raw_mode(meta.st_mode) == fs::FileType::Directory
+                && meta.st_uid == uid
+        });
+        if dir.is_absolute() && ours {
+            return dir;
+        }
+    }
+    match tmpdir.map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        _ => PathBuf::from("/tmp"),
+    }
 }
 
 /// Take the lock for reaping `names`, waiting up to `wait` for another reaper.
@@ -52,17 +82,24 @@ pub(crate) fn acquire_unless(
     acquire_at(&lock_path(names), wait, stop)
 }
 
-fn acquire_at(path: &std::path::Path, wait: Duration, stop: &dyn Fn() -> bool) -> ReapLock {
+fn acquire_at(path: &Path, wait: Duration, stop: &dyn Fn() -> bool) -> ReapLock {
     let Some(fd) = open_own_file(path) else {
         return ReapLock::Unavailable;
     };
-    let deadline = Instant::now() + wait;
+    let deadline = crate::duration::deadline_after(wait);
     let mut pause = Duration::from_millis(5);
     loop {
         match fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return ReapLock::Held(fd),
+            Ok(()) => {
+                write_holder(&fd);
+                return ReapLock::Held(fd);
+            }
             Err(Errno::WOULDBLOCK | Errno::INTR) => {}
             Err(_) => return ReapLock::Unavailable,
+        }
+        // A stopped holder would hold everyone up for as long as it stays stopped.
+        if holder_is_stopped(&fd) {
+            return ReapLock::Unavailable;
         }
         let now = Instant::now();
         if now >= deadline || stop() {
@@ -73,9 +110,40 @@ fn acquire_at(path: &std::path::Path, wait: Duration, stop: &dyn Fn() -> bool) -
     }
 }
 
+/// Write this process's PID into the lock file, for others to check on.
+fn write_holder(fd: &OwnedFd) {
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    let _ = fs::ftruncate(fd, 0);
+    let _ = rustix::io::pwrite(fd, format!("{pid}\n").as_bytes(), 0);
+}
+
+/// Whether the PID in the lock file names a stopped process (state `T` or `t`).
+#[cfg(target_os = "linux")]
+fn holder_is_stopped(fd: &OwnedFd) -> bool {
+    let mut buf = [0u8; 16];
+    let Ok(n) = rustix::io::pread(fd, &mut buf, 0) else {
+        return false;
+    };
+    let Some(pid) = std::str::from_utf8(&buf[..n])
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+    else {
+        return false;
+    };
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    crate::scan::proc::parse_stat(&stat).is_some_and(|s| matches!(s.state, b'T' | b't'))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn holder_is_stopped(_fd: &OwnedFd) -> bool {
+    false
+}
+
 /// Open (creating if needed) the lock file, refusing a symlink or a file another user
 /// owns: in a shared /tmp, somebody else could have put either there.
-fn open_own_file(path: &std::path::Path) -> Option<OwnedFd> {
+fn open_own_file(path: &Path) -> Option<OwnedFd> {
     let fd = fs::open(
         path,
         OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
@@ -136,6 +204,44 @@ mod tests {
                 "skipped: the other user's lock file part of this test needs root"
             );
         }
+    }
+
+    #[test]
+    fn the_holder_pid_is_in_the_file_and_a_running_holder_is_not_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.lock");
+        let first = acquire_at(&path, Duration::ZERO, &|| false);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{}\n", std::process::id()));
+        let ReapLock::Held(fd) = &first else {
+            panic!("{first:?}")
+        };
+        assert!(!holder_is_stopped(fd));
+    }
+
+    #[test]
+    fn the_lock_directory_is_an_absolute_one_of_ours_never_the_current_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = dir.path().as_os_str().to_owned();
+        let me = rustix::process::geteuid().as_raw();
+        let tmp = PathBuf::from("/tmp");
+        assert_eq!(lock_dir(Some(mine.clone()), None, me), dir.path());
+        assert_eq!(
+            lock_dir(Some(mine.clone()), Some("/x".into()), me),
+            dir.path()
+        );
+        // Not ours, relative, empty or missing: TMPDIR if absolute, else /tmp.
+        assert_eq!(lock_dir(Some(mine.clone()), None, me + 1), tmp);
+        assert_eq!(
+            lock_dir(Some("run".into()), Some(mine.clone()), me),
+            dir.path()
+        );
+        assert_eq!(lock_dir(Some("".into()), Some("".into()), me), tmp);
+        assert_eq!(lock_dir(None, Some("relative/dir".into()), me), tmp);
+        assert_eq!(lock_dir(Some("/nonexistent-xdg".into()), None, me), tmp);
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(lock_dir(Some(file.into_os_string()), None, me), tmp);
     }
 
     #[test]

@@ -20,6 +20,14 @@ use patina_reap::{
     escape, DurationError, Outcome, Progress, Reaper, Report, DEFAULT_THRESHOLD, THRESHOLD_ENV,
 };
 
+/// `eprintln!`/`eprint!` without the panic: a closed or full stderr (`2>/dev/full`) has
+/// nowhere to report to, so a failed write is dropped.
+macro_rules! to_stderr {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn main() -> std::process::ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let colors = Colors::decide(color_flag(&args));
@@ -49,7 +57,7 @@ fn main() -> std::process::ExitCode {
                 usage_error(&colors, &inner.to_string()).into()
             }
             _ => {
-                eprintln!("{} {}", colors.err("error:", Paint::Red), error_chain(&e));
+                to_stderr!("{} {}\n", colors.err("error:", Paint::Red), error_chain(&e));
                 ExitCode::Failure.into()
             }
         },
@@ -207,7 +215,9 @@ fn print_clap_error(e: &clap::Error, args: &[OsString], colors: &Colors) -> Exit
             let _ = escaped.print();
         }
         // Not the same failure: clap's text, plain, with anything left escaped.
-        _ if e.use_stderr() && unsafe_args => eprint!("{}", escape_lines(&e.render().to_string())),
+        _ if e.use_stderr() && unsafe_args => {
+            to_stderr!("{}", escape_lines(&e.render().to_string()))
+        }
         _ => {
             let _ = e.print();
         }
@@ -357,13 +367,16 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
     let report = match settings.threshold {
         Threshold::Off => {
             if !cli.quiet {
-                eprintln!("Reaping is disabled by {THRESHOLD_ENV}=off; nothing was signalled");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "Reaping is disabled by {THRESHOLD_ENV}=off; nothing was signalled"
+                );
             }
             reaper.disabled_report()
         }
         Threshold::After(d) => match reaper.threshold(d).run() {
             Err(patina_reap::Error::Interrupted) => {
-                eprintln!("Interrupted; nothing was signalled");
+                to_stderr!("Interrupted; nothing was signalled\n");
                 return Ok(ExitCode::Interrupted);
             }
             result => {
@@ -374,8 +387,8 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
     };
     print_report(cli, &report, colors)?;
     if interrupt.load(Ordering::SeqCst) {
-        eprintln!(
-            "Interrupted; a process listed as still running was sent SIGTERM but not SIGKILL"
+        to_stderr!(
+            "Interrupted; a process listed as still running was sent SIGTERM but not SIGKILL\n"
         );
         return Ok(ExitCode::Interrupted);
     }
@@ -390,7 +403,7 @@ fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyhow::Result<(
     let mut out = std::io::stdout().lock();
     for p in &report.processes {
         if p.outcome == Outcome::Failed {
-            eprintln!("{} {p}", colors.err("warning:", Paint::Yellow));
+            to_stderr!("{} {p}\n", colors.err("warning:", Paint::Yellow));
         }
     }
     if cli.verbose {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
+use crate::duration::deadline_after;
 use crate::scan::Source;
 use crate::watch::{Progress, Watch};
 
@@ -137,7 +138,7 @@ fn wait_for_exit(
         signal,
         up_to: limit,
     });
-    let deadline = Instant::now() + limit;
+    let deadline = deadline_after(limit);
     loop {
         let slice = if watch.can_interrupt() {
             deadline.min(Instant::now() + INTERRUPT_CHECK)
@@ -260,96 +261,158 @@ impl Signaller for CheckedKillTargets<'_> {
 
 #[cfg(target_os = "linux")]
 mod pidfd {
+    use std::cell::RefCell;
+
     use super::*;
     use rustix::event::{poll, PollFd, PollFlags};
     use rustix::fd::OwnedFd;
     use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags};
     use rustix::time::Timespec;
 
-    /// Open a pidfd per target, in batches as large as the descriptor limit allows, and
-    /// escalate each batch. Targets without a pidfd (ENOSYS, no descriptor at all) go the
-    /// portable way.
+    /// Escalate all targets together, whatever the descriptor limit: SIGTERM goes to
+    /// every one first and the grace period is waited once. Each process is pinned by a
+    /// pidfd before its start time is checked; a pidfd is kept for the wait while
+    /// descriptors last, and where they run out one is closed after its signal and that
+    /// process is waited for by its (pid, start time), and pinned and checked again
+    /// before SIGKILL. Without `pidfd_open` (ENOSYS) the portable way is taken.
     pub(super) fn reap(
         source: &dyn Source,
         targets: &[Target],
         grace: Duration,
         watch: &Watch,
     ) -> Vec<Fate> {
+        let pinned = Pinned {
+            source,
+            targets,
+            fds: RefCell::new(targets.iter().map(|_| None).collect()),
+            held: RefCell::new(Vec::new()),
+        };
+        let all: Vec<usize> = (0..targets.len()).collect();
         let mut fates = vec![Fate::Vanished; targets.len()];
-        let mut next = 0;
-        while next < targets.len() {
-            let mut batch = PidfdTargets {
-                fds: Vec::new(),
-                index: Vec::new(),
-            };
-            let mut portable = Vec::new();
-            while next < targets.len() {
-                let (pid, start) = targets[next];
-                match pid_of(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty())) {
-                    // The pidfd pins whatever process has this pid now; only if that is
-                    // still the one scanned (same start time) may it be signalled.
-                    Ok(fd) => match source.is_same_live(pid, start) {
-                        Ok(true) => {
-                            batch.index.push(next);
-                            batch.fds.push(fd);
-                        }
-                        Ok(false) => fates[next] = Fate::Vanished,
-                        // The pidfds fill the descriptor table: this one waits for the
-                        // next batch.
-                        Err(e) if is_out_of_descriptors(&e) && !batch.fds.is_empty() => break,
-                        Err(e) => {
-                            fates[next] = Fate::Failed(format!("cannot check its start time: {e}"))
-                        }
-                    },
-                    Err(Errno::SRCH) => fates[next] = Fate::Vanished,
-                    Err(Errno::MFILE | Errno::NFILE) if !batch.fds.is_empty() => break,
-                    Err(Errno::NOSYS | Errno::MFILE | Errno::NFILE) => portable.push(next),
-                    Err(e) => fates[next] = Fate::Failed(format!("pidfd_open failed: {e}")),
-                }
-                next += 1;
-            }
-            let local: Vec<usize> = (0..batch.fds.len()).collect();
-            for (j, fate) in escalate(&batch, &local, grace, watch) {
-                fates[batch.index[j]] = fate;
-            }
-            drop(batch);
-            let kill = KillTargets { source, targets };
-            for (i, fate) in escalate(&kill, &portable, grace, watch) {
-                fates[i] = fate;
-            }
+        for (i, fate) in escalate(&pinned, &all, grace, watch) {
+            fates[i] = fate;
         }
         fates
     }
 
-    fn is_out_of_descriptors(e: &std::io::Error) -> bool {
-        matches!(Errno::from_io_error(e), Some(Errno::MFILE | Errno::NFILE))
+    fn is_out_of_descriptors(e: Errno) -> bool {
+        matches!(e, Errno::MFILE | Errno::NFILE)
     }
 
-    struct PidfdTargets {
-        fds: Vec<OwnedFd>,
-        /// Position of each fd's process in the caller's target list.
-        index: Vec<usize>,
+    /// The targets, each with the pidfd it is held by, if any.
+    struct Pinned<'a> {
+        source: &'a dyn Source,
+        targets: &'a [Target],
+        fds: RefCell<Vec<Option<OwnedFd>>>,
+        /// Targets holding a pidfd, oldest first: the newest gives its up when
+        /// descriptors run out.
+        held: RefCell<Vec<usize>>,
     }
 
-    impl Signaller for PidfdTargets {
+    impl Pinned<'_> {
+        /// Close the pidfd of the newest holder other than `except`; false if none.
+        fn release_one(&self, except: usize) -> bool {
+            let mut held = self.held.borrow_mut();
+            let Some(pos) = held.iter().rposition(|&j| j != except) else {
+                return false;
+            };
+            let j = held.remove(pos);
+            self.fds.borrow_mut()[j] = None;
+            true
+        }
+
+        /// Pin target `i` with a new pidfd and check that it is still the process
+        /// scanned; `Err(SRCH)` if it is not.
+        fn pin(&self, i: usize) -> Result<OwnedFd, Errno> {
+            let (pid, start) = self.targets[i];
+            loop {
+                let fd = match pid_of(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty())) {
+                    Ok(fd) => fd,
+                    Err(e) if is_out_of_descriptors(e) && self.release_one(i) => continue,
+                    Err(e) => return Err(e),
+                };
+                // The pidfd pins whatever process has this pid now; only if that is
+                // still the one scanned (same start time) may it be signalled.
+                match self.source.is_same_live(pid, start) {
+                    Ok(true) => return Ok(fd),
+                    Ok(false) => return Err(Errno::SRCH),
+                    Err(e) => {
+                        let e = Errno::from_io_error(&e).unwrap_or(Errno::IO);
+                        drop(fd);
+                        if !(is_out_of_descriptors(e) && self.release_one(i)) {
+                            // Not known to be the same process: neither signalled nor
+                            // reported gone.
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    impl Signaller for Pinned<'_> {
         fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {
-            pidfd_send_signal(&self.fds[i], sig)
+            if let Some(fd) = &self.fds.borrow()[i] {
+                return pidfd_send_signal(fd, sig);
+            }
+            let fd = match self.pin(i) {
+                Ok(fd) => fd,
+                // No pidfds here, or not one descriptor left for one: the start time
+                // is checked right before kill(2) instead.
+                Err(e) if e == Errno::NOSYS || is_out_of_descriptors(e) => {
+                    return KillTargets {
+                        source: self.source,
+                        targets: self.targets,
+                    }
+                    .signal(i, sig);
+                }
+                Err(e) => return Err(e),
+            };
+            pidfd_send_signal(&fd, sig)?;
+            self.fds.borrow_mut()[i] = Some(fd);
+            self.held.borrow_mut().push(i);
+            Ok(())
         }
 
         fn wait(&self, mut pending: Vec<usize>, deadline: Instant) -> Vec<usize> {
+            // Those without a pidfd are checked by (pid, start), which takes a
+            // descriptor: keep two free.
+            if pending.iter().any(|&i| self.fds.borrow()[i].is_none()) {
+                self.release_one(usize::MAX);
+                self.release_one(usize::MAX);
+            }
+            let mut pause = Duration::from_millis(1);
             loop {
+                let fds = self.fds.borrow();
+                pending.retain(|&i| match &fds[i] {
+                    Some(_) => true,
+                    None => {
+                        let (pid, start) = self.targets[i];
+                        !self.source.has_exited(pid, start)
+                    }
+                });
                 let now = Instant::now();
                 if pending.is_empty() || now >= deadline {
                     return pending;
                 }
-                let left = deadline - now;
+                let polled: Vec<usize> = pending
+                    .iter()
+                    .copied()
+                    .filter(|&i| fds[i].is_some())
+                    .collect();
+                let mut left = (deadline - now).min(Duration::from_secs(3600));
+                if polled.len() < pending.len() {
+                    left = left.min(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
                 let timeout = Timespec {
                     tv_sec: left.as_secs() as _,
                     tv_nsec: left.subsec_nanos() as _,
                 };
-                let mut polls: Vec<PollFd<'_>> = pending
+                let mut polls: Vec<PollFd<'_>> = polled
                     .iter()
-                    .map(|&i| PollFd::new(&self.fds[i], PollFlags::IN))
+                    .filter_map(|&i| fds[i].as_ref())
+                    .map(|fd| PollFd::new(fd, PollFlags::IN))
                     .collect();
                 match poll(&mut polls, Some(&timeout)) {
                     Ok(_) | Err(Errno::INTR) => {}
@@ -357,12 +420,13 @@ mod pidfd {
                     Err(_) => return pending,
                 }
                 // A pidfd is readable once its process has exited.
-                let exited: Vec<bool> = polls.iter().map(|p| !p.revents().is_empty()).collect();
-                let mut k = 0;
-                pending.retain(|_| {
-                    k += 1;
-                    !exited[k - 1]
-                });
+                let exited: Vec<usize> = polled
+                    .iter()
+                    .zip(&polls)
+                    .filter(|(_, p)| !p.revents().is_empty())
+                    .map(|(&i, _)| i)
+                    .collect();
+                pending.retain(|i| !exited.contains(i));
             }
         }
     }

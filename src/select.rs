@@ -18,6 +18,11 @@ pub(crate) enum SkipReason {
     Attached,
     /// It listens on a daemon socket and runs the executable it started with.
     Serving,
+    /// The reaper's ancestors could not all be read (hidepid, an unreadable parent), and
+    /// this process may be one of the hidden ones.
+    UnknownAncestry,
+    /// In a PID namespace below ours (a container, a sandbox): its own reaper's.
+    Namespace,
 }
 
 impl SkipReason {
@@ -29,6 +34,8 @@ impl SkipReason {
             Self::Foreground => "foreground",
             Self::Attached => "attached",
             Self::Serving => "serving",
+            Self::UnknownAncestry => "unknown-ancestry",
+            Self::Namespace => "namespace",
         }
     }
 }
@@ -58,12 +65,16 @@ impl Trigger {
     }
 }
 
-/// Decide one process. When several rules apply the first of ancestor, zombie, young,
-/// foreground, attached, serving is the reason. A replaced executable makes a process
+/// Decide one process. When several rules apply the first of ancestor, unknown-ancestry,
+/// namespace, zombie, young, foreground, attached, serving is the reason. A replaced executable makes a process
 /// eligible whatever its age, and a replaced process is not protected as serving.
 pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> Verdict {
     if ancestors.contains(&process.pid) {
         Verdict::Keep(SkipReason::Ancestor)
+    } else if process.ancestry_unknown {
+        Verdict::Keep(SkipReason::UnknownAncestry)
+    } else if process.other_namespace {
+        Verdict::Keep(SkipReason::Namespace)
     } else if process.is_zombie() {
         Verdict::Keep(SkipReason::Zombie)
     } else if process.age_secs < threshold_secs && !process.replaced {
@@ -102,10 +113,11 @@ fn parent_adopts_orphans(process: &Process) -> bool {
     process.ppid <= 1 || matches!(process.parent_name.as_deref(), Some("systemd" | "init"))
 }
 
-/// In the foreground process group of its terminal. Inside a PID namespace the
-/// terminal's group can read as 0, which is taken as "not visible", not as foreground.
+/// In the foreground process group of its terminal. A group and a foreground group that
+/// both lie outside our PID namespace read as 0: they may be the same, so that counts as
+/// foreground too.
 fn is_foreground(process: &Process) -> bool {
-    process.has_tty && process.tpgid > 0 && process.tpgid == process.pgrp
+    process.has_tty && process.tpgid >= 0 && process.tpgid == process.pgrp
 }
 
 #[cfg(test)]
@@ -129,6 +141,9 @@ mod tests {
             parent_name: Some("systemd".into()),
             replaced: false,
             serving: None,
+            live_threads: false,
+            other_namespace: false,
+            ancestry_unknown: false,
         }
     }
 
@@ -179,13 +194,45 @@ mod tests {
     }
 
     #[test]
+    fn a_group_and_terminal_group_both_outside_our_namespace_count_as_foreground() {
+        let mut p = process(10, DAY);
+        p.has_tty = true;
+        p.pgrp = 0;
+        p.tpgid = 0;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Foreground));
+        p.has_tty = false;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+    }
+
+    #[test]
+    fn unknown_ancestry_and_other_namespaces_are_kept_before_zombie_and_young() {
+        let mut p = process(10, 0);
+        p.state = b'Z';
+        p.other_namespace = true;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Namespace));
+        p.ancestry_unknown = true;
+        assert_eq!(
+            verdict(&p, DAY, &[]),
+            Verdict::Keep(SkipReason::UnknownAncestry)
+        );
+        assert_eq!(verdict(&p, DAY, &[10]), Verdict::Keep(SkipReason::Ancestor));
+    }
+
+    #[test]
+    fn a_zombie_leader_with_live_threads_is_not_a_zombie() {
+        let mut p = process(10, DAY);
+        p.state = b'Z';
+        p.live_threads = true;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+    }
+
+    #[test]
     fn background_or_terminal_less_processes_are_not_foreground() {
         let mut p = process(10, DAY);
         p.has_tty = true;
         p.tpgid = 11; // another group holds the terminal
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
-        p.tpgid = 0; // the terminal's group is outside this PID namespace
-        p.pgrp = 0;
+        p.tpgid = 0; // the terminal's group is outside this PID namespace, ours is not
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
         p.has_tty = false;
         p.tpgid = 10;

@@ -619,8 +619,12 @@ fn no_output_line_carries_a_raw_control_character_from_another_process() {
     assert!(sb.exits_within(pid, EXIT));
 
     if is_root() {
-        // A failure line on stderr shows the command too.
-        let pid = spawn_hostile(&mut sb);
+        // A failure line on stderr shows the command too. (argv[0] is the plain name
+        // here: one with white space in it is decided by /proc/PID/exe, which an ordinary
+        // user cannot read for root's process, so that one is not matched at all.)
+        let mut cmd = orphan_command(sleeper());
+        cmd.arg0(&name).args(HOSTILE);
+        let pid = sb.spawn_launched(cmd);
         let mut cmd = sb.reaper();
         cmd.args(["--threshold", "0s", "--all-users", "--color", "never"])
             .uid(65534);

@@ -124,7 +124,7 @@ root_pid=$!
 setpriv --reuid=65534 --regid=65534 --clear-groups "$S" 1000 &
 nobody_pid=$!
 for pid in $root_pid $nobody_pid; do
-  until [ "$(head -c {len} /proc/$pid/cmdline 2>/dev/null)" = "$S" ]; do sleep 0.01; done
+  w=0; until [ "$(head -c {len} /proc/$pid/cmdline 2>/dev/null)" = "$S" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
 done
 echo "$root_pid $nobody_pid" > '{pids}'
 if ! mount -o remount,hidepid=2 /proc; then echo no > '{hidepid}'; kill $root_pid $nobody_pid; exit 0; fi

@@ -12,5 +12,6 @@ mod numbers;
 mod preflight;
 mod ps;
 mod reaping;
+mod safety;
 mod scale;
 mod waiting;

@@ -16,7 +16,8 @@ use crate::Error;
 pub(crate) struct Process {
     pub(crate) pid: u32,
     pub(crate) ppid: u32,
-    /// Effective uid: the owner of `/proc/PID` on Linux, the `uid` column of `ps`.
+    /// Effective uid: the `Uid:` line of `/proc/PID/status` on Linux, the `uid` column
+    /// of `ps`.
     pub(crate) uid: u32,
     pub(crate) pgrp: i32,
     /// Foreground process group of the controlling terminal, `<= 0` if none is visible.
@@ -44,11 +45,20 @@ pub(crate) struct Process {
     /// The daemon socket it listens on; filled in by the engine, and only for processes
     /// that would otherwise be stale.
     pub(crate) serving: Option<std::path::PathBuf>,
+    /// Its main thread has exited (state `Z`) but other threads still run: a live
+    /// process (Linux `/proc` only).
+    pub(crate) live_threads: bool,
+    /// In a PID namespace below ours (a container, a sandbox): more than one `NSpid:`
+    /// entry (Linux `/proc` only).
+    pub(crate) other_namespace: bool,
+    /// The caller's ancestor chain could not be followed to its top, and this process
+    /// may lie above the gap: it could be an ancestor.
+    pub(crate) ancestry_unknown: bool,
 }
 
 impl Process {
     pub(crate) fn is_zombie(&self) -> bool {
-        self.state == b'Z'
+        self.state == b'Z' && !self.live_threads
     }
 }
 
@@ -73,6 +83,20 @@ pub(crate) struct Scan {
     /// Processes the backend listed but could not read, each with the reason; they are
     /// neither reported nor signalled.
     pub(crate) left_out: Vec<String>,
+}
+
+/// Mark the processes that could be hidden ancestors. `gap` is the start time of the
+/// topmost ancestor that could be read when the chain stopped short of its top (an
+/// unreadable parent); `None` when it was followed all the way. Every ancestor above
+/// the gap started no later than that one, so a process that started strictly later
+/// cannot be one.
+pub(crate) fn mark_unknown_ancestry(scan: &mut Scan, gap: Option<u64>) {
+    let Some(gap) = gap else {
+        return;
+    };
+    for p in &mut scan.processes {
+        p.ancestry_unknown = p.start <= gap && !scan.ancestors.contains(&p.pid);
+    }
 }
 
 /// A process source. Both backends implement it with the same meaning.
@@ -190,6 +214,43 @@ pub(crate) fn program_name(argv0: &[u8]) -> &[u8] {
     basename(first)
 }
 
+/// The program name of a process whose argv[0] may hold white space, decided with its
+/// executable's path (`/proc/PID/exe`) where that is needed and known.
+///
+/// argv[0] equal to the executable's path is one path (`/Applications/Patina Tools/patina`
+/// gives `patina`, `/opt/patina tools/indexer` gives `indexer`); otherwise its first word
+/// is the name (`exec -a "patina serve --test"`). When the path cannot be read, a name
+/// counts only if both readings give it: anything else could be the wrong process.
+pub(crate) fn program_name_with_exe<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
+    let first_word = program_name(argv0);
+    if !argv0.iter().any(u8::is_ascii_whitespace) {
+        return Some(first_word);
+    }
+    let whole = basename(argv0);
+    match exe {
+        Some(exe) if exe == argv0 || exe.strip_suffix(b" (deleted)") == Some(argv0) => Some(whole),
+        Some(_) => Some(first_word),
+        None => (first_word == whole).then_some(first_word),
+    }
+}
+
+/// [`matching_name`], deciding an argv[0] with white space by [`program_name_with_exe`];
+/// `exe` is asked for only then (`None` when it cannot be read).
+pub(crate) fn matching_name_by_exe<'n>(
+    names: &'n [String],
+    cmdline: &[u8],
+    comm: &[u8],
+    exe: impl FnOnce() -> Option<Vec<u8>>,
+) -> Option<&'n String> {
+    let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+    if argv0.is_empty() || !argv0.iter().any(u8::is_ascii_whitespace) {
+        return matching_name(names, cmdline, comm);
+    }
+    let exe = exe();
+    let program = program_name_with_exe(argv0, exe.as_deref())?;
+    names.iter().find(|n| n.as_bytes() == program)
+}
+
 pub(crate) fn basename(path: &[u8]) -> &[u8] {
     match path.iter().rposition(|&b| b == b'/') {
         Some(i) => &path[i + 1..],
@@ -260,6 +321,58 @@ mod tests {
         assert!(!m(b"sh\0-c\0sleep 1; patina serve\0"));
         assert!(!m(b"Patina\0"));
         assert!(!m(b"/opt/patina/bin/serve\0"));
+    }
+
+    #[test]
+    fn an_argv0_with_white_space_is_decided_with_the_executable() {
+        fn whole<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
+            program_name_with_exe(argv0, exe)
+        }
+        // One path, as the executable says.
+        assert_eq!(
+            whole(
+                b"/opt/patina tools/indexer",
+                Some(b"/opt/patina tools/indexer")
+            ),
+            Some(&b"indexer"[..])
+        );
+        assert_eq!(
+            whole(
+                b"/Apps/Patina Tools/patina",
+                Some(b"/Apps/Patina Tools/patina")
+            ),
+            Some(&b"patina"[..])
+        );
+        assert_eq!(
+            whole(b"/opt/a b/patina", Some(b"/opt/a b/patina (deleted)")),
+            Some(&b"patina"[..])
+        );
+        // A name plus a title (exec -a): the first word.
+        assert_eq!(
+            whole(b"patina serve --test", Some(b"/usr/bin/sleep")),
+            Some(&b"patina"[..])
+        );
+        // No white space: the executable is not needed.
+        assert_eq!(whole(b"/usr/bin/patina", None), Some(&b"patina"[..]));
+        // Unknown executable: only a name both readings give.
+        assert_eq!(whole(b"/opt/patina tools/indexer", None), None);
+        assert_eq!(whole(b"patina serve --test", None), None);
+        assert_eq!(
+            whole(b"/opt/patina tools/patina", None),
+            Some(&b"patina"[..])
+        );
+    }
+
+    #[test]
+    fn the_executable_is_read_only_for_an_argv0_with_white_space() {
+        let n = names(&["patina"]);
+        let never = || -> Option<Vec<u8>> { panic!("exe read") };
+        assert!(matching_name_by_exe(&n, b"/usr/bin/patina\0serve\0", b"x", never).is_some());
+        assert!(matching_name_by_exe(&n, b"", b"patina", never).is_some());
+        let exe = || Some(b"/opt/patina tools/indexer".to_vec());
+        assert!(matching_name_by_exe(&n, b"/opt/patina tools/indexer\0", b"x", exe).is_none());
+        let exe = || Some(b"/bin/sleep".to_vec());
+        assert!(matching_name_by_exe(&n, b"patina serve\0", b"sleep", exe).is_some());
     }
 
     #[test]

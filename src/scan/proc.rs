@@ -1,9 +1,11 @@
 //! The Linux backend: reads `/proc` directly, with no subprocess and no environment.
 //!
 //! Per process younger than the threshold it costs open, one read and close of
-//! `/proc/PID/stat`; an fstat of that open file (its owner) only for processes old
-//! enough; `cmdline` only for those of the right uid, and in full only for those whose
-//! program name matched.
+//! `/proc/PID/stat`. Only for processes old enough: an fstat of that open file (its
+//! owner, a cheap first filter by uid), `status` (the exact effective uid, the PID
+//! namespace), `cmdline` (in full only for those whose program name matched), `exe` only
+//! when argv[0] holds white space, and one more read of the still open `stat` for a
+//! match, which proves that everything read belongs to the process first seen.
 
 use std::io;
 
@@ -11,7 +13,9 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
-use super::{matching_name, split_cmdline, Process, Query, Scan, Source};
+use super::{
+    mark_unknown_ancestry, matching_name_by_exe, split_cmdline, Process, Query, Scan, Source,
+};
 use crate::Error;
 
 /// `PF_KTHREAD` in the flags field: kernel threads are never candidates.
@@ -21,6 +25,8 @@ const STAT_BUF: usize = 1024;
 /// The part of `cmdline` read to decide a name; longer command lines are read in full
 /// only for matches.
 const CMDLINE_PEEK: usize = 4096;
+/// Far more than any `/proc/PID/status` (about 1.5 KiB).
+const STATUS_LIMIT: usize = 64 * 1024;
 
 /// The fields of `/proc/PID/stat` this tool uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +39,8 @@ pub(crate) struct Stat<'a> {
     pub(crate) tty_nr: i32,
     pub(crate) tpgid: i32,
     pub(crate) flags: u64,
+    /// Field 20: threads in the process.
+    pub(crate) num_threads: u64,
     /// Field 22: start time after boot, in clock ticks.
     pub(crate) start_ticks: u64,
     /// Field 24: resident set size, in pages.
@@ -65,10 +73,12 @@ pub(crate) fn parse_stat(line: &[u8]) -> Option<Stat<'_>> {
     let tty_nr = parse_signed(fields.next()?)?;
     let tpgid = parse_signed(fields.next()?)?;
     let flags = parse_num(fields.next()?)?;
-    // minflt cminflt majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
-    for _ in 0..12 {
+    // minflt cminflt majflt cmajflt utime stime cutime cstime priority nice
+    for _ in 0..10 {
         fields.next()?;
     }
+    let num_threads = parse_signed::<i64>(fields.next()?)?.max(0) as u64;
+    let _itrealvalue = fields.next()?;
     let start_ticks = parse_num(fields.next()?)?;
     let _vsize = fields.next()?;
     let rss_pages = parse_signed::<i64>(fields.next()?)?.max(0) as u64;
@@ -81,8 +91,76 @@ pub(crate) fn parse_stat(line: &[u8]) -> Option<Stat<'_>> {
         tty_nr,
         tpgid,
         flags,
+        num_threads,
         start_ticks,
         rss_pages,
+    })
+}
+
+impl Stat<'_> {
+    /// A leader whose main thread exited while other threads run shows `Z` with more
+    /// than one thread: it is alive.
+    pub(crate) fn live_threads(&self) -> bool {
+        self.state == b'Z' && self.num_threads > 1
+    }
+
+    /// Exited (a zombie or dead), as opposed to running, stopped or sleeping.
+    pub(crate) fn has_exited(&self) -> bool {
+        matches!(self.state, b'Z' | b'X') && !self.live_threads()
+    }
+}
+
+/// The facts of `/proc/PID/status` this tool uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Status {
+    /// The second field of `Uid:`. The owner of `/proc/PID` is not it: the kernel shows
+    /// the files of a non-dumpable process and of a zombie as root's.
+    pub(crate) euid: u32,
+    /// Entries on the `NSpid:` line: more than one for a process in a PID namespace below
+    /// that of `/proc` (1 where the kernel has no such line).
+    pub(crate) pid_levels: usize,
+}
+
+/// Parse `/proc/PID/status`; `None` without a well-formed `Uid:` line.
+pub(crate) fn parse_status(text: &[u8]) -> Option<Status> {
+    let mut euid = None;
+    let mut pid_levels = 1;
+    for line in text.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"Uid:") {
+            let mut ids = rest
+                .split(|&b| b == b'\t' || b == b' ')
+                .filter(|w| !w.is_empty());
+            let (Some(_real), Some(effective)) = (ids.next(), ids.next()) else {
+                return None;
+            };
+            euid = Some(parse_num(effective)?);
+        } else if let Some(rest) = line.strip_prefix(b"NSpid:") {
+            pid_levels = rest
+                .split(|&b| b == b'\t' || b == b' ')
+                .filter(|w| !w.is_empty())
+                .count();
+        }
+    }
+    Some(Status {
+        euid: euid?,
+        pid_levels,
+    })
+}
+
+/// Whether `/proc/self` names this process: a `/proc` mounted for another PID namespace
+/// (`unshare --pid --fork` without `--mount-proc`) lists processes by numbers that
+/// signals here would send to others.
+pub(crate) fn check_proc_is_ours() -> Result<(), Error> {
+    let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    let target =
+        fs::readlink("/proc/self", Vec::new()).map_err(|e| Error::scan("/proc/self", e.into()))?;
+    let seen = parse_num::<u32>(target.as_bytes());
+    if seen == Some(me) {
+        return Ok(());
+    }
+    Err(Error::ForeignProc {
+        seen: String::from_utf8_lossy(target.as_bytes()).into_owned(),
+        pid: me,
     })
 }
 
@@ -220,10 +298,11 @@ fn read_into(fd: impl AsFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether a command-line prefix holds the end of argv[0]'s first word, so that the
-/// program name can be decided from it.
-pub(crate) fn first_word_ends(peek: &[u8]) -> bool {
-    peek.iter().any(|&b| b == 0 || b.is_ascii_whitespace())
+/// Whether a command-line prefix holds the end of argv[0], so that the program name can
+/// be decided from it (an argv[0] with white space may be compared with the
+/// executable's path whole).
+pub(crate) fn argv0_ends(peek: &[u8]) -> bool {
+    peek.contains(&0)
 }
 
 /// Append the rest of `fd` to `buf`.
@@ -252,22 +331,43 @@ impl ProcSource {
     }
 
     /// This process and its ancestors, following ppid until pid 1 or a parent outside
-    /// this PID namespace (ppid 0).
-    fn ancestors(&self, proc_dir: impl AsFd + Copy, buf: &mut Vec<u8>) -> Vec<u32> {
+    /// this PID namespace (ppid 0); and, when an ancestor could not be read (hidepid, a
+    /// parent that just exited), the start time of the topmost one that could.
+    fn ancestors(&self, proc_dir: impl AsFd + Copy, buf: &mut Vec<u8>) -> (Vec<u32>, Option<u64>) {
         let mut chain = vec![rustix::process::getpid().as_raw_nonzero().get() as u32];
+        // Before this process's own stat is read, nothing is known: all may be above.
+        let mut last_start = u64::MAX;
         while chain.len() < 4096 {
             let pid = chain[chain.len() - 1];
-            if self.read_stat(proc_dir, pid, buf).is_none() {
-                break;
-            }
-            match parse_stat(buf) {
-                Some(stat) if stat.ppid != 0 && !chain.contains(&stat.ppid) => {
-                    chain.push(stat.ppid)
+            let stat = self
+                .read_stat(proc_dir, pid, buf)
+                .and_then(|()| parse_stat(buf));
+            match stat {
+                Some(stat) if stat.pid == pid => {
+                    last_start = stat.start_ticks;
+                    if stat.ppid == 0 || chain.contains(&stat.ppid) {
+                        return (chain, None);
+                    }
+                    // PID 1 of our namespace is the top: nothing can lie above it here,
+                    // so it need not be readable (hidepid hides root's init from users).
+                    if stat.ppid == 1 {
+                        chain.push(1);
+                        return (chain, None);
+                    }
+                    chain.push(stat.ppid);
                 }
-                _ => break,
+                _ => return (chain, Some(last_start)),
             }
         }
-        chain
+        (chain, Some(last_start))
+    }
+
+    /// `/proc/PID/status` of an open process; `None` when it cannot be read.
+    fn read_status(&self, proc_dir: impl AsFd, pid: &[u8], buf: &mut Vec<u8>) -> Option<Status> {
+        let path = ProcPath::new(pid, b"status")?;
+        let fd = open_in(proc_dir, &path).ok()?;
+        read_into(&fd, buf, STATUS_LIMIT).ok()?;
+        parse_status(buf)
     }
 }
 
@@ -350,7 +450,9 @@ impl Source for ProcSource {
         let hz = self.ticks_per_sec;
         let mut stat_buf = Vec::with_capacity(STAT_BUF);
         let mut cmd_buf = Vec::with_capacity(CMDLINE_PEEK);
-        let ancestors = self.ancestors(&proc_dir, &mut stat_buf);
+        let mut status_buf = Vec::new();
+        let mut check_buf = Vec::new();
+        let (ancestors, gap) = self.ancestors(&proc_dir, &mut stat_buf);
         let mut processes = Vec::new();
         // This process's mount namespace and root, read at the first match.
         let mut own = None;
@@ -388,15 +490,24 @@ impl Source for ProcSource {
             if young && !comm_may_match(query.names, stat.comm) {
                 continue;
             }
-            // Only now, for a process old enough (or young with a matching comm): the owner
-            // of the open stat file is the owner of /proc/PID, for this very process even
-            // if the pid is reused since.
-            let Ok(meta) = fs::fstat(&fd) else {
-                continue;
-            };
-            drop(fd);
-            if query.uid.is_some_and(|uid| uid != meta.st_uid) {
-                continue;
+            // The stat file stays open: read again at the end, it proves that the
+            // process is still the one first seen, so that every file read by path in
+            // between (status, cmdline, exe) was its own even if the pid is reused.
+            let mut status = None;
+            if let Some(uid) = query.uid {
+                // The owner of /proc/PID is the effective uid, or root's (of some user
+                // namespace) for a non-dumpable process or a zombie: another owner is
+                // another user's process, and its status need not be read.
+                let Ok(meta) = fs::fstat(&fd) else {
+                    continue;
+                };
+                if meta.st_uid != uid && meta.st_uid != 0 {
+                    continue;
+                }
+                match self.read_status(&proc_dir, pid_bytes, &mut status_buf) {
+                    Some(s) if s.euid == uid => status = Some(s),
+                    _ => continue,
+                }
             }
             let Some(cmd_path) = ProcPath::new(pid_bytes, b"cmdline") else {
                 continue;
@@ -408,14 +519,19 @@ impl Source for ProcSource {
                 continue;
             }
             let mut complete = cmd_buf.len() < CMDLINE_PEEK;
-            // argv[0]'s first word runs past the peek: the name needs all of it.
-            if !complete && !first_word_ends(&cmd_buf) {
+            // argv[0] runs past the peek: the name needs all of it.
+            if !complete && !argv0_ends(&cmd_buf) {
                 if read_rest(&cmd_fd, &mut cmd_buf).is_err() {
                     continue;
                 }
                 complete = true;
             }
-            let Some(name) = matching_name(query.names, &cmd_buf, stat.comm) else {
+            let exe = || {
+                let path = ProcPath::new(pid_bytes, b"exe")?;
+                let target = fs::readlinkat(&proc_dir, path.as_cstr(), Vec::new()).ok()?;
+                Some(target.into_bytes())
+            };
+            let Some(name) = matching_name_by_exe(query.names, &cmd_buf, stat.comm, exe) else {
                 continue;
             };
             let mut raw = cmd_buf.clone();
@@ -423,14 +539,28 @@ impl Source for ProcSource {
             if !complete && read_rest(&cmd_fd, &mut raw).is_err() {
                 continue;
             }
+            let status = match status {
+                Some(s) => s,
+                None => match self.read_status(&proc_dir, pid_bytes, &mut status_buf) {
+                    Some(s) => s,
+                    None => continue,
+                },
+            };
             let replaced = exe_replaced(&proc_dir, pid_bytes, &mut own);
             if young && !replaced {
+                continue;
+            }
+            // Still the same process: its open stat can be read and names the same start.
+            if rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0)).is_err()
+                || read_into(&fd, &mut check_buf, STAT_BUF * 4).is_err()
+                || parse_stat(&check_buf).map(|s| s.start_ticks) != Some(stat.start_ticks)
+            {
                 continue;
             }
             processes.push(Process {
                 pid,
                 ppid: stat.ppid,
-                uid: meta.st_uid,
+                uid: status.euid,
                 pgrp: stat.pgrp,
                 tpgid: stat.tpgid,
                 has_tty: stat.tty_nr != 0,
@@ -443,13 +573,18 @@ impl Source for ProcSource {
                 parent_name: parent_name(&proc_dir, stat.ppid, &mut parent_buf),
                 replaced,
                 serving: None,
+                live_threads: stat.live_threads(),
+                other_namespace: status.pid_levels > 1,
+                ancestry_unknown: false,
             });
         }
-        Ok(Scan {
+        let mut scan = Scan {
             processes,
             ancestors,
             ..Scan::default()
-        })
+        };
+        mark_unknown_ancestry(&mut scan, gap);
+        Ok(scan)
     }
 
     fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool> {
@@ -476,7 +611,7 @@ impl Source for ProcSource {
         }
         let stat = parse_stat(&buf)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable stat"))?;
-        Ok(stat.start_ticks == start && !matches!(stat.state, b'Z' | b'X'))
+        Ok(stat.start_ticks == start && !stat.has_exited())
     }
 
     fn supports_pidfd(&self) -> bool {
@@ -657,6 +792,54 @@ Locked:                0 kB
     }
 
     #[test]
+    fn status_gives_the_effective_uid_and_pid_namespace_depth() {
+        // Recorded from Linux 6.x: a setuid-like process (real 1000, effective 0) and a
+        // process two PID namespaces deep.
+        let status = b"Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t7684\nNgid:\t0\nPid:\t7684\nPPid:\t7000\nTracerPid:\t0\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\nFDSize:\t64\nGroups:\t\nNStgid:\t7684\t1\nNSpid:\t7684\t1\nNSpgid:\t7684\t1\nThreads:\t1\n";
+        assert_eq!(
+            parse_status(status),
+            Some(Status {
+                euid: 0,
+                pid_levels: 2
+            })
+        );
+        let plain = b"Name:\tx\nUid:\t65534\t65534\t65534\t65534\nNSpid:\t12\n";
+        assert_eq!(
+            parse_status(plain).map(|s| (s.euid, s.pid_levels)),
+            Some((65534, 1))
+        );
+        let old_kernel = b"Name:\tx\nUid:\t5\t6\t7\t8\n";
+        assert_eq!(
+            parse_status(old_kernel).map(|s| (s.euid, s.pid_levels)),
+            Some((6, 1))
+        );
+        for bad in [
+            &b""[..],
+            b"Uid:\t1000\n",
+            b"Uid:\t1000\tx\t0\t0\n",
+            b"Name:\tUid:\n",
+        ] {
+            assert_eq!(parse_status(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_zombie_leader_with_threads_is_alive() {
+        let leader = String::from_utf8_lossy(TRICKY).replace(" 20 0 1 0 999", " 20 0 3 0 999");
+        let s = parse_stat(leader.as_bytes()).unwrap();
+        assert_eq!((s.state, s.num_threads), (b'Z', 3));
+        assert!(s.live_threads() && !s.has_exited());
+        let zombie = parse_stat(TRICKY).unwrap();
+        assert!(!zombie.live_threads() && zombie.has_exited());
+        assert_eq!(parse_stat(SLEEP).unwrap().num_threads, 1);
+    }
+
+    #[test]
+    fn this_process_owns_its_proc() {
+        check_proc_is_ours().unwrap();
+    }
+
+    #[test]
     fn reads_this_process_from_the_real_proc() {
         let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
         let src = ProcSource::new();
@@ -668,7 +851,8 @@ Locked:                0 kB
         assert!(src.is_same_live(me, stat.start_ticks).unwrap());
         assert!(!src.is_same_live(me, stat.start_ticks + 1).unwrap());
         assert!(!src.is_same_live(u32::MAX, 1).unwrap());
-        let chain = src.ancestors(&proc_dir, &mut buf);
+        let (chain, gap) = src.ancestors(&proc_dir, &mut buf);
+        assert_eq!(gap, None, "{chain:?}");
         assert_eq!(chain[0], me);
         assert!(chain.len() >= 2, "{chain:?}");
     }
@@ -678,6 +862,7 @@ Locked:                0 kB
 #[cfg(test)]
 mod proptests {
     use super::*;
+    use crate::scan::matching_name;
     use proptest::prelude::*;
 
     /// The fields of one stat line, as the kernel would print them.
@@ -835,7 +1020,7 @@ mod proptests {
             raw.push(0);
             let names = [name];
             let peek = &raw[..raw.len().min(CMDLINE_PEEK)];
-            let decided_on = if peek.len() < CMDLINE_PEEK || first_word_ends(peek) {
+            let decided_on = if peek.len() < CMDLINE_PEEK || argv0_ends(peek) {
                 peek
             } else {
                 &raw[..]

@@ -419,6 +419,11 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         parent_name: None,
         replaced: false,
         serving: None,
+        // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
+        // are not seen.
+        live_threads: false,
+        other_namespace: false,
+        ancestry_unknown: false,
     })
 }
 
@@ -848,6 +853,12 @@ impl Source for PsSource {
         let mut scan = build_scan(&parsed, query, &comms);
         scan.left_out.extend(left_out);
         scan.ancestors = ancestors(&parsed.parents, me);
+        // The chain stops at a parent ps did not list (hidepid): with no start times of
+        // ancestors at hand, every other process could be above that gap.
+        // PID 1 is the top of this namespace: nothing lies above it, listed or not.
+        let top = scan.ancestors[scan.ancestors.len() - 1];
+        let hidden = top > 1 && !parsed.parents.contains_key(&top);
+        super::mark_unknown_ancestry(&mut scan, hidden.then_some(u64::MAX));
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         for row in &parsed.rows {
             if scan.processes.iter().any(|p| p.pid == row.pid) {

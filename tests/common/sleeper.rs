@@ -15,6 +15,11 @@
 //   SLEEPER_SUBREAPER=1    become a child subreaper (Linux); with SLEEPER_ADOPT=PATH,
 //                          then start PATH through a launcher so that it is adopted,
 //                          and write its pid to the file SLEEPER_PIDFILE
+//   SLEEPER_NODUMP=1       make itself non-dumpable (prctl PR_SET_DUMPABLE 0, Linux)
+//   SLEEPER_SPAWN=CMD      run `sh -c CMD` (without the SLEEPER_ variables), wait for it
+//                          and exit with its status
+//   SLEEPER_THREAD_EXIT=1  start a thread that sleeps, then end the main thread alone
+//                          (the leader shows state Z while the process lives on; Linux)
 use std::ffi::CString;
 
 extern "C" {
@@ -23,6 +28,8 @@ extern "C" {
     fn fork() -> i32;
     fn _exit(code: i32) -> !;
     fn execve(path: *const i8, argv: *const *const i8, envp: *const *const i8) -> i32;
+    #[cfg(target_os = "linux")]
+    fn syscall(number: i64, ...) -> i64;
     #[cfg(target_os = "linux")]
     fn prctl(option: i32, arg2: *const i8, arg3: usize, arg4: usize, arg5: usize) -> i32;
 }
@@ -103,13 +110,39 @@ fn main() {
         unsafe { signal(15, 1) };
     }
     if std::env::var_os("SLEEPER_FORK_ON_TERM").is_some() {
-        unsafe { signal(15, fork_and_exit as usize) };
+        unsafe { signal(15, fork_and_exit as *const () as usize) };
     }
     #[cfg(target_os = "linux")]
     if let Some(comm) = std::env::var_os("SLEEPER_COMM") {
         use std::os::unix::ffi::OsStrExt;
         let c = CString::new(comm.as_bytes()).unwrap();
         unsafe { prctl(15, c.as_ptr(), 0, 0, 0) };
+    }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("SLEEPER_NODUMP").is_some() {
+        unsafe { prctl(4, std::ptr::null(), 0, 0, 0) };
+    }
+    if let Some(cmd) = std::env::var_os("SLEEPER_SPAWN") {
+        let mut child = std::process::Command::new("/bin/sh");
+        child.arg("-c").arg(cmd);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("SLEEPER_") {
+                child.env_remove(key);
+            }
+        }
+        let code = child.status().ok().and_then(|s| s.code()).unwrap_or(127);
+        std::process::exit(code);
+    }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("SLEEPER_THREAD_EXIT").is_some() {
+        std::thread::spawn(|| loop {
+            unsafe { pause() };
+        });
+        // SYS_exit ends the calling thread only (exit_group would end them all).
+        #[cfg(target_arch = "x86_64")]
+        unsafe { syscall(60, 0i64) };
+        #[cfg(target_arch = "aarch64")]
+        unsafe { syscall(93, 0i64) };
     }
     if std::env::var_os("SLEEPER_FORK").is_some() {
         unsafe { fork() };
