@@ -221,6 +221,7 @@ pub(crate) fn program_name(argv0: &[u8]) -> &[u8] {
 /// gives `patina`, `/opt/patina tools/indexer` gives `indexer`); otherwise its first word
 /// is the name (`exec -a "patina serve --test"`). When the path cannot be read, a name
 /// counts only if both readings give it: anything else could be the wrong process.
+#[cfg(any(target_os = "linux", test))]
 pub(crate) fn program_name_with_exe<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
     let first_word = program_name(argv0);
     if !argv0.iter().any(u8::is_ascii_whitespace) {
@@ -236,6 +237,7 @@ pub(crate) fn program_name_with_exe<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> 
 
 /// [`matching_name`], deciding an argv[0] with white space by [`program_name_with_exe`];
 /// `exe` is asked for only then (`None` when it cannot be read).
+#[cfg(any(target_os = "linux", test))]
 pub(crate) fn matching_name_by_exe<'n>(
     names: &'n [String],
     cmdline: &[u8],
