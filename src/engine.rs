@@ -263,6 +263,7 @@ impl Reaper {
             self.dry_run,
             self.names.clone(),
         );
+        report.left_out = scan.left_out;
         for ((p, v), private_bytes) in scan.processes.into_iter().zip(verdicts).zip(private) {
             let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
             let (outcome, reason) = match v {

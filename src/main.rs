@@ -406,6 +406,11 @@ fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyhow::Result<(
             to_stderr!("{} {p}\n", colors.err("warning:", Paint::Yellow));
         }
     }
+    if cli.verbose {
+        for why in report.left_out() {
+            eprintln!("note: left out {why}");
+        }
+    }
     if cli.json {
         writeln!(out, "{}", report.to_json())?;
         return Ok(());

@@ -1,7 +1,8 @@
 //! `ensure_clean_state()`: the one call `patina` makes before dispatching any command.
 
 use std::io::Write;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use crate::engine::{Reaper, DEFAULT_THRESHOLD};
@@ -102,10 +103,12 @@ fn scan_within_budget(reaper: &Reaper) -> Option<Scanned> {
     let backend = Backend::from_env().ok()?;
     let (tx, rx) = mpsc::channel::<Result<Scanned, Error>>();
     let worker = reaper.clone();
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&abandoned);
     let spawned = std::thread::Builder::new()
         .name("patina-reap-scan".into())
         .spawn(move || {
-            let source = backend.source();
+            let source = backend.abandonable_source(flag);
             let result = worker.scan(&*source).map(|scan| (source, scan));
             // The receiver is gone if the budget ran out: nothing to do then.
             let _ = tx.send(result);
@@ -114,7 +117,12 @@ fn scan_within_budget(reaper: &Reaper) -> Option<Scanned> {
         let source = backend.source();
         return reaper.scan(&*source).ok().map(|scan| (source, scan));
     }
-    rx.recv_timeout(SCAN_BUDGET).ok()?.ok()
+    let result = rx.recv_timeout(SCAN_BUDGET);
+    if result.is_err() {
+        // Out of time: the scan stops reading (a flooding `ps` must not grow patina).
+        abandoned.store(true, Ordering::Relaxed);
+    }
+    result.ok()?.ok()
 }
 
 #[cfg(test)]

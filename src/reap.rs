@@ -45,7 +45,11 @@ pub(crate) fn reap(
     }
     let all: Vec<usize> = (0..targets.len()).collect();
     let mut fates = vec![Fate::Vanished; targets.len()];
-    for (i, fate) in escalate(&KillTargets { source, targets }, &all, grace, watch) {
+    let batched = CheckedKillTargets {
+        inner: KillTargets { source, targets },
+        checked: std::cell::RefCell::new(None),
+    };
+    for (i, fate) in escalate(&batched, &all, grace, watch) {
         fates[i] = fate;
     }
     fates
@@ -211,6 +215,47 @@ impl Signaller for KillTargets<'_> {
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(50));
         }
+    }
+}
+
+/// [`KillTargets`] with one identity check of every target per signal step (one `ps`
+/// run for all, not one per process), made when the step sends its first signal.
+struct CheckedKillTargets<'a> {
+    inner: KillTargets<'a>,
+    /// The step the checks were made for, and their results by index.
+    checked: std::cell::RefCell<Option<(Signal, Checks)>>,
+}
+
+/// One identity check per target: still the scanned process, or why it is not known.
+type Checks = Vec<Result<bool, Errno>>;
+
+impl Signaller for CheckedKillTargets<'_> {
+    fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {
+        let mut checked = self.checked.borrow_mut();
+        if !matches!(&*checked, Some((step, _)) if *step == sig) {
+            let results = self
+                .inner
+                .source
+                .are_same_live(self.inner.targets)
+                .into_iter()
+                .map(|r| r.map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO)))
+                .collect();
+            *checked = Some((sig, results));
+        }
+        let same = checked
+            .as_ref()
+            .and_then(|(_, results)| results.get(i).cloned())
+            .unwrap_or(Err(Errno::IO));
+        match same {
+            Ok(true) => rustix::process::kill_process(pid_of(self.inner.targets[i].0)?, sig),
+            Ok(false) => Err(Errno::SRCH),
+            // Not known to be the same process: not signalled, and not reported gone.
+            Err(e) => Err(e),
+        }
+    }
+
+    fn wait(&self, pending: Vec<usize>, deadline: Instant) -> Vec<usize> {
+        self.inner.wait(pending, deadline)
     }
 }
 

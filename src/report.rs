@@ -114,6 +114,10 @@ pub struct Report {
     /// The names that were matched (for the summary line; not in the JSON).
     #[serde(skip)]
     pub(crate) names: Vec<String>,
+    /// Processes the scan listed but could not read, with the reason (shown under
+    /// `--verbose`; not in the JSON).
+    #[serde(skip)]
+    pub(crate) left_out: Vec<String>,
 }
 
 impl Report {
@@ -132,7 +136,14 @@ impl Report {
             processes: Vec::new(),
             summary: Summary::default(),
             names,
+            left_out: Vec::new(),
         }
+    }
+
+    /// Processes the scan listed but could not read (say a `ps` row without a start
+    /// time), each with the reason; they were neither reported nor signalled.
+    pub fn left_out(&self) -> &[String] {
+        &self.left_out
     }
 
     pub(crate) fn push(&mut self, process: ProcessReport) {

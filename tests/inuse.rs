@@ -2,6 +2,7 @@
 //! socket is kept whatever its age; one whose executable was replaced is reaped young.
 
 use std::path::{Path, PathBuf};
+#[cfg(target_os = "linux")]
 use std::process::Command;
 use std::time::{Duration, Instant};
 

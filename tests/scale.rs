@@ -1,6 +1,7 @@
 //! Many stale processes at once, and several reapers racing over the same set.
 
 use std::collections::HashMap;
+#[cfg(target_os = "linux")]
 use std::process::Command;
 use std::time::Duration;
 

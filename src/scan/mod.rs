@@ -80,6 +80,9 @@ pub(crate) struct Scan {
     pub(crate) processes: Vec<Process>,
     /// This process and every ancestor up the ppid chain.
     pub(crate) ancestors: Vec<u32>,
+    /// Processes the backend listed but could not read, each with the reason; they are
+    /// neither reported nor signalled.
+    pub(crate) left_out: Vec<String>,
 }
 
 /// Mark the processes that could be hidden ancestors. `gap` is the start time of the
@@ -106,6 +109,15 @@ pub(crate) trait Source {
     /// told (out of file descriptors, `ps` failed): such a process is neither signalled
     /// nor reported gone.
     fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool>;
+
+    /// [`Source::is_same_live`] for many processes at once, as close together in time
+    /// as the backend can make it (`ps`: one run for all).
+    fn are_same_live(&self, targets: &[(u32, u64)]) -> Vec<io::Result<bool>> {
+        targets
+            .iter()
+            .map(|&(pid, start)| self.is_same_live(pid, start))
+            .collect()
+    }
 
     /// A cheap check while waiting for `pid` to exit; may be less exact than
     /// [`Source::is_same_live`] but never reports a live process as exited.
@@ -167,6 +179,19 @@ impl Backend {
             Self::Ps => Box::new(ps::PsSource::new()),
         }
     }
+
+    /// A source that stops reading once `abandoned` is set (the preflight's scan that
+    /// ran out of time); `/proc` scans are bounded without it.
+    pub(crate) fn abandonable_source(
+        self,
+        abandoned: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Box<dyn Source + Send> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Self::Proc => Box::new(proc::ProcSource::new()),
+            Self::Ps => Box::new(ps::PsSource::abandonable(abandoned)),
+        }
+    }
 }
 
 impl Default for Backend {
@@ -196,6 +221,7 @@ pub(crate) fn program_name(argv0: &[u8]) -> &[u8] {
 /// gives `patina`, `/opt/patina tools/indexer` gives `indexer`); otherwise its first word
 /// is the name (`exec -a "patina serve --test"`). When the path cannot be read, a name
 /// counts only if both readings give it: anything else could be the wrong process.
+#[cfg(any(target_os = "linux", test))]
 pub(crate) fn program_name_with_exe<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
     let first_word = program_name(argv0);
     if !argv0.iter().any(u8::is_ascii_whitespace) {
@@ -211,6 +237,7 @@ pub(crate) fn program_name_with_exe<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> 
 
 /// [`matching_name`], deciding an argv[0] with white space by [`program_name_with_exe`];
 /// `exe` is asked for only then (`None` when it cannot be read).
+#[cfg(any(target_os = "linux", test))]
 pub(crate) fn matching_name_by_exe<'n>(
     names: &'n [String],
     cmdline: &[u8],
@@ -251,7 +278,7 @@ pub(crate) fn matching_name<'n>(
 }
 
 /// Split a raw NUL-separated command line into argv.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", test))]
 pub(crate) fn split_cmdline(raw: &[u8]) -> Vec<Vec<u8>> {
     let trimmed = raw.strip_suffix(&[0]).unwrap_or(raw);
     if trimmed.is_empty() {

@@ -581,6 +581,7 @@ impl Source for ProcSource {
         let mut scan = Scan {
             processes,
             ancestors,
+            ..Scan::default()
         };
         mark_unknown_ancestry(&mut scan, gap);
         Ok(scan)

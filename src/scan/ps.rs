@@ -1,9 +1,11 @@
 //! The portable backend: one `ps` per scan (macOS, the BSDs; `PATINA_REAP_BACKEND=ps`
 //! on Linux).
 //!
-//! The `-o` list below is understood by BSD/macOS `ps` and by procps alike. Each keyword
-//! ends in `=` so no header is printed, `-ww` keeps command lines whole, and `args` comes
-//! last because it may hold spaces. `ps` runs with a controlled environment (C locale,
+//! The columns below, one keyword per `-o`, are understood by macOS, FreeBSD and procps
+//! `ps` alike. Each keyword ends in `=` so no header is printed, `-ww` keeps command
+//! lines whole, and `args` comes last because it may hold spaces. A line that cannot be
+//! read is left out with its reason ([`Scan::left_out`]); only output with no readable
+//! line fails the scan. Output is capped at [`STDOUT_CAP`]. `ps` runs with a controlled environment (C locale,
 //! UTC, no `COLUMNS`, `COMMAND_MODE=unix2003`) and is killed if it takes longer than
 //! [`PS_TIMEOUT`].
 //!
@@ -11,7 +13,8 @@
 //! text (with non-printable bytes replaced by `ps`), so [`Process::argv`] holds its
 //! whitespace-separated words; only the first word of argv\[0\] decides the name, as with
 //! `/proc`. The start time that identifies a process is `lstart` in UTC, as seconds
-//! since the epoch; the age is `etime`.
+//! since the epoch, with one-second resolution, so a re-check also compares the `args`
+//! text the scan saw; the age is `etime`.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -19,19 +22,31 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
-use super::{matching_name, Process, Query, Scan, Source};
+use super::{matching_name, program_name, Process, Query, Scan, Source};
 use crate::Error;
 
-/// The columns of a scan. `lstart` is five words (`Mon Jan  2 15:04:05 2006`).
-const SCAN_COLUMNS: &str = "pid=,ppid=,uid=,pgid=,tpgid=,tty=,stat=,lstart=,etime=,rss=,args=";
-/// The columns of a re-check of a few processes before or after signalling them.
-const CHECK_COLUMNS: &str = "pid=,stat=,lstart=";
+/// The columns of a scan, one keyword per `-o`: FreeBSD's `ps` ends the keyword list of
+/// one `-o` at its first `=` (the rest is that column's header, bin/ps/ps.1), while
+/// macOS, FreeBSD and procps all accept `-o k1= -o k2=`. `lstart` is five words
+/// (`Mon Jan  2 15:04:05 2006`) or `-` (FreeBSD, a process not in memory); `args` comes
+/// last because it may hold spaces.
+const SCAN_COLUMNS: [&str; 11] = [
+    "pid=", "ppid=", "uid=", "pgid=", "tpgid=", "tty=", "stat=", "lstart=", "etime=", "rss=",
+    "args=",
+];
+/// The columns of a re-check of processes before or after signalling them: with `args`
+/// the identity is (pid, start second, command line), not just (pid, start second).
+const CHECK_COLUMNS: [&str; 4] = ["pid=", "stat=", "lstart=", "args="];
+/// The columns that give the kernel's name of a few processes whose `args` does not.
+const COMM_COLUMNS: [&str; 2] = ["pid=", "ucomm="];
 /// How the scan is named in errors.
 const SCAN_WHAT: &str = "ps -A";
 /// A `ps` that has not finished by then is killed and the scan fails.
@@ -40,6 +55,14 @@ const PS_TIMEOUT: Duration = Duration::from_secs(5);
 const FALLBACK_PS: [&str; 2] = ["/bin/ps", "/usr/bin/ps"];
 /// At most this much of `ps`'s stderr is kept for an error message.
 const STDERR_KEEP: usize = 4096;
+/// A `ps` that prints more than this is stopped and the scan fails: far above any real
+/// process table (100,000 processes with 600-byte command lines), and a bound on memory.
+const STDOUT_CAP: usize = 64 << 20;
+
+/// `-o k1= -o k2= ...` for these columns.
+fn columns(list: &[&'static str]) -> Vec<&'static str> {
+    list.iter().flat_map(|c| ["-o", c]).collect()
+}
 
 /// One line of `ps` output for [`SCAN_COLUMNS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +78,8 @@ pub(crate) struct Row<'a> {
     pub(crate) start: u64,
     pub(crate) etime_secs: u64,
     pub(crate) rss_kib: u64,
+    /// The command line as `ps` shows it, after the one space that separates columns;
+    /// it starts with white space when argv\[0\] is empty.
     pub(crate) args: &'a [u8],
 }
 
@@ -66,6 +91,28 @@ impl Row<'_> {
     /// `?` (procps), `??` (macOS) and `-` (some BSDs) mean no controlling terminal.
     pub(crate) fn has_tty(&self) -> bool {
         !matches!(self.tty, b"" | b"?" | b"??" | b"-")
+    }
+}
+
+/// Why a scan line was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadRow {
+    /// Not even a pid and a parent pid: not a process line.
+    NotARow,
+    /// `lstart` or `etime` is `-` (FreeBSD: the process is not in memory): it cannot be
+    /// identified, so it is never signalled.
+    NoStartTime,
+    /// Some column after the parent pid is malformed.
+    Malformed(&'static str),
+}
+
+impl BadRow {
+    fn describe(self) -> String {
+        match self {
+            Self::NotARow => "not a process line".into(),
+            Self::NoStartTime => "ps shows no start time ('-'), so it cannot be identified".into(),
+            Self::Malformed(column) => format!("its {column} column cannot be read"),
+        }
     }
 }
 
@@ -89,30 +136,53 @@ fn number<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
     std::str::from_utf8(field).ok()?.parse().ok()
 }
 
-/// A process group id. procps prints the group of a process that is exiting as
-/// 4294967295, which is -1 read as unsigned.
-fn group_id(field: &[u8]) -> Option<i32> {
+/// A 32-bit id printed signed or unsigned, as its 32 bits: procps prints the group of
+/// an exiting process as 4294967295 (-1 read unsigned); macOS prints uids with `%d`
+/// (adv_cmds ps/keyword.c, `UIDFMT "d"`), so `nobody` is -2.
+fn id32(field: &[u8]) -> Option<u32> {
     let value: i64 = number(field)?;
-    i32::try_from(value)
+    u32::try_from(value)
         .ok()
-        .or_else(|| u32::try_from(value).ok().map(|v| v as i32))
+        .or_else(|| i32::try_from(value).ok().map(|v| v as u32))
+}
+
+fn group_id(field: &[u8]) -> Option<i32> {
+    id32(field).map(|v| v as i32)
 }
 
 /// Parse one scan line. Every column up to `args` must be there and well formed.
-pub(crate) fn parse_row(line: &[u8]) -> Option<Row<'_>> {
+#[cfg(test)]
+pub(crate) fn parse_row(line: &[u8]) -> Result<Row<'_>, BadRow> {
+    let (pid, ppid, rest) = parse_pids(line).ok_or(BadRow::NotARow)?;
+    parse_rest(pid, ppid, rest)
+}
+
+/// The pid and parent pid at the start of a scan line, and what follows them.
+fn parse_pids(line: &[u8]) -> Option<(u32, u32, &[u8])> {
     let mut rest = line;
     let pid = number(word(&mut rest)?)?;
     let ppid = number(word(&mut rest)?)?;
-    let uid = number(word(&mut rest)?)?;
-    let pgid = group_id(word(&mut rest)?)?;
-    let tpgid = group_id(word(&mut rest)?)?;
-    let tty = word(&mut rest)?;
-    let stat = word(&mut rest)?;
-    let start = parse_lstart(&mut rest)?;
-    let etime_secs = parse_etime(word(&mut rest)?)?;
-    let rss_kib = number(word(&mut rest)?)?;
-    let args = trim_ascii(rest);
-    Some(Row {
+    Some((pid, ppid, rest))
+}
+
+fn parse_rest(pid: u32, ppid: u32, mut rest: &[u8]) -> Result<Row<'_>, BadRow> {
+    use BadRow::Malformed;
+    let uid = word(&mut rest).and_then(id32).ok_or(Malformed("uid"))?;
+    let pgid = word(&mut rest)
+        .and_then(group_id)
+        .ok_or(Malformed("pgid"))?;
+    let tpgid = word(&mut rest)
+        .and_then(group_id)
+        .ok_or(Malformed("tpgid"))?;
+    let tty = word(&mut rest).ok_or(Malformed("tty"))?;
+    let stat = word(&mut rest).ok_or(Malformed("stat"))?;
+    let start = parse_start(&mut rest)?;
+    let etime_secs = match word(&mut rest).ok_or(Malformed("etime"))? {
+        b"-" => return Err(BadRow::NoStartTime),
+        text => parse_etime(text).ok_or(Malformed("etime"))?,
+    };
+    let rss_kib = word(&mut rest).and_then(number).ok_or(Malformed("rss"))?;
+    Ok(Row {
         pid,
         ppid,
         uid,
@@ -123,20 +193,38 @@ pub(crate) fn parse_row(line: &[u8]) -> Option<Row<'_>> {
         start,
         etime_secs,
         rss_kib,
-        args,
+        args: args_column(rest),
     })
 }
 
-/// One line of [`CHECK_COLUMNS`] output: pid, whether it is a zombie, start.
-pub(crate) fn parse_check(line: &[u8]) -> Option<(u32, bool, u64)> {
+/// `lstart`, or why it cannot be read.
+fn parse_start(rest: &mut &[u8]) -> Result<u64, BadRow> {
+    let mut peek = *rest;
+    if word(&mut peek) == Some(b"-") {
+        return Err(BadRow::NoStartTime);
+    }
+    parse_lstart(rest).ok_or(BadRow::Malformed("lstart"))
+}
+
+/// The last column: what follows the single space that separates it from the one
+/// before (every `ps` prints one space between columns), without trailing white space.
+/// Leading white space is kept: it is an empty argv\[0\].
+fn args_column(rest: &[u8]) -> &[u8] {
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let end = rest
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    &rest[..end]
+}
+
+/// One line of [`CHECK_COLUMNS`] output: pid, whether it is a zombie, start, args.
+pub(crate) fn parse_check(line: &[u8]) -> Option<(u32, bool, u64, &[u8])> {
     let mut rest = line;
     let pid = number(word(&mut rest)?)?;
     let stat = word(&mut rest)?;
     let start = parse_lstart(&mut rest)?;
-    if word(&mut rest).is_some() {
-        return None;
-    }
-    Some((pid, stat.contains(&b'Z'), start))
+    Some((pid, stat.contains(&b'Z'), start, args_column(rest)))
 }
 
 fn trim_ascii(mut s: &[u8]) -> &[u8] {
@@ -156,6 +244,10 @@ fn trim_ascii(mut s: &[u8]) -> &[u8] {
 }
 
 /// Parse `etime` (`[[dd-]hh:]mm:ss`) to seconds; anything else is `None`, never 0.
+///
+/// macOS prints an age of exactly one hour as `60:00` and of exactly one day as
+/// `24:00:00` (adv_cmds ps/print.c, `get_etime`, tests `e > 60*60` and `e > 60*60*24`);
+/// FreeBSD pads the days to three places (`  1-00:00:00`), which is one word anyway.
 pub(crate) fn parse_etime(text: &[u8]) -> Option<u64> {
     let (days, clock) = match text.iter().position(|&b| b == b'-') {
         Some(i) => (Some(number::<u64>(&text[..i])?), &text[i + 1..]),
@@ -178,7 +270,9 @@ pub(crate) fn parse_etime(text: &[u8]) -> Option<u64> {
         3 => (parts[0], parts[1], parts[2]),
         _ => return None,
     };
-    if h > 23 || m > 59 || s > 59 {
+    let whole_hour = m == 60 && s == 0 && count == 2;
+    let whole_day = h == 24 && m == 0 && s == 0 && days.is_none();
+    if (h > 23 && !whole_day) || (m > 59 && !whole_hour) || s > 59 {
         return None;
     }
     Some(days.unwrap_or(0) * 86_400 + h * 3600 + m * 60 + s)
@@ -229,8 +323,10 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The name `ps` shows for a zombie, whose argument vector is gone: procps prints
-/// `[name] <defunct>`, macOS `(name)`.
+/// The name `ps` shows for a process without an argument vector: procps prints a
+/// zombie as `[name] <defunct>`, macOS before adv_cmds-199 `(name)` (ps/print.c,
+/// `getproclline`, when the arguments cannot be read). Current macOS and FreeBSD print
+/// only `<defunct>`; the name then comes from `ucomm` (see [`PsSource::comms`]).
 pub(crate) fn zombie_name(args: &[u8]) -> &[u8] {
     let args = trim_ascii(args.strip_suffix(b"<defunct>").unwrap_or(args));
     match args {
@@ -239,30 +335,66 @@ pub(crate) fn zombie_name(args: &[u8]) -> &[u8] {
     }
 }
 
-/// Turn one scan row into a record if it matches `query`.
-fn candidate(row: &Row<'_>, query: &Query<'_>) -> Option<Process> {
+/// FreeBSD appends ` (comm)` to the command line when the kernel's name differs from
+/// the basename of argv\[0\] (bin/ps/fmt.c, `fmt_argv`); this is `args` without it.
+fn without_comm_suffix<'a>(args: &'a [u8], comm: &[u8]) -> &'a [u8] {
+    let first = args
+        .split(u8::is_ascii_whitespace)
+        .next()
+        .unwrap_or_default();
+    if comm.is_empty() || super::basename(first) == comm {
+        return args;
+    }
+    let suffix = [b" (", comm, b")"].concat();
+    args.strip_suffix(suffix.as_slice()).unwrap_or(args)
+}
+
+/// Whether a row that passes the uid and age filters needs the kernel's name (`ucomm`)
+/// to be matched or shown: a zombie whose name `ps` does not show, an empty argv\[0\],
+/// or a match whose command line may end in FreeBSD's ` (comm)`.
+fn needs_comm(row: &Row<'_>, query: &Query<'_>) -> bool {
+    if query.uid.is_some_and(|uid| uid != row.uid) || row.etime_secs < query.min_age_secs {
+        return false;
+    }
+    if row.is_zombie() {
+        return zombie_name(row.args).is_empty();
+    }
+    match row.args.first() {
+        None => false,
+        Some(b) if b.is_ascii_whitespace() => true,
+        Some(_) => row.args.ends_with(b")") && matching_name(query.names, row.args, b"").is_some(),
+    }
+}
+
+/// Turn one scan row into a record if it matches `query`. `comm` is the kernel's name
+/// where it was asked for ([`needs_comm`]).
+fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Process> {
     if query.uid.is_some_and(|uid| uid != row.uid) || row.etime_secs < query.min_age_secs {
         return None;
     }
     let zombie = row.is_zombie();
+    let comm = comm.unwrap_or_default();
+    let args = without_comm_suffix(row.args, comm);
     let name = if zombie {
         // The empty-argv rule of /proc: match the kernel's name instead.
-        let comm = zombie_name(row.args);
-        if comm.is_empty() {
+        let shown = zombie_name(args);
+        let name = if shown.is_empty() { comm } else { shown };
+        if name.is_empty() {
             return None;
         }
+        matching_name(query.names, b"", name)?
+    } else if args.is_empty() {
+        return None;
+    } else if args[0].is_ascii_whitespace() {
+        // An empty argv[0]: /proc matches such a process by its kernel name too.
         matching_name(query.names, b"", comm)?
     } else {
-        if row.args.is_empty() {
-            return None;
-        }
-        matching_name(query.names, row.args, b"")?
+        matching_name(query.names, args, b"")?
     };
     let argv = if zombie {
         Vec::new()
     } else {
-        row.args
-            .split(u8::is_ascii_whitespace)
+        args.split(u8::is_ascii_whitespace)
             .filter(|w| !w.is_empty())
             .map(<[u8]>::to_vec)
             .collect()
@@ -295,54 +427,89 @@ fn candidate(row: &Row<'_>, query: &Query<'_>) -> Option<Process> {
     })
 }
 
-/// Fill in each record's parent name from the parent's row: the program name of its
-/// `args` (`/lib/systemd/systemd --user` gives `systemd`). A parent not listed, or
-/// listed with empty `args`, leaves it `None`. `ps` cannot tell a replaced executable.
-fn fill_parents(out: &[u8], processes: &mut [Process]) {
-    if processes.is_empty() {
-        return;
-    }
-    for line in out.split(|&b| b == b'\n') {
-        let mut rest = line;
-        let pid = word(&mut rest).and_then(number::<u32>);
-        if !pid.is_some_and(|pid| processes.iter().any(|p| p.ppid == pid)) {
-            continue;
-        }
-        let Some(row) = parse_row(line) else {
-            continue;
-        };
-        for p in processes.iter_mut().filter(|p| p.ppid == row.pid) {
-            let name = super::program_name(row.args);
-            if !name.is_empty() {
-                p.parent_name = Some(String::from_utf8_lossy(name).into_owned());
-            }
-        }
-    }
+/// A parsed scan: every row that could be read, every listed pid's parent, and the
+/// lines left out with the reason.
+#[derive(Debug, Default)]
+struct Parsed<'a> {
+    rows: Vec<Row<'a>>,
+    parents: HashMap<u32, u32>,
+    left_out: Vec<String>,
 }
 
-/// Parse a whole scan: the matching records, and every listed pid's parent.
-fn parse_scan(out: &[u8], query: &Query<'_>) -> io::Result<(Vec<Process>, HashMap<u32, u32>)> {
-    let mut processes = Vec::new();
-    let mut parents = HashMap::new();
+/// Parse a whole scan. A line that cannot be read is left out with its reason (its
+/// parent is still recorded when its pid and parent pid can be read); only when no line
+/// at all can be read is it an error.
+fn parse_lines(out: &[u8]) -> io::Result<Parsed<'_>> {
+    let mut parsed = Parsed::default();
+    let mut first_bad = None;
     for (n, line) in out.split(|&b| b == b'\n').enumerate() {
         if trim_ascii(line).is_empty() {
             continue;
         }
-        let row = parse_row(line).ok_or_else(|| {
-            let shown: String = String::from_utf8_lossy(line).chars().take(200).collect();
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "unparseable output on line {}: \"{}\"",
-                    n + 1,
-                    crate::report::escape(&shown)
-                ),
-            )
-        })?;
-        parents.insert(row.pid, row.ppid);
-        processes.extend(candidate(&row, query));
+        let pids = parse_pids(line);
+        let row = match pids {
+            Some((pid, ppid, rest)) => {
+                parsed.parents.insert(pid, ppid);
+                parse_rest(pid, ppid, rest)
+            }
+            None => Err(BadRow::NotARow),
+        };
+        match row {
+            Ok(row) => parsed.rows.push(row),
+            Err(why) => {
+                let shown: String = String::from_utf8_lossy(line).chars().take(200).collect();
+                let shown = crate::report::escape(&shown);
+                first_bad.get_or_insert((n + 1, shown.clone()));
+                parsed.left_out.push(match pids {
+                    Some((pid, ..)) => format!("ps line {}, PID {pid}: {}", n + 1, why.describe()),
+                    None => format!("ps line {} (\"{shown}\"): {}", n + 1, why.describe()),
+                });
+            }
+        }
     }
-    Ok((processes, parents))
+    match first_bad {
+        Some((n, shown)) if parsed.rows.is_empty() => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("unparseable output on line {n}: \"{shown}\""),
+        )),
+        _ => Ok(parsed),
+    }
+}
+
+/// The program name a row shows: the basename of the first word of `args`, the name of
+/// a zombie or argv-less process as `ps` shows it, or its kernel name where asked for.
+fn shown_name(row: &Row<'_>, comm: Option<&[u8]>) -> Vec<u8> {
+    if let Some(comm) = comm.filter(|c| !c.is_empty()) {
+        return comm.to_vec();
+    }
+    let bracketed = zombie_name(row.args);
+    if !bracketed.is_empty() {
+        return bracketed.to_vec();
+    }
+    program_name(trim_ascii(row.args)).to_vec()
+}
+
+/// Turn parsed rows into the scan result; `comms` holds the kernel names of the rows
+/// that needed one.
+fn build_scan(parsed: &Parsed<'_>, query: &Query<'_>, comms: &HashMap<u32, Vec<u8>>) -> Scan {
+    let mut scan = Scan::default();
+    let mut names_by_pid = HashMap::with_capacity(parsed.rows.len());
+    for row in &parsed.rows {
+        let comm = comms.get(&row.pid).map(Vec::as_slice);
+        names_by_pid.insert(row.pid, shown_name(row, comm));
+        scan.processes.extend(candidate(row, query, comm));
+    }
+    // Each record's parent name from the parent's row (`/lib/systemd/systemd --user`
+    // gives `systemd`); a parent not listed, or listed without a name, leaves it `None`.
+    // `ps` cannot tell a replaced executable.
+    for p in &mut scan.processes {
+        p.parent_name = names_by_pid
+            .get(&p.ppid)
+            .filter(|name| !name.is_empty())
+            .map(|name| String::from_utf8_lossy(name).into_owned());
+    }
+    scan.left_out.clone_from(&parsed.left_out);
+    scan
 }
 
 /// `pid` and its ancestors in `parents`, up to a pid whose parent is unknown or 0.
@@ -393,6 +560,12 @@ impl PsOutput {
 pub(crate) struct PsSource {
     ps: Option<PathBuf>,
     timeout: Duration,
+    /// The command line each scanned process had, by (pid, start): a re-check compares
+    /// it too, since `lstart` has one-second resolution.
+    seen: Mutex<HashMap<(u32, u64), Vec<u8>>>,
+    /// Set when whoever asked for the scan no longer waits for it: `ps` is then
+    /// stopped and nothing more is read.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl PsSource {
@@ -400,6 +573,16 @@ impl PsSource {
         Self {
             ps: find_ps(),
             timeout: PS_TIMEOUT,
+            seen: Mutex::new(HashMap::new()),
+            abandoned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A source whose `ps` runs stop (and fail) once `abandoned` is set.
+    pub(crate) fn abandonable(abandoned: Arc<AtomicBool>) -> Self {
+        Self {
+            abandoned,
+            ..Self::new()
         }
     }
 
@@ -425,7 +608,7 @@ impl PsSource {
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot run {}: {e}", ps.display())))?;
         let deadline = Instant::now() + self.timeout;
-        let result = collect(&mut child, deadline).and_then(|(stdout, stderr)| {
+        let result = collect(&mut child, deadline, &self.abandoned).and_then(|(stdout, stderr)| {
             match wait_until(&mut child, deadline) {
                 Some(status) => Ok(PsOutput {
                     status: status?,
@@ -437,7 +620,7 @@ impl PsSource {
         });
         result.map_err(|e| {
             stop(&mut child);
-            if e.kind() == io::ErrorKind::TimedOut {
+            if e.kind() == io::ErrorKind::TimedOut && !self.abandoned.load(Ordering::Relaxed) {
                 io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!(
@@ -452,47 +635,87 @@ impl PsSource {
         })
     }
 
-    /// Re-read `targets`: for each, whether it is still that process (same start time)
-    /// and not a zombie. `None` when `ps` could not be run or said nothing usable.
+    /// Re-read `targets` in one `ps` run: for each, whether it is still that process
+    /// (same start time and, if the scan saw it, same command line) and not a zombie.
+    /// `None` when `ps` could not be run or said nothing usable.
     fn check(&self, targets: &[(u32, u64)]) -> Option<Vec<bool>> {
         if targets.is_empty() {
             return Some(Vec::new());
         }
-        let pids: Vec<String> = targets.iter().map(|(pid, _)| pid.to_string()).collect();
-        let out = self
-            .run(&["-o", CHECK_COLUMNS, "-p", &pids.join(",")])
-            .ok()?;
+        let mut pids: Vec<String> = targets.iter().map(|(pid, _)| pid.to_string()).collect();
+        pids.dedup();
+        let list = pids.join(",");
+        let mut args = vec!["-ww"];
+        args.extend(columns(&CHECK_COLUMNS));
+        args.extend(["-p", &list]);
+        let out = self.run(&args).ok()?;
         // ps exits 1 when none of the pids exists, silently: that is an answer too.
         if !out.status.success() && !out.stderr.is_empty() {
             return None;
         }
-        let mut seen = HashMap::new();
+        let mut now = HashMap::new();
         for line in out.stdout.split(|&b| b == b'\n') {
             if trim_ascii(line).is_empty() {
                 continue;
             }
-            let (pid, zombie, start) = parse_check(line)?;
-            seen.insert(pid, (zombie, start));
+            let (pid, zombie, start, args) = parse_check(line)?;
+            now.insert(pid, (zombie, start, args));
         }
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         Some(
             targets
                 .iter()
-                .map(|(pid, start)| matches!(seen.get(pid), Some(&(false, s)) if s == *start))
+                .map(|&(pid, start)| match now.get(&pid) {
+                    Some(&(false, s, args)) if s == start => {
+                        seen.get(&(pid, start)).is_none_or(|was| was == args)
+                    }
+                    _ => false,
+                })
                 .collect(),
         )
+    }
+
+    /// The kernel's name (`ucomm`) of each of `pids` that `ps` still lists.
+    fn comms(&self, pids: &[u32]) -> io::Result<HashMap<u32, Vec<u8>>> {
+        let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+        let list = list.join(",");
+        let mut args = columns(&COMM_COLUMNS);
+        args.extend(["-p", &list]);
+        let out = self.run(&args)?;
+        let mut comms = HashMap::new();
+        for line in out.stdout.split(|&b| b == b'\n') {
+            let mut rest = line;
+            if let Some(pid) = word(&mut rest).and_then(number::<u32>) {
+                comms.insert(pid, args_column(rest).to_vec());
+            }
+        }
+        Ok(comms)
     }
 }
 
 /// Read the child's stdout and stderr to their end, or fail at `deadline`.
-fn collect(child: &mut Child, deadline: Instant) -> io::Result<(Vec<u8>, Vec<u8>)> {
+fn collect(
+    child: &mut Child,
+    deadline: Instant,
+    abandoned: &AtomicBool,
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     while stdout.is_some() || stderr.is_some() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if abandoned.load(Ordering::Relaxed) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the scan was abandoned by its caller",
+            ));
+        }
+        // Woken at least every 100 ms to see whether the caller still waits.
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(100));
+        if Instant::now() >= deadline {
             return Err(io::Error::from(io::ErrorKind::TimedOut));
         }
         let timeout = rustix::time::Timespec {
@@ -516,8 +739,17 @@ fn collect(child: &mut Child, deadline: Instant) -> io::Result<(Vec<u8>, Vec<u8>
             let err_ready = stderr.is_some() && ready[usize::from(stdout.is_some())];
             (out_ready, err_ready)
         };
-        if out_ready && !read_some(&mut stdout, &mut chunk, &mut out, usize::MAX)? {
+        if out_ready && !read_some(&mut stdout, &mut chunk, &mut out, STDOUT_CAP + 1)? {
             stdout = None;
+        }
+        if out.len() > STDOUT_CAP {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "ps printed more than {} MiB, far more than any process table; stopped reading",
+                    STDOUT_CAP >> 20
+                ),
+            ));
         }
         if err_ready && !read_some(&mut stderr, &mut chunk, &mut err, STDERR_KEEP)? {
             stderr = None;
@@ -580,9 +812,9 @@ fn stop(child: &mut Child) {
 impl Source for PsSource {
     fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
         let fail = |message: String| Error::scan(SCAN_WHAT, io::Error::other(message));
-        let out = self
-            .run(&["-A", "-ww", "-o", SCAN_COLUMNS])
-            .map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        let mut args = vec!["-A", "-ww"];
+        args.extend(columns(&SCAN_COLUMNS));
+        let out = self.run(&args).map_err(|e| Error::scan(SCAN_WHAT, e))?;
         if !out.status.success() {
             let complaint = out.complaint();
             return Err(fail(if complaint.is_empty() {
@@ -591,28 +823,59 @@ impl Source for PsSource {
                 format!("ps failed ({}): {complaint}", out.status)
             }));
         }
-        let (mut processes, parents) =
-            parse_scan(&out.stdout, query).map_err(|e| Error::scan(SCAN_WHAT, e))?;
-        fill_parents(&out.stdout, &mut processes);
+        let parsed = parse_lines(&out.stdout).map_err(|e| Error::scan(SCAN_WHAT, e))?;
         let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
         // Without this process in the list, the pids cannot be trusted to be ours.
-        if !parents.contains_key(&me) {
+        if !parsed.parents.contains_key(&me) {
             return Err(fail(format!(
                 "ps did not list this process (PID {me}); its output cannot be used"
             )));
         }
-        let ancestors = ancestors(&parents, me);
+        // Rare rows need the kernel's name: one more ps run, for them only.
+        let wanted: Vec<u32> = parsed
+            .rows
+            .iter()
+            .filter(|row| needs_comm(row, query))
+            .map(|row| row.pid)
+            .collect();
+        let mut left_out = Vec::new();
+        let comms = if wanted.is_empty() {
+            HashMap::new()
+        } else {
+            // Without them those rows cannot match: they are left out, not guessed.
+            self.comms(&wanted).unwrap_or_else(|e| {
+                left_out.push(format!(
+                    "cannot read the kernel names of PIDs {wanted:?}: {e}"
+                ));
+                HashMap::new()
+            })
+        };
+        let mut scan = build_scan(&parsed, query, &comms);
+        scan.left_out.extend(left_out);
+        scan.ancestors = ancestors(&parsed.parents, me);
         // The chain stops at a parent ps did not list (hidepid): with no start times of
         // ancestors at hand, every other process could be above that gap.
         // PID 1 is the top of this namespace: nothing lies above it, listed or not.
-        let top = ancestors[ancestors.len() - 1];
-        let hidden = top > 1 && !parents.contains_key(&top);
-        let mut scan = Scan {
-            processes,
-            ancestors,
-        };
+        let top = scan.ancestors[scan.ancestors.len() - 1];
+        let hidden = top > 1 && !parsed.parents.contains_key(&top);
         super::mark_unknown_ancestry(&mut scan, hidden.then_some(u64::MAX));
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for row in &parsed.rows {
+            if scan.processes.iter().any(|p| p.pid == row.pid) {
+                seen.insert((row.pid, row.start), row.args.to_vec());
+            }
+        }
         Ok(scan)
+    }
+
+    fn are_same_live(&self, targets: &[(u32, u64)]) -> Vec<io::Result<bool>> {
+        match self.check(targets) {
+            Some(same) => same.into_iter().map(Ok).collect(),
+            None => targets
+                .iter()
+                .map(|_| Err(io::Error::other("ps could not check the process again")))
+                .collect(),
+        }
     }
 
     fn is_same_live(&self, pid: u32, start: u64) -> io::Result<bool> {
@@ -665,11 +928,74 @@ mod tests {
  4100     1  1000  4100  4242 pts/0    Ss   Sun Nov 29 15:59:00 2026       06:06  5000 -bash
 ";
 
+    // macOS (adv_cmds-237, apple-oss-distributions/adv_cmds) for SCAN_COLUMNS, built
+    // from the formats in its sources: ps/keyword.c prints uid, pid, ppid, pgid and
+    // tpgid with `%d` (so `nobody` is -2); ps/print.c prints lstart with strftime `%c`
+    // (C locale: `Tue Mar  5 08:00:00 2024`), etime in `get_etime` as `%02ld:%02ld`
+    // while e <= 3600 (so exactly one hour is `60:00`), `%02ld:%02ld:%02ld` while
+    // e <= 86400 (exactly a day is `24:00:00`), `%02ld-...` up to 100 days and
+    // `%ld-...` beyond; a zombie's args is `<defunct>` (`getproclline`, since
+    // adv_cmds-199); args go through strvis(VIS_TAB | VIS_NL | VIS_NOSLASH), so `café`
+    // is `cafM-CM-)`; and an empty argv[0] is skipped with the NULs after exec_path.
+    const MACOS_CURRENT: &[u8] = b"\
+    1     0     0     1     0 ??       Ss   Mon Mar  4 09:12:01 2024 123-03:04:05  14032 /sbin/launchd
+  400     1    -2   400     0 ??       Ss   Mon Mar  4 09:12:30 2024 09-00:00:00   2100 /usr/sbin/distnoted agent
+  612     1   501   612     0 ??       S    Tue Mar  5 08:00:00 2024 24:00:00 1258291 /usr/local/bin/patina serve --port 8080
+  613     1   501   613     0 ??       S    Wed Mar  6 07:00:00 2024    60:00   3000 patina index
+  614     1   501   614     0 ??       S    Wed Mar  6 07:00:01 2024    59:59   3000 patina cafM-CM-) --tab^Ix
+  700   690   501   700   700 ttys001  S+   Wed Mar  6 07:30:00 2024    30:01   3120 /Users/me/.cargo/bin/patina chat
+  812   700   501   700   700 ttys001  Z+   Wed Mar  6 07:40:00 2024    20:01      0 <defunct>
+  813   700   501   700   700 ttys001  Z+   Wed Mar  6 07:40:01 2024    20:00      0 <defunct>
+  814   700   501   700   700 ttys001  S+   Wed Mar  6 07:40:02 2024 01-00:00:01   2048  patina --edit notes
+";
+
+    // macOS before adv_cmds-199: a zombie's (or any process whose arguments cannot be
+    // read) args is `(p_comm)` (ps/print.c, `getproclline`, the ERROR_A path).
+    const MACOS_BEFORE_199: &[u8] = b"\
+    1     0     0     1     0 ??       Ss   Mon Mar  4 09:12:01 2024 12-03:04:05  14032 /sbin/launchd
+  812   700   501   700   700 ttys001  Z+   Wed Mar 13 10:05:00 2024    07:34      0 (patina)
+  815     1   501   815     0 ??       S    Wed Mar 13 10:05:01 2024    07:33      0 (patina)
+";
+
+    // FreeBSD (freebsd/freebsd-src, bin/ps) for SCAN_COLUMNS: bin/ps/print.c prints
+    // `-` for lstart and etime of a process whose u-area is not valid (not in memory),
+    // etime with `%3d-%02d:%02d:%02d` (days padded to three places), a terminal-less tty
+    // as `-`, uids unsigned; bin/ps/ps.c gives a zombie the args `<defunct>`; and
+    // bin/ps/fmt.c prints a process without argv as `[comm]` and appends ` (comm)`
+    // when comm differs from basename(argv[0]).
+    const FREEBSD: &[u8] = b"\
+    0     0     0     0     0 -        DLs  Thu Nov 26 15:49:23 2026   3-01:02:03    368 [kernel]
+    1     0     0     1     0 -        ILs  Thu Nov 26 15:49:23 2026   3-01:02:03   1284 /sbin/init
+  950     1 65534   950     0 -        Ss   Thu Nov 26 15:50:00 2026   3-01:01:26   2000 /usr/sbin/nobodyd
+ 1200     1  1001  1200     0 -        SW   -                                 -      0 patina serve
+ 1201     1  1001  1201     0 -        S    Sun Nov 29 16:00:00 2026        05:06   2048 patina serve --port 8080 (sleep)
+ 1202     1  1001  1202     0 -        S    Sun Nov 29 16:00:00 2026        05:06   2048 /usr/local/bin/patina serve (a (b))
+ 1203  1201  1001  1201     0 -        Z    Sun Nov 29 16:00:01 2026        05:05      0 <defunct>
+ 1204     1  1001  1204     0 -        S    Sun Nov 29 16:00:02 2026     1-00:00:00   2048 [patina]
+";
+
     fn rows(out: &[u8]) -> Vec<Row<'_>> {
         out.split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
-            .map(|l| parse_row(l).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(l))))
+            .map(|l| {
+                parse_row(l).unwrap_or_else(|e| panic!("{e:?}: {}", String::from_utf8_lossy(l)))
+            })
             .collect()
+    }
+
+    /// A scan of recorded output, with the kernel names `comms` for the rows that need one.
+    fn scan_with(out: &[u8], query: &Query<'_>, comms: &[(u32, &[u8])]) -> io::Result<Scan> {
+        let parsed = parse_lines(out)?;
+        let comms = comms.iter().map(|&(p, c)| (p, c.to_vec())).collect();
+        let mut scan = build_scan(&parsed, query, &comms);
+        scan.ancestors = parsed.parents.keys().copied().collect();
+        Ok(scan)
+    }
+
+    /// The matched processes and every row's parent, as a scan of `out` finds them.
+    fn parse_scan(out: &[u8], query: &Query<'_>) -> io::Result<(Vec<Process>, HashMap<u32, u32>)> {
+        let parents = parse_lines(out)?.parents;
+        Ok((scan_with(out, query, &[])?.processes, parents))
     }
 
     fn query(names: &[String]) -> Query<'_> {
@@ -824,8 +1150,12 @@ mod tests {
             b"1-",
             b"01:02:03:04",
             b"00:60",
-            b"60:00",
-            b"24:00:00",
+            b"60:01",
+            b"61:00",
+            b"24:00:01",
+            b"24:01:00",
+            b"25:00:00",
+            b"1-24:00:00",
             b"123:00",
             b"0a:00",
             b"+1:00",
@@ -863,19 +1193,21 @@ mod tests {
 
     #[test]
     fn truncated_or_garbled_rows_fail_the_scan() {
-        assert_eq!(parse_row(b"  4242  4100  1000"), None);
+        assert_eq!(
+            parse_row(b"  4242  4100  1000"),
+            Err(BadRow::Malformed("pgid"))
+        );
         assert_eq!(
             parse_row(b" 4242 4100 1000 4242 -1 ? S Sun Nov 29 16:00:00 2026 xx:yy 2048 patina"),
-            None
+            Err(BadRow::Malformed("etime"))
         );
         assert_eq!(
             parse_row(b"PID PPID UID PGID TPGID TT STAT STARTED ELAPSED RSS COMMAND"),
-            None
+            Err(BadRow::NotARow)
         );
-        let names = vec!["patina".to_owned()];
-        let garbled = [PROCPS, b"this is not ps output\n"].concat();
-        let err = parse_scan(&garbled, &query(&names)).unwrap_err();
-        assert!(err.to_string().contains("line 7"), "{err}");
+        // Only output with no readable row at all fails the scan.
+        let err = parse_lines(b"this is not ps output\n  PID COMMAND\n").unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
         assert!(err.to_string().contains("this is not ps output"), "{err}");
     }
 
@@ -883,13 +1215,16 @@ mod tests {
     fn check_rows_carry_pid_zombie_and_start() {
         assert_eq!(
             parse_check(b" 4242 S+   Sun Nov 29 16:00:00 2026"),
-            Some((4242, false, 1_795_968_000))
+            Some((4242, false, 1_795_968_000, &b""[..]))
         );
         assert_eq!(
             parse_check(b"4300 Z Sun Nov 29 16:00:01 2026"),
-            Some((4300, true, 1_795_968_001))
+            Some((4300, true, 1_795_968_001, &b""[..]))
         );
-        assert_eq!(parse_check(b"4300 Z Sun Nov 29 16:00:01 2026 x"), None);
+        assert_eq!(
+            parse_check(b"4300 S Sun Nov 29 16:00:01 2026  patina serve "),
+            Some((4300, false, 1_795_968_001, &b" patina serve"[..]))
+        );
         assert_eq!(parse_check(b"4300 Z"), None);
     }
 
@@ -899,6 +1234,244 @@ mod tests {
         assert_eq!(zombie_name(b"(patina)"), b"patina");
         assert_eq!(zombie_name(b"<defunct>"), b"");
         assert_eq!(zombie_name(b"patina serve"), b"");
+    }
+
+    #[test]
+    fn macos_rows_parse_at_every_boundary_the_sources_print() {
+        let r = rows(MACOS_CURRENT);
+        assert_eq!(r.len(), 9);
+        assert_eq!(r[0].etime_secs, 123 * 86_400 + 3 * 3600 + 4 * 60 + 5);
+        // -2 (nobody) as its 32 bits.
+        assert_eq!(r[1].uid, 4_294_967_294);
+        assert_eq!(r[1].etime_secs, 9 * 86_400);
+        assert_eq!(r[2].etime_secs, 86_400);
+        assert_eq!(r[3].etime_secs, 3600);
+        assert_eq!(r[4].etime_secs, 3599);
+        assert_eq!(r[8].etime_secs, 86_401);
+        assert!(r[6].is_zombie());
+        assert_eq!(r[6].args, b"<defunct>");
+        assert_eq!(r[8].args, b" patina --edit notes");
+        assert_eq!(id32(b"-2147483648"), Some(0x8000_0000));
+        assert_eq!(id32(b"-2147483649"), None);
+        assert_eq!(id32(b"4294967296"), None);
+    }
+
+    #[test]
+    fn a_defunct_zombie_is_named_by_its_kernel_name() {
+        let names = vec!["patina".to_owned()];
+        let q = query(&names);
+        // 812 and 813 print only `<defunct>`, and the empty argv[0] of 814 needs a name.
+        let rows = parse_lines(MACOS_CURRENT).unwrap().rows;
+        let wanted: Vec<u32> = rows
+            .iter()
+            .filter(|r| needs_comm(r, &q))
+            .map(|r| r.pid)
+            .collect();
+        assert_eq!(wanted, [812, 813, 814]);
+        let scan = scan_with(
+            MACOS_CURRENT,
+            &q,
+            &[(812, b"patina"), (813, b"sleep"), (814, b"sleeper")],
+        )
+        .unwrap();
+        let pids: Vec<u32> = scan.processes.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [612, 613, 614, 700, 812]);
+        let zombie = &scan.processes[4];
+        assert!(zombie.is_zombie());
+        assert!(zombie.argv.is_empty());
+        // The parent of every matched process is known by name.
+        assert_eq!(zombie.parent_name.as_deref(), Some("patina"));
+        assert_eq!(scan.processes[0].parent_name.as_deref(), Some("launchd"));
+        // Without the kernel names nothing is guessed: the zombies are not listed.
+        let scan = scan_with(MACOS_CURRENT, &q, &[]).unwrap();
+        assert_eq!(scan.processes.len(), 4);
+    }
+
+    #[test]
+    fn an_empty_argv0_matches_by_kernel_name_only_as_with_proc() {
+        let names = vec!["patina".to_owned()];
+        let q = query(&names);
+        let line = MACOS_CURRENT.split(|&b| b == b'\n').nth(8).unwrap();
+        let row = parse_row(line).unwrap();
+        // argv ["", "patina", "--edit", "notes"]: `patina` is an argument, not the program.
+        assert_eq!(candidate(&row, &q, Some(b"sleeper")), None);
+        assert_eq!(candidate(&row, &q, None), None);
+        let found = candidate(&row, &q, Some(b"patina")).unwrap();
+        assert_eq!(found.argv, [&b"patina"[..], b"--edit", b"notes"]);
+    }
+
+    #[test]
+    fn strvis_escaped_arguments_keep_ascii_names_matching() {
+        let names = vec!["patina".to_owned()];
+        let scan = scan_with(MACOS_CURRENT, &query(&names), &[]).unwrap();
+        let p = scan.processes.iter().find(|p| p.pid == 614).unwrap();
+        assert_eq!(p.name, "patina");
+        assert_eq!(p.argv, [&b"patina"[..], b"cafM-CM-)", b"--tab^Ix"]);
+    }
+
+    #[test]
+    fn macos_before_199_names_zombies_in_parentheses() {
+        let names = vec!["patina".to_owned()];
+        let scan = scan_with(MACOS_BEFORE_199, &query(&names), &[]).unwrap();
+        let pids: Vec<u32> = scan.processes.iter().map(|p| p.pid).collect();
+        // 815 is alive with unreadable arguments: `(patina)` is not an argv[0].
+        assert_eq!(pids, [812]);
+        assert!(scan.processes[0].is_zombie());
+    }
+
+    #[test]
+    fn freebsd_rows_without_a_start_time_are_left_out_with_a_reason() {
+        let parsed = parse_lines(FREEBSD).unwrap();
+        assert_eq!(parsed.rows.len(), 7);
+        assert_eq!(parsed.left_out.len(), 1);
+        assert!(
+            parsed.left_out[0].contains("PID 1200") && parsed.left_out[0].contains("no start time"),
+            "{:?}",
+            parsed.left_out
+        );
+        // Its parent is still known, so the ancestor chain through it is complete.
+        assert_eq!(parsed.parents[&1200], 1);
+        assert_eq!(parsed.rows[2].uid, 65_534);
+        assert_eq!(parsed.rows[6].etime_secs, 86_400);
+        assert!(!parsed.rows[0].has_tty());
+        assert_eq!(
+            parse_row(b"1200 1 1001 1200 0 - S Sun Nov 29 16:00:00 2026 - 0 patina"),
+            Err(BadRow::NoStartTime)
+        );
+    }
+
+    #[test]
+    fn freebsd_comm_suffix_and_brackets_are_not_arguments() {
+        let names = vec!["patina".to_owned()];
+        let q = query(&names);
+        let rows = parse_lines(FREEBSD).unwrap().rows;
+        let wanted: Vec<u32> = rows
+            .iter()
+            .filter(|r| needs_comm(r, &q))
+            .map(|r| r.pid)
+            .collect();
+        assert_eq!(wanted, [1201, 1202, 1203]);
+        let scan = scan_with(
+            FREEBSD,
+            &q,
+            &[(1201, b"sleep"), (1202, b"patina"), (1203, b"patina")],
+        )
+        .unwrap();
+        let pids: Vec<u32> = scan.processes.iter().map(|p| p.pid).collect();
+        // 1204 `[patina]` has no argv (or an argv of `[patina]`): never matched.
+        assert_eq!(pids, [1201, 1202, 1203]);
+        assert_eq!(
+            scan.processes[0].argv,
+            [&b"patina"[..], b"serve", b"--port", b"8080"]
+        );
+        // comm equals basename(argv[0]): the parentheses are real arguments.
+        assert_eq!(scan.processes[1].argv.last().unwrap(), b"(b))");
+        assert!(scan.processes[2].is_zombie());
+        assert_eq!(scan.left_out.len(), 1);
+    }
+
+    #[test]
+    fn one_unreadable_row_no_longer_fails_the_scan() {
+        let names = vec!["patina".to_owned()];
+        let garbled = [PROCPS, b"this is not ps output\n 4400 1 1000 4400 -1 ? S Sun Nov 29 16:00:00 2026 xx 0 patina\n"].concat();
+        let parsed = parse_lines(&garbled).unwrap();
+        assert_eq!(parsed.rows.len(), 6);
+        assert_eq!(parsed.left_out.len(), 2, "{:?}", parsed.left_out);
+        assert!(
+            parsed.left_out[0].contains("line 7"),
+            "{:?}",
+            parsed.left_out
+        );
+        assert!(parsed.left_out[1].contains("PID 4400") && parsed.left_out[1].contains("etime"));
+        let (found, _) = parse_scan(&garbled, &query(&names)).unwrap();
+        assert!(found.iter().all(|p| p.pid != 4400));
+    }
+
+    #[test]
+    fn columns_are_one_keyword_per_option() {
+        let args = columns(&SCAN_COLUMNS);
+        assert_eq!(args.len(), 22);
+        for pair in args.chunks(2) {
+            assert_eq!(pair[0], "-o");
+            assert!(pair[1].ends_with('=') && pair[1].matches('=').count() == 1);
+        }
+    }
+
+    /// PID reuse within the second `lstart` shows: a process that exec()s keeps its
+    /// pid and start time, so to `ps` it is exactly a new process under the scanned
+    /// (pid, start second). Only its command line tells them apart.
+    #[test]
+    fn a_different_command_line_under_the_scanned_pid_and_second_is_not_signalled() {
+        use std::io::Write;
+        use std::sync::atomic::AtomicU32;
+        let src = PsSource::new();
+        if src.ps.is_none() {
+            eprintln!("skipped: no ps on this system");
+            return;
+        }
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "pu{:x}n{:x}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        // Scanned as `NAME -c ...`; after a line on stdin, the same pid is `sleep 1000`.
+        let mut child = Command::new("/bin/sh")
+            .arg0(&name)
+            .args(["-c", "read _ && exec sleep 1000"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let names = vec![name];
+        let scan = src.scan(&query(&names)).unwrap();
+        let start = scan.processes.iter().find(|p| p.pid == pid).unwrap().start;
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = src.run(&["-o", "args=", "-p", &pid.to_string()]).unwrap();
+            if String::from_utf8_lossy(&out.stdout).starts_with("sleep") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never exec'd");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let fates = crate::reap::reap(
+            &src,
+            &[(pid, start)],
+            Duration::from_secs(1),
+            &crate::watch::Watch::default(),
+        );
+        let alive = matches!(child.try_wait(), Ok(None));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(fates, [crate::reap::Fate::Vanished]);
+        assert!(alive, "the process now under the scanned pid was signalled");
+    }
+
+    /// A scan that its caller gave up on stops its `ps` at once, not at the timeout.
+    #[test]
+    fn an_abandoned_scan_stops_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let ps = dir.path().join("ps");
+        let tmp = dir.path().join("ps.tmp");
+        std::fs::write(&tmp, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp, &ps).unwrap();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let src = PsSource {
+            ps: Some(ps),
+            ..PsSource::abandonable(Arc::clone(&abandoned))
+        };
+        let flag = Arc::clone(&abandoned);
+        let giver_up = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            flag.store(true, Ordering::Relaxed);
+        });
+        let names = vec![];
+        let err = src.scan(&query(&names)).unwrap_err().to_string();
+        giver_up.join().unwrap();
+        assert!(err.contains("abandoned"), "{err}");
     }
 
     #[test]
@@ -913,10 +1486,11 @@ mod tests {
         let scan = src.scan(&query(&names)).unwrap();
         assert_eq!(scan.ancestors[0], me);
         assert!(scan.ancestors.len() >= 2, "{:?}", scan.ancestors);
-        let out = src
-            .run(&["-o", CHECK_COLUMNS, "-p", &me.to_string()])
-            .unwrap();
-        let (pid, zombie, start) = parse_check(trim_ascii(&out.stdout)).unwrap();
+        let mut args = columns(&CHECK_COLUMNS);
+        let me_text = me.to_string();
+        args.extend(["-p", &me_text]);
+        let out = src.run(&args).unwrap();
+        let (pid, zombie, start, _) = parse_check(trim_ascii(&out.stdout)).unwrap();
         assert_eq!((pid, zombie), (me, false));
         assert!(src.is_same_live(me, start).unwrap());
         assert!(!src.is_same_live(me, start + 1).unwrap());
@@ -1041,7 +1615,7 @@ mod proptests {
             prop_assert_eq!(row.start, start);
             prop_assert_eq!(row.etime_secs, age);
             prop_assert_eq!(row.rss_kib, u64::from(rss));
-            prop_assert_eq!(row.args, args.trim().as_bytes());
+            prop_assert_eq!(row.args, args.trim_end().as_bytes());
         }
     }
 }
