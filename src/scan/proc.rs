@@ -493,20 +493,16 @@ impl Source for ProcSource {
             // The stat file stays open: read again at the end, it proves that the
             // process is still the one first seen, so that every file read by path in
             // between (status, cmdline, exe) was its own even if the pid is reused.
-            let mut status = None;
             if let Some(uid) = query.uid {
                 // The owner of /proc/PID is the effective uid, or root's (of some user
                 // namespace) for a non-dumpable process or a zombie: another owner is
-                // another user's process, and its status need not be read.
+                // another user's process, and nothing more of it need be read. The
+                // effective uid itself (status) is read only for a name match.
                 let Ok(meta) = fs::fstat(&fd) else {
                     continue;
                 };
                 if meta.st_uid != uid && meta.st_uid != 0 {
                     continue;
-                }
-                match self.read_status(&proc_dir, pid_bytes, &mut status_buf) {
-                    Some(s) if s.euid == uid => status = Some(s),
-                    _ => continue,
                 }
             }
             let Some(cmd_path) = ProcPath::new(pid_bytes, b"cmdline") else {
@@ -539,13 +535,12 @@ impl Source for ProcSource {
             if !complete && read_rest(&cmd_fd, &mut raw).is_err() {
                 continue;
             }
-            let status = match status {
-                Some(s) => s,
-                None => match self.read_status(&proc_dir, pid_bytes, &mut status_buf) {
-                    Some(s) => s,
-                    None => continue,
-                },
+            let Some(status) = self.read_status(&proc_dir, pid_bytes, &mut status_buf) else {
+                continue;
             };
+            if query.uid.is_some_and(|uid| uid != status.euid) {
+                continue;
+            }
             let replaced = exe_replaced(&proc_dir, pid_bytes, &mut own);
             if young && !replaced {
                 continue;
