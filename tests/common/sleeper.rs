@@ -2,6 +2,8 @@
 // rustc by the tests (no dependencies); behaviour is chosen by environment variables so
 // that argv stays exactly what a test asks for:
 //   SLEEPER_IGNORE_TERM=1  ignore SIGTERM (the disposition survives exec)
+//   SLEEPER_BLOCK_TERM=1   block SIGTERM, so that one sent stays pending where
+//                          /proc/PID/status shows it (ShdPnd; Linux)
 //   SLEEPER_COMM=NAME      set the kernel's comm with prctl(PR_SET_NAME) (Linux)
 //   SLEEPER_EXIT=1         exit at once (to leave a zombie behind)
 //   SLEEPER_FORK=1         fork a child that sleeps too, then keep sleeping
@@ -30,6 +32,8 @@ extern "C" {
     fn execve(path: *const i8, argv: *const *const i8, envp: *const *const i8) -> i32;
     #[cfg(target_os = "linux")]
     fn syscall(number: i64, ...) -> i64;
+    #[cfg(target_os = "linux")]
+    fn sigprocmask(how: i32, set: *const u64, old: *mut u64) -> i32;
     #[cfg(target_os = "linux")]
     fn prctl(option: i32, arg2: *const i8, arg3: usize, arg4: usize, arg5: usize) -> i32;
 }
@@ -108,6 +112,12 @@ fn main() {
     }
     if std::env::var_os("SLEEPER_IGNORE_TERM").is_some() {
         unsafe { signal(15, 1) };
+    }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("SLEEPER_BLOCK_TERM").is_some() {
+        // glibc's sigset_t: 1024 bits; SIG_BLOCK is 0; SIGTERM is bit 15 - 1.
+        let set = [1u64 << 14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        unsafe { sigprocmask(0, set.as_ptr(), std::ptr::null_mut()) };
     }
     if std::env::var_os("SLEEPER_FORK_ON_TERM").is_some() {
         unsafe { signal(15, fork_and_exit as *const () as usize) };
