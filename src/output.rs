@@ -1,0 +1,175 @@
+//! Everything the binary prints besides help: the report, the status line and errors.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::CommandFactory;
+
+use patina_reap::{escape, Outcome, Progress, Report};
+
+use crate::cli::Cli;
+use crate::color::{Colors, Paint};
+use crate::exit_codes::ExitCode;
+
+/// Print an error from a run once, with its causes, and give the status to exit with.
+pub(crate) fn report_error(e: &anyhow::Error, colors: &Colors) -> ExitCode {
+    match e.downcast_ref::<patina_reap::Error>() {
+        // A bad PATINA_REAP_BACKEND is an environment usage error, like a bad
+        // PATINA_REAP_THRESHOLD: nothing was scanned or signalled.
+        Some(inner @ patina_reap::Error::UnknownBackend(_)) => {
+            usage_error(colors, &inner.to_string())
+        }
+        _ => {
+            to_stderr!("{} {}\n", colors.err("error:", Paint::Red), error_chain(e));
+            ExitCode::Failure
+        }
+    }
+}
+
+/// The error and its causes, `: `-separated, each once: a cause whose text its parent
+/// already ends with is not repeated.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    let mut last = String::new();
+    for cause in e.chain() {
+        let message = cause.to_string();
+        if last.ends_with(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+        last = message;
+    }
+    text
+}
+
+/// Print a clap error (or help) as clap would, but never an argument as it came: clap
+/// echoes arguments, so when one holds a character that could drive a terminal the
+/// error is made again from escaped arguments, which fail the same way.
+pub(crate) fn print_clap_error(e: &clap::Error, args: &[OsString], colors: &Colors) -> ExitCode {
+    let unsafe_args = args
+        .iter()
+        .any(|a| escape(&a.to_string_lossy()) != a.to_string_lossy());
+    let again = if e.use_stderr() && unsafe_args {
+        let escaped: Vec<OsString> = args
+            .iter()
+            .map(|a| escape(&a.to_string_lossy()).into())
+            .collect();
+        Cli::command()
+            .color(colors.clap())
+            .try_get_matches_from(escaped)
+            .err()
+    } else {
+        None
+    };
+    match again {
+        Some(escaped) if escaped.kind() == e.kind() => {
+            let _ = escaped.print();
+        }
+        // Not the same failure: clap's text, plain, with anything left escaped.
+        _ if e.use_stderr() && unsafe_args => {
+            to_stderr!("{}", escape_lines(&e.render().to_string()))
+        }
+        _ => {
+            let _ = e.print();
+        }
+    }
+    match e.exit_code() {
+        0 => ExitCode::Success,
+        _ => ExitCode::Usage,
+    }
+}
+
+/// [`escape`] line by line, keeping the line breaks.
+fn escape_lines(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match line.strip_suffix('\n') {
+            Some(body) => format!("{}\n", escape(body)),
+            None => escape(line),
+        })
+        .collect()
+}
+
+/// Every usage error this tool finds itself, in clap's layout (with the `Usage:` line),
+/// colored as clap's own are. `message` must already be escaped.
+pub(crate) fn usage_error(colors: &Colors, message: &str) -> ExitCode {
+    let _ = Cli::command()
+        .color(colors.clap())
+        .error(ErrorKind::InvalidValue, message)
+        .print();
+    ExitCode::Usage
+}
+
+/// Failures as warnings on stderr, then the report on stdout as `--json`, `--quiet` and
+/// `--verbose` ask.
+pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for p in &report.processes {
+        if p.outcome == Outcome::Failed {
+            to_stderr!("{} {p}\n", colors.err("warning:", Paint::Yellow));
+        }
+    }
+    if cli.verbose {
+        for why in report.left_out() {
+            eprintln!("note: left out {why}");
+        }
+    }
+    if cli.json {
+        writeln!(out, "{}", report.to_json())?;
+        return Ok(());
+    }
+    if cli.quiet || report.disabled {
+        return Ok(());
+    }
+    for p in &report.processes {
+        let paint = match p.outcome {
+            Outcome::Terminated | Outcome::Killed => Paint::Green,
+            Outcome::WouldReap => Paint::Yellow,
+            Outcome::Skipped | Outcome::Vanished if cli.verbose => Paint::Dimmed,
+            _ => continue,
+        };
+        writeln!(out, "{}", colors.out(&p.to_string(), paint))?;
+    }
+    writeln!(out, "{}", colors.out(&report.summary_line(), Paint::Bold))?;
+    Ok(())
+}
+
+/// The transient status line on a terminal's stderr: shown while a wait lasts, then
+/// erased.
+pub(crate) fn show_status(progress: Progress) {
+    let text = match progress {
+        Progress::WaitingForTurn { up_to } => format!(
+            "waiting up to {} for another patina-reap of these names to finish...",
+            short_duration(up_to)
+        ),
+        Progress::WaitingForExit {
+            count,
+            signal,
+            up_to,
+        } if !up_to.is_zero() => format!(
+            "waiting up to {} for {count} {} to exit after {signal}...",
+            short_duration(up_to),
+            if count == 1 { "process" } else { "processes" }
+        ),
+        _ => String::new(),
+    };
+    // Carriage return, then erase to the end of the line.
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[K{text}");
+    let _ = err.flush();
+}
+
+/// `5s`, `1m30s`, `2h5m`: a wait as people read it.
+fn short_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}

@@ -1,0 +1,123 @@
+//! From raw arguments to checked settings: every usage error is found here, before
+//! anything is scanned or signalled.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+
+use patina_reap::{escape, DurationError, DEFAULT_THRESHOLD, THRESHOLD_ENV};
+
+use crate::cli::{name_problem, Cli};
+use crate::color::{color_flag, Colors};
+use crate::exit_codes::ExitCode;
+use crate::output::{print_clap_error, usage_error};
+
+/// What the threshold setting resolved to.
+pub(crate) enum Threshold {
+    After(Duration),
+    Off,
+}
+
+/// The checked values of the flags and variables.
+pub(crate) struct Settings {
+    pub(crate) threshold: Threshold,
+    pub(crate) grace: Duration,
+    pub(crate) names: Vec<String>,
+    /// `None` for the default socket, empty for `--socket none`.
+    pub(crate) sockets: Option<Vec<std::path::PathBuf>>,
+}
+
+/// Parse and check `args`; on a usage error (or help, or version) it has been printed and
+/// `Err` holds the status to exit with.
+pub(crate) fn parse(args: &[OsString]) -> Result<(Cli, Settings, Colors), ExitCode> {
+    let colors = Colors::decide(color_flag(args));
+    let matches = Cli::command()
+        .color(colors.clap())
+        .try_get_matches_from(args)
+        .map_err(|e| print_clap_error(&e, args, &colors))?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| print_clap_error(&e, args, &colors))?;
+    let colors = Colors::decide(cli.color);
+    let from_env = matches.value_source("threshold") == Some(ValueSource::EnvVariable);
+    let settings =
+        Settings::check(&cli, from_env).map_err(|message| usage_error(&colors, &message))?;
+    Ok((cli, settings, colors))
+}
+
+impl Settings {
+    /// Check every value, in one layout: `invalid value 'V' for 'WHERE': WHY`.
+    fn check(cli: &Cli, threshold_from_env: bool) -> Result<Self, String> {
+        let threshold = resolve_threshold(cli, threshold_from_env)?;
+        let grace = duration_value(&cli.grace, "--grace <DURATION>", "5s, 30s or 1m")?;
+        let mut names: Vec<String> = Vec::with_capacity(cli.names.len());
+        for name in &cli.names {
+            if let Some(why) = name_problem(name) {
+                return Err(format!(
+                    "invalid value '{}' for '--name <NAME>': {why}",
+                    escape(name)
+                ));
+            }
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        let sockets = cli.socket_list()?;
+        Ok(Self {
+            threshold,
+            grace,
+            names,
+            sockets,
+        })
+    }
+}
+
+fn resolve_threshold(cli: &Cli, from_env: bool) -> Result<Threshold, String> {
+    let Some(text) = cli.threshold.as_deref() else {
+        return Ok(Threshold::After(DEFAULT_THRESHOLD));
+    };
+    let origin = if from_env {
+        THRESHOLD_ENV
+    } else {
+        "--threshold <DURATION>"
+    };
+    match text.trim() {
+        "off" if from_env => Ok(Threshold::Off),
+        "" if from_env => Ok(Threshold::After(DEFAULT_THRESHOLD)),
+        "off" => Err(format!(
+            "invalid value 'off' for '{origin}': 'off' is only understood in {THRESHOLD_ENV}; \
+             to send no signal use --dry-run"
+        )),
+        _ => duration_value(text, origin, "24h, 90m or 2d3h").map(Threshold::After),
+    }
+}
+
+/// Parse a DURATION for `origin`; the error names the value (escaped) and gives
+/// examples that fit `origin`.
+fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, String> {
+    let value = text.trim();
+    patina_reap::parse_duration(value).map_err(|e| {
+        let why = if value.starts_with('-') {
+            format!("a DURATION cannot be negative; use e.g. {examples}")
+        } else {
+            match e {
+                DurationError::Empty => format!("empty DURATION; use e.g. {examples}"),
+                DurationError::MissingUnit(n) => {
+                    let n = escape(&n);
+                    format!(
+                        "'{n}' has no unit; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. {examples})"
+                    )
+                }
+                DurationError::UnknownUnit(u) => format!(
+                    "unknown unit '{}'; use s, m, h, d or w (e.g. {examples})",
+                    escape(&u)
+                ),
+                DurationError::Overflow => "the DURATION is too large".to_owned(),
+                _ => format!(
+                    "not a DURATION; use <integer><unit> with s, m, h, d or w (e.g. {examples})"
+                ),
+            }
+        };
+        format!("invalid value '{}' for '{origin}': {why}", escape(value))
+    })
+}
