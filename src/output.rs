@@ -115,7 +115,7 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyho
     }
     if cli.verbose {
         for why in report.left_out() {
-            eprintln!("note: left out {why}");
+            to_stderr!("note: left out {why}\n");
         }
     }
     if cli.json {
