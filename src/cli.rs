@@ -78,8 +78,8 @@ is written when stderr is not a terminal, or with --quiet or --json.
 
 SIGINT (Ctrl-C) or SIGTERM during a run stops it: no further signal is sent, each \
 process already signalled is listed with what became of it (one still running is a \
-warning), and the exit status is 130. Before any signal was sent, nothing is. A second \
-SIGINT or SIGTERM ends the tool at once.";
+warning), and the exit status is 130 (SIGINT) or 143 (SIGTERM). Before any signal was \
+sent, nothing is. A second SIGINT or SIGTERM ends the tool at once.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
@@ -152,8 +152,8 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
         "A bad flag, DURATION, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value.",
     ),
     (
-        "130",
-        "interrupted by SIGINT or SIGTERM",
+        "130, 143",
+        "interrupted by SIGINT (130) or SIGTERM (143)",
         "No further signal was sent; the processes already signalled are listed with what \
          became of them, those still running as warnings.",
     ),

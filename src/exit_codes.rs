@@ -9,8 +9,10 @@ pub(crate) enum ExitCode {
     Failure,
     /// Bad arguments or environment; nothing was signalled.
     Usage,
-    /// SIGINT or SIGTERM arrived while the tool was waiting or reaping.
+    /// SIGINT (Ctrl-C) arrived while the tool was waiting or reaping.
     Interrupted,
+    /// SIGTERM arrived while the tool was waiting or reaping.
+    Terminated,
 }
 
 impl From<ExitCode> for i32 {
@@ -20,6 +22,7 @@ impl From<ExitCode> for i32 {
             ExitCode::Failure => 1,
             ExitCode::Usage => 2,
             ExitCode::Interrupted => 130,
+            ExitCode::Terminated => 143,
         }
     }
 }
@@ -41,6 +44,8 @@ mod tests {
         assert_eq!(i32::from(ExitCode::Usage), 2);
         // 128 + SIGINT, as shells report a command ended by Ctrl-C.
         assert_eq!(i32::from(ExitCode::Interrupted), 130);
+        // 128 + SIGTERM, likewise.
+        assert_eq!(i32::from(ExitCode::Terminated), 143);
     }
 
     #[test]

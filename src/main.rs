@@ -17,7 +17,7 @@ mod settings;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use cli::Cli;
@@ -42,9 +42,10 @@ fn main() -> std::process::ExitCode {
 fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCode> {
     os::raise_fd_limit();
     let interrupt = Arc::new(AtomicBool::new(false));
+    let which = Arc::new(AtomicUsize::new(0));
     // A dry run signals nothing: Ctrl-C may end it as it ends anything.
     if !cli.dry_run {
-        os::catch_interrupts(&interrupt);
+        os::catch_interrupts(&interrupt, &which);
     }
     let status = !cli.quiet && !cli.json && std::io::stderr().is_terminal();
     let reaper = Reaper::new()
@@ -76,7 +77,7 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
         Threshold::After(d) => match reaper.threshold(d).run() {
             Err(patina_reap::Error::Interrupted) => {
                 to_stderr!("Interrupted; nothing was signalled\n");
-                return Ok(ExitCode::Interrupted);
+                return Ok(os::interrupted_status(&which));
             }
             result => {
                 use anyhow::Context;
@@ -89,7 +90,7 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
         to_stderr!(
             "Interrupted; a process listed as still running was sent SIGTERM but not SIGKILL\n"
         );
-        return Ok(ExitCode::Interrupted);
+        return Ok(os::interrupted_status(&which));
     }
     Ok(if report.summary.failed > 0 {
         ExitCode::Failure

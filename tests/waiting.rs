@@ -1,5 +1,5 @@
 //! Feedback while waiting: a transient status line on a terminal (never when piped), and
-//! an interrupt (SIGINT, SIGTERM) that says what happened so far and exits 130.
+//! an interrupt (SIGINT, SIGTERM) that says what happened so far and exits 130 or 143.
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -153,9 +153,9 @@ fn ctrl_c_during_the_grace_period_says_what_happened_and_exits_130() {
 }
 
 #[test]
-fn sigterm_during_the_grace_period_reports_in_json_and_exits_130() {
+fn sigterm_during_the_grace_period_reports_in_json_and_exits_143() {
     let (out, obeys, stubborn) = interrupted_during_the_grace_period(Signal::TERM, &["--json"]);
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(outcome(&doc, obeys), "terminated");
     assert_eq!(outcome(&doc, stubborn), "failed");
