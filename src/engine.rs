@@ -228,6 +228,15 @@ impl Reaper {
     }
 
     /// Select from a finished scan and reap.
+    /// Whether any scanned process would be reaped (before the socket lookup, which
+    /// only ever keeps more).
+    pub(crate) fn any_stale(&self, scan: &Scan) -> bool {
+        let threshold_secs = self.threshold.as_secs();
+        scan.processes
+            .iter()
+            .any(|p| verdict(p, threshold_secs, &scan.ancestors) == Verdict::Stale)
+    }
+
     pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
         let threshold_secs = self.threshold.as_secs();
         let mut verdicts: Vec<Verdict> = scan

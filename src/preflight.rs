@@ -55,15 +55,21 @@ fn preflight(out: &mut dyn Write) {
 /// Take this user's reap turn, scan within the budget, reap, and write one line per
 /// reaped or failed process.
 pub(crate) fn check(reaper: &Reaper, out: &mut dyn Write) {
-    // Another patina starting at the same moment is already reaping: leave it to that one.
-    let turn = lock::acquire(reaper.names_list(), Duration::ZERO);
-    if matches!(turn, ReapLock::Busy) {
-        return;
-    }
     // A scan that failed or ran out of time is not patina's problem: go on silently.
     let Some((source, scan)) = scan_within_budget(reaper) else {
         return;
     };
+    // Nothing stale, the usual case: no turn to take, nothing to say.
+    if !reaper.any_stale(&scan) {
+        return;
+    }
+    // Another patina starting at the same moment is already reaping: leave it to that
+    // one. A turn taken after the other's ends finds its processes gone (each is checked
+    // again right before its signal), and gone ones are not reported.
+    let turn = lock::acquire(reaper.names_list(), Duration::ZERO);
+    if matches!(turn, ReapLock::Busy) {
+        return;
+    }
     let report = reaper.finish(&*source, scan);
     for p in &report.processes {
         if p.outcome.is_reaped() {
