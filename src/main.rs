@@ -67,10 +67,7 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
     let report = match settings.threshold {
         Threshold::Off => {
             if !cli.quiet {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "Reaping is disabled by {THRESHOLD_ENV}=off; nothing was signalled"
-                );
+                to_stderr!("Reaping is disabled by {THRESHOLD_ENV}=off; nothing was signalled\n");
             }
             reaper.disabled_report()
         }

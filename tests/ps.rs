@@ -35,6 +35,21 @@ fn fake_ps(sb: &Sandbox, body: &str) -> PathBuf {
     dir
 }
 
+/// A stand-in `ps` that appends its arguments to a log, then runs the real one:
+/// (its directory, for PATH, and the log).
+fn logging_ps(sb: &Sandbox) -> (PathBuf, PathBuf) {
+    let log = sb.dir.path().join("ps.log");
+    let dir = fake_ps(
+        sb,
+        &format!(
+            "echo \"$*\" >> '{}'\nexec '{}' \"$@\"",
+            log.display(),
+            which("ps").display()
+        ),
+    );
+    (dir, log)
+}
+
 fn json_of(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}\n{}", stdout(out), stderr(out)))
@@ -123,16 +138,7 @@ fn the_ps_backend_reaps_escalates_and_skips_zombies() {
 #[test]
 fn the_ps_backend_runs_ps_once_per_scan_and_once_per_signal() {
     let mut sb = Sandbox::new();
-    let log = sb.dir.path().join("ps.log");
-    let real_ps = which("ps");
-    let dir = fake_ps(
-        &sb,
-        &format!(
-            "echo \"$*\" >> '{}'\nexec '{}' \"$@\"",
-            log.display(),
-            real_ps.display()
-        ),
-    );
+    let (dir, log) = logging_ps(&sb);
     let pid = sb.spawn_sleeper();
     let runs = || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -391,16 +397,7 @@ fn the_ps_backend_scans_and_reaps_through_a_freebsd_style_ps() {
 #[test]
 fn the_ps_backend_checks_all_targets_in_one_ps_run_per_step() {
     let mut sb = Sandbox::new();
-    let log = sb.dir.path().join("ps.log");
-    let real_ps = which("ps");
-    let dir = fake_ps(
-        &sb,
-        &format!(
-            "echo \"$*\" >> '{}'\nexec '{}' \"$@\"",
-            log.display(),
-            real_ps.display()
-        ),
-    );
+    let (dir, log) = logging_ps(&sb);
     let mut pids: Vec<u32> = (0..10).map(|_| sb.spawn_sleeper()).collect();
     pids.extend((0..5).map(|_| sb.spawn_term_ignorer()));
     let out = ps_reaper(&sb, Some(&dir))
