@@ -33,18 +33,19 @@ use rustix::process::{Pid, Signal};
 use super::{matching_name, program_name, Process, Query, Scan, Source};
 use crate::Error;
 
-/// The columns of a scan, one keyword per `-o`: FreeBSD's `ps` ends the keyword list of
+/// The columns of every scan and every re-check, one keyword per `-o`, read by one parser
+/// ([`parse_lines`]): FreeBSD's `ps` ends the keyword list of
 /// one `-o` at its first `=` (the rest is that column's header, bin/ps/ps.1), while
 /// macOS, FreeBSD and procps all accept `-o k1= -o k2=`. `lstart` is five words
 /// (`Mon Jan  2 15:04:05 2006`) or `-` (FreeBSD, a process not in memory); `args` comes
-/// last because it may hold spaces.
-const SCAN_COLUMNS: [&str; 11] = [
+/// last because it may hold spaces. A re-check asks for the same columns as the scan so
+/// that `args` reads the same in both: macOS pads fixed-width columns (`lstart` to 28
+/// characters, `%-*s` in adv_cmds ps/print.c `lstarted()`, while `%c` prints 24), so
+/// the text after any other column than `rss` (right-justified) would differ.
+const PS_COLUMNS: [&str; 11] = [
     "pid=", "ppid=", "uid=", "pgid=", "tpgid=", "tty=", "stat=", "lstart=", "etime=", "rss=",
     "args=",
 ];
-/// The columns of a re-check of processes before or after signalling them: with `args`
-/// the identity is (pid, start second, command line), not just (pid, start second).
-const CHECK_COLUMNS: [&str; 4] = ["pid=", "stat=", "lstart=", "args="];
 /// The columns that give the kernel's name of a few processes whose `args` does not.
 const COMM_COLUMNS: [&str; 2] = ["pid=", "ucomm="];
 /// How the scan is named in errors.
@@ -64,7 +65,7 @@ fn columns(list: &[&'static str]) -> Vec<&'static str> {
     list.iter().flat_map(|c| ["-o", c]).collect()
 }
 
-/// One line of `ps` output for [`SCAN_COLUMNS`].
+/// One line of `ps` output for [`PS_COLUMNS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Row<'a> {
     pub(crate) pid: u32,
@@ -216,15 +217,6 @@ fn args_column(rest: &[u8]) -> &[u8] {
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(0, |i| i + 1);
     &rest[..end]
-}
-
-/// One line of [`CHECK_COLUMNS`] output: pid, whether it is a zombie, start, args.
-pub(crate) fn parse_check(line: &[u8]) -> Option<(u32, bool, u64, &[u8])> {
-    let mut rest = line;
-    let pid = number(word(&mut rest)?)?;
-    let stat = word(&mut rest)?;
-    let start = parse_lstart(&mut rest)?;
-    Some((pid, stat.contains(&b'Z'), start, args_column(rest)))
 }
 
 fn trim_ascii(mut s: &[u8]) -> &[u8] {
@@ -646,29 +638,28 @@ impl PsSource {
         pids.dedup();
         let list = pids.join(",");
         let mut args = vec!["-ww"];
-        args.extend(columns(&CHECK_COLUMNS));
+        args.extend(columns(&PS_COLUMNS));
         args.extend(["-p", &list]);
         let out = self.run(&args).ok()?;
         // ps exits 1 when none of the pids exists, silently: that is an answer too.
         if !out.status.success() && !out.stderr.is_empty() {
             return None;
         }
-        let mut now = HashMap::new();
-        for line in out.stdout.split(|&b| b == b'\n') {
-            if trim_ascii(line).is_empty() {
-                continue;
-            }
-            let (pid, zombie, start, args) = parse_check(line)?;
-            now.insert(pid, (zombie, start, args));
+        // The scan's parser: a line it cannot read leaves every target unknown, so none
+        // is taken for gone or for the same process.
+        let parsed = parse_lines(&out.stdout).ok()?;
+        if !parsed.left_out.is_empty() {
+            return None;
         }
+        let now: HashMap<u32, &Row<'_>> = parsed.rows.iter().map(|r| (r.pid, r)).collect();
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         Some(
             targets
                 .iter()
                 .map(|&(pid, start)| match now.get(&pid) {
-                    Some(&(false, s, args)) if s == start => {
-                        seen.get(&(pid, start)).is_none_or(|was| was == args)
-                    }
+                    Some(row) if !row.is_zombie() && row.start == start => seen
+                        .get(&(pid, start))
+                        .is_none_or(|was| was.as_slice() == row.args),
                     _ => false,
                 })
                 .collect(),
@@ -813,7 +804,7 @@ impl Source for PsSource {
     fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
         let fail = |message: String| Error::scan(SCAN_WHAT, io::Error::other(message));
         let mut args = vec!["-A", "-ww"];
-        args.extend(columns(&SCAN_COLUMNS));
+        args.extend(columns(&PS_COLUMNS));
         let out = self.run(&args).map_err(|e| Error::scan(SCAN_WHAT, e))?;
         if !out.status.success() {
             let complaint = out.complaint();
@@ -905,7 +896,7 @@ impl Source for PsSource {
 mod tests {
     use super::*;
 
-    // Hand-written from the documented formats of macOS ps(1) for SCAN_COLUMNS: tty `??`
+    // Hand-written from the documented formats of macOS ps(1) for PS_COLUMNS: tty `??`
     // without a terminal, tpgid 0 without one, zombies shown as `(name)`, raw bytes.
     const MACOS: &[u8] = b"\
     1     0     0     1     0 ??       Ss   Mon Mar  4 09:12:01 2024 12-03:04:05  14032 /sbin/launchd
@@ -917,7 +908,7 @@ mod tests {
   840     1   502   840     0 ??       S    Wed Mar 13 10:06:02 2024    06:32   2048 /usr/bin/vim /Users/me/src/patina/main.rs
 ";
 
-    // Hand-written from procps-ng ps(1) for SCAN_COLUMNS: tty `?`, tpgid -1, zombies as
+    // Hand-written from procps-ng ps(1) for PS_COLUMNS: tty `?`, tpgid -1, zombies as
     // `[name] <defunct>`, kernel threads in brackets, non-printables as `?`.
     const PROCPS: &[u8] = b"\
     1     0     0     1    -1 ?        Ss   Thu Nov 26 15:49:23 2026 3-01:02:03 12444 /sbin/init splash
@@ -928,7 +919,7 @@ mod tests {
  4100     1  1000  4100  4242 pts/0    Ss   Sun Nov 29 15:59:00 2026       06:06  5000 -bash
 ";
 
-    // macOS (adv_cmds-237, apple-oss-distributions/adv_cmds) for SCAN_COLUMNS, built
+    // macOS (adv_cmds-237, apple-oss-distributions/adv_cmds) for COLUMNS, built
     // from the formats in its sources: ps/keyword.c prints uid, pid, ppid, pgid and
     // tpgid with `%d` (so `nobody` is -2); ps/print.c prints lstart with strftime `%c`
     // (C locale: `Tue Mar  5 08:00:00 2024`), etime in `get_etime` as `%02ld:%02ld`
@@ -957,7 +948,7 @@ mod tests {
   815     1   501   815     0 ??       S    Wed Mar 13 10:05:01 2024    07:33      0 (patina)
 ";
 
-    // FreeBSD (freebsd/freebsd-src, bin/ps) for SCAN_COLUMNS: bin/ps/print.c prints
+    // FreeBSD (freebsd/freebsd-src, bin/ps) for PS_COLUMNS: bin/ps/print.c prints
     // `-` for lstart and etime of a process whose u-area is not valid (not in memory),
     // etime with `%3d-%02d:%02d:%02d` (days padded to three places), a terminal-less tty
     // as `-`, uids unsigned; bin/ps/ps.c gives a zombie the args `<defunct>`; and
@@ -1211,21 +1202,18 @@ mod tests {
         assert!(err.to_string().contains("this is not ps output"), "{err}");
     }
 
+    /// A re-check reads what the scan read: macOS pads `lstart` to 28 characters and
+    /// `stat` to 4 (adv_cmds ps/print.c `lstarted()`, `state()`), so `args` must follow
+    /// a right-justified column in every run, as `rss` is, or it gains leading spaces.
     #[test]
-    fn check_rows_carry_pid_zombie_and_start() {
-        assert_eq!(
-            parse_check(b" 4242 S+   Sun Nov 29 16:00:00 2026"),
-            Some((4242, false, 1_795_968_000, &b""[..]))
-        );
-        assert_eq!(
-            parse_check(b"4300 Z Sun Nov 29 16:00:01 2026"),
-            Some((4300, true, 1_795_968_001, &b""[..]))
-        );
-        assert_eq!(
-            parse_check(b"4300 S Sun Nov 29 16:00:01 2026  patina serve "),
-            Some((4300, false, 1_795_968_001, &b" patina serve"[..]))
-        );
-        assert_eq!(parse_check(b"4300 Z"), None);
+    fn scan_and_check_read_the_same_args_from_padded_macos_columns() {
+        let line = b"  501   300   501   501    0 ??       S    Sun Nov 29 16:00:00 2026          01:02:03   1234 /usr/local/bin/patina serve";
+        let row = parse_row(line).unwrap();
+        assert_eq!(row.start, 1_795_968_000);
+        assert_eq!(row.args, b"/usr/local/bin/patina serve");
+        let parsed = parse_lines(line).unwrap();
+        assert_eq!(parsed.rows, [row]);
+        assert!(PS_COLUMNS.last() == Some(&"args=") && PS_COLUMNS[PS_COLUMNS.len() - 2] == "rss=");
     }
 
     #[test]
@@ -1389,7 +1377,7 @@ mod tests {
 
     #[test]
     fn columns_are_one_keyword_per_option() {
-        let args = columns(&SCAN_COLUMNS);
+        let args = columns(&PS_COLUMNS);
         assert_eq!(args.len(), 22);
         for pair in args.chunks(2) {
             assert_eq!(pair[0], "-o");
@@ -1486,12 +1474,13 @@ mod tests {
         let scan = src.scan(&query(&names)).unwrap();
         assert_eq!(scan.ancestors[0], me);
         assert!(scan.ancestors.len() >= 2, "{:?}", scan.ancestors);
-        let mut args = columns(&CHECK_COLUMNS);
+        let mut args = columns(&PS_COLUMNS);
         let me_text = me.to_string();
         args.extend(["-p", &me_text]);
         let out = src.run(&args).unwrap();
-        let (pid, zombie, start, _) = parse_check(trim_ascii(&out.stdout)).unwrap();
-        assert_eq!((pid, zombie), (me, false));
+        let row = parse_row(trim_ascii(&out.stdout)).unwrap();
+        let start = row.start;
+        assert_eq!((row.pid, row.is_zombie()), (me, false));
         assert!(src.is_same_live(me, start).unwrap());
         assert!(!src.is_same_live(me, start + 1).unwrap());
         assert!(!src.has_exited(me, start));
@@ -1552,7 +1541,6 @@ mod proptests {
         #[test]
         fn any_bytes_are_parsed_or_rejected_without_panic(raw in prop::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse_row(&raw);
-            let _ = parse_check(&raw);
             let _ = parse_etime(&raw);
             let _ = parse_lstart(&mut &raw[..]);
             let _ = zombie_name(&raw);
@@ -1564,7 +1552,6 @@ mod proptests {
         ) {
             let line = words.join(" ");
             let _ = parse_row(line.as_bytes());
-            let _ = parse_check(line.as_bytes());
         }
 
         #[test]
