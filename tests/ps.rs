@@ -641,3 +641,38 @@ fn rows_ps_cannot_read_are_left_out_and_named_under_verbose() {
         .unwrap();
     assert!(!stderr(&out).contains("99999999"), "{}", stderr(&out));
 }
+
+/// procps has printed an `etime` of 4123168608 s for a process that had just started;
+/// read as true, a young process was reaped as stale. A row whose age cannot be true is
+/// left out with its reason, and the process is kept.
+#[test]
+fn a_young_process_that_ps_calls_ancient_is_left_out_and_kept() {
+    let mut sb = Sandbox::new();
+    let young = sb.spawn_sleeper();
+    let old_enough = sb.spawn_sleeper();
+    std::thread::sleep(Duration::from_millis(1100));
+    // The real table, with the etime column (13th word: lstart is five) of `young`
+    // replaced.
+    let dir = fake_ps(
+        &sb,
+        &format!(
+            "out=$('{}' \"$@\")\nrc=$?\nprintf '%s\\n' \"$out\" | awk '$1 == {young} {{ $13 = \"47721-20:36:48\" }} NF > 0 {{ print }}'\nexit $rc",
+            which("ps").display()
+        ),
+    );
+    let out = ps_reaper(&sb, Some(&dir))
+        .args(["--threshold", "1s", "--grace", "1s", "--json", "--verbose"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert_eq!(outcome(&doc, young), "absent", "{doc}");
+    assert_eq!(outcome(&doc, old_enough), "terminated", "{doc}");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("PID {young}: its age cannot be true")),
+        "{err}"
+    );
+    assert!(sb.alive(young), "the young process was signalled");
+    assert!(sb.exits_within(old_enough, Duration::from_secs(5)));
+}

@@ -105,6 +105,9 @@ pub(crate) enum BadRow {
     NoStartTime,
     /// Some column after the parent pid is malformed.
     Malformed(&'static str),
+    /// The start time or age cannot be true ([`Clock::impossible`]): the row is not
+    /// trusted to say how old the process is.
+    ImpossibleAge(&'static str),
 }
 
 impl BadRow {
@@ -113,6 +116,7 @@ impl BadRow {
             Self::NotARow => "not a process line".into(),
             Self::NoStartTime => "ps shows no start time ('-'), so it cannot be identified".into(),
             Self::Malformed(column) => format!("its {column} column cannot be read"),
+            Self::ImpossibleAge(why) => format!("its age cannot be true ({why})"),
         }
     }
 }
@@ -419,6 +423,67 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
     })
 }
 
+/// How far `etime` may differ from `lstart` against the clock: both are whole seconds
+/// (truncated) and procps computes them from different clocks (boot time plus start
+/// for `lstart`, uptime minus start for `etime`), so up to about two seconds.
+const AGE_TOLERANCE_SECS: u64 = 3;
+
+/// The clock around one `ps` run, against which its ages are checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    /// Seconds since the epoch just before `ps` started and just after it finished.
+    pub(crate) before: u64,
+    pub(crate) after: u64,
+    /// Seconds since boot, suspend included, just after `ps` finished, where known
+    /// exactly: `CLOCK_BOOTTIME` on Linux (what procps measures `etime` against). macOS
+    /// and FreeBSD have no clock that is known to be time since boot including sleep
+    /// without a sysctl, so there only the two other checks apply.
+    pub(crate) uptime: Option<u64>,
+}
+
+impl Clock {
+    fn epoch_secs() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    fn uptime() -> Option<u64> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+            u64::try_from(t.tv_sec).ok()
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        None
+    }
+
+    /// Why a row's age cannot be true, if it cannot: a start after now, an age above
+    /// the machine's uptime, or an `etime` that disagrees with `lstart` and now by more
+    /// than [`AGE_TOLERANCE_SECS`]. procps has been seen printing an `etime` of 4123168608
+    /// seconds for a process that had just started; read as true, that makes a young
+    /// process stale.
+    pub(crate) fn impossible(&self, row: &Row<'_>) -> Option<&'static str> {
+        let tol = AGE_TOLERANCE_SECS;
+        if row.start > self.after.saturating_add(tol) {
+            return Some("it starts after now");
+        }
+        if let Some(uptime) = self.uptime {
+            let up = uptime.saturating_add(tol);
+            // An lstart before boot with a matching etime is caught here too.
+            if row.etime_secs > up {
+                return Some("etime is more than the machine's uptime");
+            }
+        }
+        let least = self.before.saturating_sub(row.start);
+        let most = self.after.saturating_sub(row.start);
+        if row.etime_secs.saturating_add(tol) < least || row.etime_secs > most.saturating_add(tol) {
+            return Some("etime disagrees with lstart and the clock");
+        }
+        None
+    }
+}
+
 /// A parsed scan: every row that could be read, every listed pid's parent, and the
 /// lines left out with the reason.
 #[derive(Debug, Default)]
@@ -430,8 +495,9 @@ struct Parsed<'a> {
 
 /// Parse a whole scan. A line that cannot be read is left out with its reason (its
 /// parent is still recorded when its pid and parent pid can be read); only when no line
-/// at all can be read is it an error.
-fn parse_lines(out: &[u8]) -> io::Result<Parsed<'_>> {
+/// at all can be read is it an error. With a `clock`, a row whose age cannot be true
+/// ([`Clock::impossible`]) is left out too.
+fn parse_lines<'a>(out: &'a [u8], clock: Option<&Clock>) -> io::Result<Parsed<'a>> {
     let mut parsed = Parsed::default();
     let mut first_bad = None;
     for (n, line) in out.split(|&b| b == b'\n').enumerate() {
@@ -446,6 +512,10 @@ fn parse_lines(out: &[u8]) -> io::Result<Parsed<'_>> {
             }
             None => Err(BadRow::NotARow),
         };
+        let row = row.and_then(|row| match clock.and_then(|c| c.impossible(&row)) {
+            Some(why) => Err(BadRow::ImpossibleAge(why)),
+            None => Ok(row),
+        });
         match row {
             Ok(row) => parsed.rows.push(row),
             Err(why) => {
@@ -627,6 +697,22 @@ impl PsSource {
         })
     }
 
+    /// [`Self::run`], with the clock around it.
+    fn run_timed(&self, args: &[&str]) -> (io::Result<PsOutput>, Clock) {
+        let before = Clock::epoch_secs();
+        let out = self.run(args);
+        let after = Clock::epoch_secs().max(before);
+        let uptime = Clock::uptime();
+        (
+            out,
+            Clock {
+                before,
+                after,
+                uptime,
+            },
+        )
+    }
+
     /// Re-read `targets` in one `ps` run: for each, whether it is still that process
     /// (same start time and, if the scan saw it, same command line) and not a zombie.
     /// `None` when `ps` could not be run or said nothing usable.
@@ -640,14 +726,15 @@ impl PsSource {
         let mut args = vec!["-ww"];
         args.extend(columns(&PS_COLUMNS));
         args.extend(["-p", &list]);
-        let out = self.run(&args).ok()?;
+        let (out, clock) = self.run_timed(&args);
+        let out = out.ok()?;
         // ps exits 1 when none of the pids exists, silently: that is an answer too.
         if !out.status.success() && !out.stderr.is_empty() {
             return None;
         }
         // The scan's parser: a line it cannot read leaves every target unknown, so none
         // is taken for gone or for the same process.
-        let parsed = parse_lines(&out.stdout).ok()?;
+        let parsed = parse_lines(&out.stdout, Some(&clock)).ok()?;
         if !parsed.left_out.is_empty() {
             return None;
         }
@@ -805,7 +892,8 @@ impl Source for PsSource {
         let fail = |message: String| Error::scan(SCAN_WHAT, io::Error::other(message));
         let mut args = vec!["-A", "-ww"];
         args.extend(columns(&PS_COLUMNS));
-        let out = self.run(&args).map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        let (out, clock) = self.run_timed(&args);
+        let out = out.map_err(|e| Error::scan(SCAN_WHAT, e))?;
         if !out.status.success() {
             let complaint = out.complaint();
             return Err(fail(if complaint.is_empty() {
@@ -814,7 +902,8 @@ impl Source for PsSource {
                 format!("ps failed ({}): {complaint}", out.status)
             }));
         }
-        let parsed = parse_lines(&out.stdout).map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        let parsed =
+            parse_lines(&out.stdout, Some(&clock)).map_err(|e| Error::scan(SCAN_WHAT, e))?;
         let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
         // Without this process in the list, the pids cannot be trusted to be ours.
         if !parsed.parents.contains_key(&me) {
@@ -976,7 +1065,7 @@ mod tests {
 
     /// A scan of recorded output, with the kernel names `comms` for the rows that need one.
     fn scan_with(out: &[u8], query: &Query<'_>, comms: &[(u32, &[u8])]) -> io::Result<Scan> {
-        let parsed = parse_lines(out)?;
+        let parsed = parse_lines(out, None)?;
         let comms = comms.iter().map(|&(p, c)| (p, c.to_vec())).collect();
         let mut scan = build_scan(&parsed, query, &comms);
         scan.ancestors = parsed.parents.keys().copied().collect();
@@ -985,7 +1074,7 @@ mod tests {
 
     /// The matched processes and every row's parent, as a scan of `out` finds them.
     fn parse_scan(out: &[u8], query: &Query<'_>) -> io::Result<(Vec<Process>, HashMap<u32, u32>)> {
-        let parents = parse_lines(out)?.parents;
+        let parents = parse_lines(out, None)?.parents;
         Ok((scan_with(out, query, &[])?.processes, parents))
     }
 
@@ -1197,7 +1286,7 @@ mod tests {
             Err(BadRow::NotARow)
         );
         // Only output with no readable row at all fails the scan.
-        let err = parse_lines(b"this is not ps output\n  PID COMMAND\n").unwrap_err();
+        let err = parse_lines(b"this is not ps output\n  PID COMMAND\n", None).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
         assert!(err.to_string().contains("this is not ps output"), "{err}");
     }
@@ -1211,9 +1300,83 @@ mod tests {
         let row = parse_row(line).unwrap();
         assert_eq!(row.start, 1_795_968_000);
         assert_eq!(row.args, b"/usr/local/bin/patina serve");
-        let parsed = parse_lines(line).unwrap();
+        let parsed = parse_lines(line, None).unwrap();
         assert_eq!(parsed.rows, [row]);
         assert!(PS_COLUMNS.last() == Some(&"args=") && PS_COLUMNS[PS_COLUMNS.len() - 2] == "rss=");
+    }
+
+    /// Recorded rows against a clock: 2026-11-29 16:00:00 UTC is 1_795_968_000.
+    #[test]
+    fn rows_whose_age_cannot_be_true_are_left_out_never_stale() {
+        let now = 1_795_968_000 + 3600;
+        let clock = Clock {
+            before: now,
+            after: now + 1,
+            uptime: Some(10 * 86_400),
+        };
+        let lines: &[&[u8]] = &[
+            // Started an hour ago, etime an hour: true.
+            b" 4242     1   501  4242     0 ??       S    Sun Nov 29 16:00:00 2026          01:00:00   1234 patina serve",
+            // The procps case: a young process with etime 4123168608 s (47721 days).
+            b" 4243     1   501  4243     0 ??       S    Sun Nov 29 16:59:59 2026   47721-20:36:48   1234 patina serve",
+            // Starts tomorrow.
+            b" 4244     1   501  4244     0 ??       S    Mon Nov 30 17:00:00 2026            00:00   1234 patina serve",
+            // lstart and etime agree, but on a machine up ten days, 30 days old.
+            b" 4245     1   501  4245     0 ??       S    Fri Oct 30 17:00:00 2026      30-00:00:00   1234 patina serve",
+            // etime a day older than lstart says.
+            b" 4246     1   501  4246     0 ??       S    Sun Nov 29 16:00:00 2026       1-01:00:00   1234 patina serve",
+            // Within the tolerance: one second off either way.
+            b" 4247     1   501  4247     0 ??       S    Sun Nov 29 16:00:00 2026          59:59   1234 patina serve",
+            b" 4248     1   501  4248     0 ??       S    Sun Nov 29 16:00:00 2026       01:00:02   1234 patina serve",
+        ];
+        let out = lines.join(&b"\n"[..]);
+        let parsed = parse_lines(&out, Some(&clock)).unwrap();
+        let kept: Vec<u32> = parsed.rows.iter().map(|r| r.pid).collect();
+        assert_eq!(kept, [4242, 4247, 4248]);
+        let why = parsed.left_out.join("\n");
+        for (pid, reason) in [
+            (4243, "more than the machine's uptime"),
+            (4244, "starts after now"),
+            (4245, "more than the machine's uptime"),
+            (4246, "disagrees with lstart"),
+        ] {
+            assert!(
+                why.contains(&format!("PID {pid}: its age cannot be true")) && why.contains(reason),
+                "{why}"
+            );
+        }
+        // Without a known uptime (macOS, FreeBSD) the consistent 30-day row is read as
+        // true, and the others are still left out.
+        let clock = Clock {
+            uptime: None,
+            ..clock
+        };
+        let parsed = parse_lines(&out, Some(&clock)).unwrap();
+        let kept: Vec<u32> = parsed.rows.iter().map(|r| r.pid).collect();
+        assert_eq!(kept, [4242, 4245, 4247, 4248]);
+        // Those rows never become candidates, whatever the threshold.
+        let names = vec!["patina".to_string()];
+        let scan = build_scan(&parsed, &query(&names), &HashMap::new());
+        let pids: Vec<u32> = scan.processes.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [4242, 4245, 4247, 4248]);
+    }
+
+    #[test]
+    fn this_machine_s_clock_reads_this_process_as_possible() {
+        let src = PsSource::new();
+        if src.ps.is_none() {
+            eprintln!("skipped: no ps on this system");
+            return;
+        }
+        let me = std::process::id().to_string();
+        let mut args = vec!["-ww"];
+        args.extend(columns(&PS_COLUMNS));
+        args.extend(["-p", &me]);
+        let (out, clock) = src.run_timed(&args);
+        let out = out.unwrap();
+        let row = parse_row(trim_ascii(&out.stdout)).unwrap();
+        assert_eq!(clock.impossible(&row), None, "{row:?} {clock:?}");
+        assert_eq!(clock.uptime.is_some(), cfg!(target_os = "linux"));
     }
 
     #[test]
@@ -1249,7 +1412,7 @@ mod tests {
         let names = vec!["patina".to_owned()];
         let q = query(&names);
         // 812 and 813 print only `<defunct>`, and the empty argv[0] of 814 needs a name.
-        let rows = parse_lines(MACOS_CURRENT).unwrap().rows;
+        let rows = parse_lines(MACOS_CURRENT, None).unwrap().rows;
         let wanted: Vec<u32> = rows
             .iter()
             .filter(|r| needs_comm(r, &q))
@@ -1309,7 +1472,7 @@ mod tests {
 
     #[test]
     fn freebsd_rows_without_a_start_time_are_left_out_with_a_reason() {
-        let parsed = parse_lines(FREEBSD).unwrap();
+        let parsed = parse_lines(FREEBSD, None).unwrap();
         assert_eq!(parsed.rows.len(), 7);
         assert_eq!(parsed.left_out.len(), 1);
         assert!(
@@ -1332,7 +1495,7 @@ mod tests {
     fn freebsd_comm_suffix_and_brackets_are_not_arguments() {
         let names = vec!["patina".to_owned()];
         let q = query(&names);
-        let rows = parse_lines(FREEBSD).unwrap().rows;
+        let rows = parse_lines(FREEBSD, None).unwrap().rows;
         let wanted: Vec<u32> = rows
             .iter()
             .filter(|r| needs_comm(r, &q))
@@ -1362,7 +1525,7 @@ mod tests {
     fn one_unreadable_row_no_longer_fails_the_scan() {
         let names = vec!["patina".to_owned()];
         let garbled = [PROCPS, b"this is not ps output\n 4400 1 1000 4400 -1 ? S Sun Nov 29 16:00:00 2026 xx 0 patina\n"].concat();
-        let parsed = parse_lines(&garbled).unwrap();
+        let parsed = parse_lines(&garbled, None).unwrap();
         assert_eq!(parsed.rows.len(), 6);
         assert_eq!(parsed.left_out.len(), 2, "{:?}", parsed.left_out);
         assert!(
