@@ -229,9 +229,18 @@ fn unparseable_ps_output_is_an_error() {
 }
 
 #[test]
-fn ps_output_without_this_process_is_an_error() {
+fn ps_output_whose_every_age_is_impossible_is_an_error_with_the_reason() {
     fails_closed(
         "echo '    1     0     0     1    -1 ?        Ss   Thu Nov 26 15:49:23 2026 3-01:02:03 12444 /sbin/init'",
+        "its age cannot be true",
+    );
+}
+
+#[test]
+fn ps_output_without_this_process_is_an_error() {
+    fails_closed(
+        // Started now, as its etime says: a row that can be read.
+        "echo \"    1     0     0     1    -1 ?        Ss   $(date -u '+%a %b %e %H:%M:%S %Y')    00:00 12444 /sbin/init\"",
         "did not list this process",
     );
 }

@@ -521,7 +521,7 @@ fn parse_lines<'a>(out: &'a [u8], clock: Option<&Clock>) -> io::Result<Parsed<'a
             Err(why) => {
                 let shown: String = String::from_utf8_lossy(line).chars().take(200).collect();
                 let shown = crate::report::escape(&shown);
-                first_bad.get_or_insert((n + 1, shown.clone()));
+                first_bad.get_or_insert((n + 1, shown.clone(), why));
                 parsed.left_out.push(match pids {
                     Some((pid, ..)) => format!("ps line {}, PID {pid}: {}", n + 1, why.describe()),
                     None => format!("ps line {} (\"{shown}\"): {}", n + 1, why.describe()),
@@ -530,9 +530,12 @@ fn parse_lines<'a>(out: &'a [u8], clock: Option<&Clock>) -> io::Result<Parsed<'a
         }
     }
     match first_bad {
-        Some((n, shown)) if parsed.rows.is_empty() => Err(io::Error::new(
+        Some((n, shown, why)) if parsed.rows.is_empty() => Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("unparseable output on line {n}: \"{shown}\""),
+            format!(
+                "unparseable output on line {n}: \"{shown}\" ({})",
+                why.describe()
+            ),
         )),
         _ => Ok(parsed),
     }
