@@ -386,8 +386,8 @@ END {
       k = kw[i]; v = val[r, i]
       wd = (k in dyn) ? width[k] : w[k]
       if (i == n && k == "args") cell = v
-      else if (j[k] == "L") cell = sprintf("%-*s", wd, v)
-      else cell = sprintf("%*s", wd, v)
+      else if (j[k] == "L") cell = sprintf("%-" wd "s", v)
+      else cell = sprintf("%" wd "s", v)
       line = (i == 1) ? cell : line " " cell
     }
     print line
