@@ -152,6 +152,14 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
         "A bad flag, DURATION, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value.",
     ),
     (
+        "3",
+        "the report could not be written; every stale process was reaped",
+        "Writing stdout failed (a full disk, an I/O error) after the reap was done; the \
+         error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
+         the run ends quietly with the status it would have had. Where a stale process \
+         could not be reaped the status is 1 all the same.",
+    ),
+    (
         "130, 143",
         "interrupted by SIGINT (130) or SIGTERM (143)",
         "No further signal was sent; the processes already signalled are listed with what \

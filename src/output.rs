@@ -105,8 +105,9 @@ pub(crate) fn usage_error(colors: &Colors, message: &str) -> ExitCode {
 }
 
 /// Failures as warnings on stderr, then the report on stdout as `--json`, `--quiet` and
-/// `--verbose` ask.
-pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyhow::Result<()> {
+/// `--verbose` ask. A failed write of stdout (a closed pipe, a full disk) is returned;
+/// stderr's are dropped.
+pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for p in &report.processes {
         if p.outcome == Outcome::Failed {
@@ -120,7 +121,7 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyho
     }
     if cli.json {
         writeln!(out, "{}", report.to_json())?;
-        return Ok(());
+        return out.flush();
     }
     if cli.quiet || report.disabled {
         return Ok(());
@@ -135,7 +136,7 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyho
         writeln!(out, "{}", colors.out(&p.to_string(), paint))?;
     }
     writeln!(out, "{}", colors.out(&report.summary_line(), Paint::Bold))?;
-    Ok(())
+    out.flush()
 }
 
 /// The transient status line on a terminal's stderr: shown while a wait lasts, then

@@ -3,6 +3,7 @@
 //! error has one layout, and nothing from the environment or the arguments reaches the
 //! terminal unescaped.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::common::*;
@@ -297,4 +298,99 @@ fn the_tests_keep_their_files_and_the_reaper_lock_out_of_the_system_temp_directo
             path.display()
         );
     }
+}
+
+/// A pipe whose reader is gone, as after `| head -1` has read its line: writing to it
+/// fails with EPIPE. The reader, `true`, has exited before the pipe is handed on.
+fn closed_pipe() -> std::process::Stdio {
+    let mut reader = Command::new("true")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run true");
+    let writer = reader.stdin.take().expect("the pipe's write end");
+    reader.wait().expect("wait for true");
+    writer.into()
+}
+
+#[test]
+fn a_closed_pipe_ends_it_quietly_and_the_stale_process_is_still_reaped() {
+    for args in [
+        &["-t", "0s", "-g", "1s", "-v"][..],
+        &["-t", "0s", "-g", "1s", "--json"],
+    ] {
+        let mut sb = Sandbox::new();
+        let pid = sb.spawn_sleeper();
+        let out = sb
+            .reaper()
+            .args(args)
+            .stdout(closed_pipe())
+            .output()
+            .expect("run patina-reap");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+        assert!(!sb.alive(pid), "{args:?}: the stale process was not reaped");
+    }
+    // A dry run, likewise quiet; it signals nothing.
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let out = sb
+        .reaper()
+        .args(["-n", "-v", "-t", "0s"])
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    assert!(sb.alive(pid));
+}
+
+#[test]
+fn a_pipe_into_head_ends_it_quietly() {
+    if !Path::new("/bin/bash").exists() && !Path::new("/usr/bin/bash").exists() {
+        return skip("no bash for set -o pipefail");
+    }
+    let mut sb = Sandbox::new();
+    // Two stale processes: three lines, of which head reads one.
+    let pids = [sb.spawn_sleeper(), sb.spawn_sleeper()];
+    // Whether the reaper's second write meets a closed pipe depends on how fast head is;
+    // either way the run must end quietly with 0.
+    for pipeline in [
+        "\"$@\" -n -v -t 0s | head -1",
+        "\"$@\" -n --json -t 0s | head -c 10",
+    ] {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(format!("set -o pipefail; {pipeline}"))
+            .arg("bash")
+            .arg(reaper_bin())
+            .args(["--name", &sb.name]);
+        sb.private_tmp(&mut cmd);
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{pipeline}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{pipeline}");
+        assert!(!stdout(&out).is_empty(), "{pipeline}");
+    }
+    assert!(pids.iter().all(|&pid| sb.alive(pid)));
+}
+
+#[test]
+fn a_full_stdout_has_its_own_status_and_never_stops_the_reap() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return skip("no /dev/full");
+    };
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let out = sb
+        .reaper()
+        .args(["-t", "0s", "-g", "1s"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.starts_with("error: could not write the report to stdout: "),
+        "{err}"
+    );
+    assert!(!sb.alive(pid), "the stale process was not reaped");
 }
