@@ -182,8 +182,9 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "Reap, and print the pid and outcome of every matched process.",
     ),
     (
-        "patina-reap --dry-run --json | jq -e '.summary.would_reap == 0'",
-        "Succeed only when nothing is stale, touching nothing (say, as a CI step).",
+        "set -o pipefail; patina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
+        "Succeed only when nothing is stale, touching nothing (a CI step); fails when the \
+         tool does, as jq -n 'input' errors on empty input.",
     ),
 ];
 

@@ -342,6 +342,7 @@ impl Reaper {
             self.names.clone(),
         );
         report.disabled = true;
+        report.threshold_secs = None;
         report
     }
 }

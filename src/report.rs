@@ -99,8 +99,9 @@ pub struct Summary {
 pub struct Report {
     /// Always [`JSON_VERSION`].
     pub version: u32,
-    /// Minimum age of a stale process, in seconds.
-    pub threshold_secs: u64,
+    /// Minimum age of a stale process, in seconds; `None` (JSON `null`) when reaping
+    /// was turned off by `PATINA_REAP_THRESHOLD=off`, which has no threshold.
+    pub threshold_secs: Option<u64>,
     /// Wait between SIGTERM and SIGKILL, in seconds.
     pub grace_secs: u64,
     /// No signal was sent.
@@ -129,7 +130,7 @@ impl Report {
     ) -> Self {
         Self {
             version: JSON_VERSION,
-            threshold_secs,
+            threshold_secs: Some(threshold_secs),
             grace_secs,
             dry_run,
             disabled: false,
@@ -196,7 +197,9 @@ impl Report {
             .filter(|p| !matches!(p.outcome, Outcome::Skipped | Outcome::Vanished))
             .collect();
         let plural = |n: usize| if n == 1 { "process" } else { "processes" };
-        let threshold = format_duration(std::time::Duration::from_secs(self.threshold_secs));
+        let threshold = format_duration(std::time::Duration::from_secs(
+            self.threshold_secs.unwrap_or(0),
+        ));
         if self.disabled {
             return "Reaping is disabled by PATINA_REAP_THRESHOLD=off".into();
         }

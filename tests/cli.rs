@@ -394,3 +394,76 @@ fn a_full_stdout_has_its_own_status_and_never_stops_the_reap() {
     );
     assert!(!sb.alive(pid), "the stale process was not reaped");
 }
+
+/// The README's CI gate, run by bash as a CI step would.
+const GATE: &str =
+    "set -o pipefail; \"$@\" --dry-run --json | jq -en 'input | .summary.would_reap == 0'";
+
+#[test]
+fn the_ci_gate_passes_only_when_the_tool_ran_and_found_nothing_stale() {
+    if Command::new("jq").arg("--version").output().is_err() {
+        return skip("no jq");
+    }
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let gate = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(GATE)
+            .arg("bash")
+            .arg(reaper_bin())
+            .args(["--name", &sb.name])
+            .args(args)
+            .env_remove("PATINA_REAP_THRESHOLD")
+            .env_remove("PATINA_REAP_BACKEND");
+        sb.private_tmp(&mut cmd);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run bash")
+    };
+    // Nothing stale: the gate passes.
+    let out = gate(&["-t", "1h"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "true\n");
+    // Something stale: it fails.
+    let out = gate(&["-t", "0s"], &[]);
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    // The tool failed and printed no JSON: it fails too (jq -e alone passed on empty input).
+    for (args, vars) in [
+        (&["-t", "24"][..], &[][..]),
+        (&["--no-such-flag"], &[]),
+        (&[], &[("PATINA_REAP_BACKEND", "bogus")]),
+        (&[], &[("PATINA_REAP_THRESHOLD", "1 fortnight")]),
+    ] {
+        let out = gate(args, vars);
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "{args:?} {vars:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "", "{args:?} {vars:?}");
+    }
+    assert!(sb.alive(pid));
+}
+
+#[test]
+fn a_disabled_run_reports_no_threshold() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let out = sb
+        .reaper()
+        .env("PATINA_REAP_THRESHOLD", "off")
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["disabled"], true);
+    assert_eq!(doc["threshold_secs"], serde_json::Value::Null);
+    assert_eq!(doc["summary"]["would_reap"], 0);
+    let (doc, _) = sb.run_json(&["-n"]);
+    assert_eq!(doc["threshold_secs"], 86_400);
+    assert!(sb.alive(pid));
+}
