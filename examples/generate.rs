@@ -41,10 +41,16 @@ pub(crate) struct Generated {
 
 /// Every generated file, rendered in memory.
 pub(crate) fn all() -> io::Result<Vec<Generated>> {
-    let mut files = vec![Generated {
-        path: format!("man/{BIN}.1"),
-        content: man_page()?,
-    }];
+    let mut files = vec![
+        Generated {
+            path: format!("man/{BIN}.1"),
+            content: man_page()?,
+        },
+        Generated {
+            path: "README.md".to_owned(),
+            content: readme()?,
+        },
+    ];
     for &shell in SHELLS {
         let mut content = Vec::new();
         clap_complete::generate(shell, &mut cli::Cli::command(), BIN, &mut content);
@@ -67,6 +73,31 @@ fn main() -> io::Result<()> {
         println!("wrote {}", file.path);
     }
     Ok(())
+}
+
+/// The width the README's copy of `-h` is wrapped at.
+pub(crate) const README_COLUMNS: usize = 80;
+/// The lines around the README's options block.
+pub(crate) const README_START: &str =
+    "<!-- `patina-reap -h` at 80 columns, written by `cargo run --example generate` -->\n```text\n";
+pub(crate) const README_END: &str = "```\n<!-- end of `patina-reap -h` -->\n";
+
+/// `patina-reap -h` (uncolored) as a terminal of [`README_COLUMNS`] columns shows it.
+pub(crate) fn short_help() -> String {
+    cli::Cli::command()
+        .term_width(README_COLUMNS)
+        .render_help()
+        .to_string()
+}
+
+/// The committed README with its options block set to [`short_help`].
+fn readme() -> io::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))?;
+    let missing = || io::Error::other("README.md lacks the markers of its options block");
+    let start = text.find(README_START).ok_or_else(missing)? + README_START.len();
+    let end = start + text[start..].find(README_END).ok_or_else(missing)?;
+    let help = short_help();
+    Ok(format!("{}{}{}", &text[..start], help.trim_end(), &text[end - 1..]).into_bytes())
 }
 
 /// The man page: NAME and OPTIONS as clap_mangen renders them; SYNOPSIS from the same

@@ -188,9 +188,14 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// `--help` after the options: the DURATION syntax, environment, exit status, examples.
+/// `--help` after the usage and options: how it decides (the man page's DESCRIPTION, but
+/// for its first paragraph, which the top of `--help` says already), the DURATION
+/// syntax, environment, exit status, examples.
 fn after_long_help() -> String {
-    let mut text = format!("{DURATION_SYNTAX}\n\nEnvironment:\n");
+    let decides = LONG_ABOUT
+        .split_once("\n\n")
+        .map_or(LONG_ABOUT, |(_, rest)| rest);
+    let mut text = format!("{decides}\n\n{DURATION_SYNTAX}\n\nEnvironment:\n");
     for (name, summary, _) in ENVIRONMENT {
         text.push_str(&format!("  {name:<22} {summary}\n"));
     }
@@ -216,8 +221,12 @@ fn after_long_help() -> String {
     name = "patina-reap",
     version,
     about = ABOUT,
-    long_about = LONG_ABOUT,
+    long_about = "Find, list and safely reap stale patina processes, and never anything \
+                  else: a process matches by the program name in its argv[0]. How it \
+                  decides is explained after the options.",
     after_long_help = after_long_help(),
+    // One usage line for every error (clap would spell out the flags for some).
+    override_usage = "patina-reap [OPTIONS]",
     args_override_self = true
 )]
 pub(crate) struct Cli {

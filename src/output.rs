@@ -68,12 +68,14 @@ pub(crate) fn print_clap_error(e: &clap::Error, args: &[OsString], colors: &Colo
     };
     match again {
         Some(escaped) if escaped.kind() == e.kind() => {
-            let _ = escaped.print();
+            to_stderr!("{}", with_usage(&escaped, colors.stderr()));
         }
         // Not the same failure: clap's text, plain, with anything left escaped.
         _ if e.use_stderr() && unsafe_args => {
-            to_stderr!("{}", escape_lines(&e.render().to_string()))
+            to_stderr!("{}", escape_lines(&with_usage(e, false)))
         }
+        _ if e.use_stderr() => to_stderr!("{}", with_usage(e, colors.stderr())),
+        // Help and version, on stdout; a closed pipe (`--help | head`) is not an error.
         _ => {
             let _ = e.print();
         }
@@ -81,6 +83,27 @@ pub(crate) fn print_clap_error(e: &clap::Error, args: &[OsString], colors: &Colo
     match e.exit_code() {
         0 => ExitCode::Success,
         _ => ExitCode::Usage,
+    }
+}
+
+/// clap's text for the usage error `e`, with the `Usage:` line that every usage error
+/// shows: clap leaves it out of some (a missing value: `--color`, `--socket=`).
+fn with_usage(e: &clap::Error, ansi: bool) -> String {
+    let render = |styled: clap::builder::StyledStr| {
+        if ansi {
+            styled.ansi().to_string()
+        } else {
+            styled.to_string()
+        }
+    };
+    let text = render(e.render());
+    if text.contains("Usage:") {
+        return text;
+    }
+    let usage = render(Cli::command().render_usage());
+    match text.find("\nFor more information") {
+        Some(at) => format!("{}\n{usage}\n{}", &text[..at], &text[at..]),
+        None => format!("{text}\n{usage}\n"),
     }
 }
 

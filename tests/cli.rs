@@ -467,3 +467,28 @@ fn a_disabled_run_reports_no_threshold() {
     assert_eq!(doc["threshold_secs"], 86_400);
     assert!(sb.alive(pid));
 }
+
+#[test]
+fn every_usage_error_shows_the_usage_line() {
+    let sb = Sandbox::new();
+    for args in [
+        &["--socket", ""][..],
+        &["--socket="],
+        &["--color"],
+        &["--dry-run=yes"],
+        &["--json=1"],
+        &["--threshold"],
+        &["--no-such-flag"],
+        &["-t", "24"],
+    ] {
+        let out = sb.run(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "\n\nUsage: patina-reap [OPTIONS]\n\nFor more information, try '--help'.\n"
+            ),
+            "{args:?}:\n{err}"
+        );
+    }
+}

@@ -283,3 +283,44 @@ fn an_unknown_backend_fails_with_the_documented_status() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_readme_options_block_is_what_dash_h_prints() {
+    let out = Command::new(reaper_bin())
+        .arg("-h")
+        .env("COLUMNS", generate::README_COLUMNS.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find(generate::README_START)
+        .expect("the README's options block")
+        + generate::README_START.len();
+    let end = start + readme[start..].find(generate::README_END).unwrap();
+    assert_eq!(
+        readme[start..end].trim_end(),
+        stdout(&out).trim_end(),
+        "the README's options block differs from `patina-reap -h`; run `{REGENERATE}`"
+    );
+    assert_eq!(stdout(&out), generate::short_help());
+}
+
+#[test]
+fn long_help_starts_with_usage_and_options_and_explains_after_them() {
+    let out = Command::new(reaper_bin())
+        .arg("--help")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    let lines: Vec<&str> = help.lines().collect();
+    let usage = lines.iter().position(|l| l.starts_with("Usage: ")).unwrap();
+    assert!(usage <= 4, "Usage: on line {}:\n{help}", usage + 1);
+    assert_eq!(lines[usage + 2], "Options:", "{help}");
+    let options_end = lines.iter().position(|l| l.starts_with("  -V, --version"));
+    let prose = lines
+        .iter()
+        .position(|l| l.starts_with("A process is a patina process"));
+    assert!(options_end < prose && prose.is_some(), "{help}");
+}
