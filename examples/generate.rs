@@ -209,6 +209,8 @@ fn after_options() -> Roff {
             &format!("{}. {detail}", sentence(summary)),
         );
     }
+    roff.control("PP", []);
+    roff.text([roman(cli::NOTHING_MATCHED)]);
 
     roff.control("SH", ["EXAMPLES"]);
     for (i, (command, what)) in cli::EXAMPLES.iter().enumerate() {

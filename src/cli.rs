@@ -167,6 +167,13 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// After the exit statuses, in `--help` and the man page.
+pub(crate) const NOTHING_MATCHED: &str = "\
+Nothing matched and nothing stale both exit 0 (pgrep would exit 1 for the first). A \
+script tells them apart with --json: .processes is empty when no process matched, while \
+.summary.would_reap (a dry run) or .summary.reaped is 0 with .processes not empty when \
+processes matched but none was stale. --pids prints nothing in either case.";
+
 /// (command line, what it does), shown in `--help` and the man page.
 pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     (
@@ -180,6 +187,10 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     (
         "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
         "Reap, and print the pid and outcome of every matched process.",
+    ),
+    (
+        "patina-reap -n --pids --full",
+        "List the PID and whole command line of each stale process, as pgrep -a would.",
     ),
     (
         "set -o pipefail; patina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
@@ -203,6 +214,7 @@ fn after_long_help() -> String {
     for (status, summary, _) in EXIT_STATUS {
         text.push_str(&format!("  {status:<3}  {summary}\n"));
     }
+    text.push_str(&format!("\n{NOTHING_MATCHED}\n"));
     text.push_str("\nExamples:\n");
     for (command, what) in EXAMPLES {
         text.push_str(&format!("  {command}\n      {what}\n"));
@@ -289,11 +301,26 @@ pub(crate) struct Cli {
 
     /// Also consider other users' processes (needs privileges)
     ///
-    /// Without it only processes whose effective uid is the caller's are looked at, also
-    /// as root. Signalling another user's process needs root (or CAP_KILL); where that is
-    /// denied the process is reported as failed.
-    #[arg(long)]
+    /// Without it (or --user) only processes whose effective uid is the caller's are
+    /// looked at, also as root. Signalling another user's process needs root (or
+    /// CAP_KILL); a dry run marks those it could not signal as not permitted, and a real
+    /// run reports them as failed.
+    #[arg(long, conflicts_with = "users")]
     pub(crate) all_users: bool,
+
+    /// Consider the processes of USER (a name or a numeric uid); repeatable
+    ///
+    /// Replaces the default, the caller's own processes; repeat it for several users (as
+    /// pgrep -u). A name is looked up in /etc/passwd; one that is not there is a usage
+    /// error and nothing is signalled. Signalling another user's process needs root.
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER",
+        value_hint = ValueHint::Username,
+        action = ArgAction::Append
+    )]
+    pub(crate) users: Vec<String>,
 
     /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
     ///
@@ -313,6 +340,23 @@ pub(crate) struct Cli {
         action = ArgAction::Append
     )]
     pub(crate) sockets: Vec<std::path::PathBuf>,
+
+    /// Print only PIDs, one per line: those reaped, or with --dry-run those that would be
+    ///
+    /// For scripts, as pgrep prints them: nothing else goes to stdout, no summary line,
+    /// and nothing at all when nothing was stale. With --full each PID is followed by a
+    /// space and the whole command line (as pgrep -a). A process that could not be
+    /// reaped is not listed (its warning is on stderr, and the status is 1); with
+    /// --verbose the usual lines, kept processes included, go to stderr.
+    #[arg(long, conflicts_with_all = ["json", "quiet"])]
+    pub(crate) pids: bool,
+
+    /// Show whole command lines: the path of argv[0] and every argument, never shortened
+    ///
+    /// By default a line shows the program's basename and shortens the command line past
+    /// 100 characters. Matching is by argv[0] either way.
+    #[arg(short = 'f', long)]
+    pub(crate) full: bool,
 
     /// Also list matched processes that are kept, with the reason
     ///

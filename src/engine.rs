@@ -49,6 +49,9 @@ pub struct Reaper {
     names: Vec<String>,
     dry_run: bool,
     all_users: bool,
+    /// Only these effective uids (`--user`); `None` for the caller alone, or everyone
+    /// with `all_users`.
+    users: Option<Vec<u32>>,
     list_young: bool,
     /// Daemon sockets; `None` for the default, `$HOME/.patina/run/serve.sock`.
     sockets: Option<Vec<PathBuf>>,
@@ -70,6 +73,7 @@ impl Reaper {
             names: vec!["patina".to_owned()],
             dry_run: false,
             all_users: false,
+            users: None,
             list_young: true,
             sockets: None,
             watch: Watch::default(),
@@ -111,6 +115,18 @@ impl Reaper {
     /// Also consider other users' processes (signalling them needs privileges).
     pub fn all_users(mut self, all_users: bool) -> Self {
         self.all_users = all_users;
+        self
+    }
+
+    /// Consider the processes of exactly these effective uids (replaces the default, the
+    /// caller's own; signalling another user's process needs privileges). An empty list
+    /// keeps the default, as an empty [`names`](Self::names) does; [`all_users`](Self::all_users)
+    /// wins over it.
+    pub fn users<I: IntoIterator<Item = u32>>(mut self, uids: I) -> Self {
+        let mut uids: Vec<u32> = uids.into_iter().collect();
+        uids.sort_unstable();
+        uids.dedup();
+        self.users = (!uids.is_empty()).then_some(uids);
         self
     }
 
@@ -188,7 +204,7 @@ impl Reaper {
         if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
             list.push(socket::default_socket(Path::new(&home), me));
         }
-        if self.all_users && me == 0 {
+        if self.other_users() && me == 0 {
             for &owner in owners.iter().filter(|&&o| o != me) {
                 if let Some(home) = home_of(owner) {
                     list.push(socket::default_socket(&home, owner));
@@ -220,11 +236,33 @@ impl Reaper {
         #[cfg(target_os = "linux")]
         crate::scan::proc::check_proc_is_ours()?;
         let threshold_secs = self.threshold.as_secs();
-        source.scan(&Query {
+        let me = rustix::process::geteuid().as_raw();
+        let uid = match (&self.users, self.all_users) {
+            (_, true) => None,
+            (None, false) => Some(me),
+            (Some(users), false) if users.len() == 1 => Some(users[0]),
+            // Several users: all are scanned, the others dropped here.
+            (Some(_), false) => None,
+        };
+        let mut scan = source.scan(&Query {
             names: &self.names,
-            uid: (!self.all_users).then(|| rustix::process::geteuid().as_raw()),
+            uid,
             min_age_secs: if self.list_young { 0 } else { threshold_secs },
-        })
+        })?;
+        if let (Some(users), false) = (&self.users, self.all_users) {
+            scan.processes.retain(|p| users.contains(&p.uid));
+        }
+        Ok(scan)
+    }
+
+    /// Whether processes of users other than the caller may be considered.
+    fn other_users(&self) -> bool {
+        let me = rustix::process::geteuid().as_raw();
+        self.all_users
+            || self
+                .users
+                .as_ref()
+                .is_some_and(|u| u.iter().any(|&u| u != me))
     }
 
     /// Select from a finished scan and reap.

@@ -53,6 +53,7 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
         .names(settings.names.iter().cloned())
         .dry_run(cli.dry_run)
         .all_users(cli.all_users)
+        .users(settings.users.iter().copied())
         .list_young(cli.verbose || cli.json)
         .interrupt(interrupt.clone())
         .on_progress(move |p| {

@@ -146,20 +146,55 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> std::
         writeln!(out, "{}", report.to_json())?;
         return out.flush();
     }
+    if cli.pids {
+        // The usual lines, under --verbose, on stderr: stdout holds PIDs only.
+        if cli.verbose && !report.disabled {
+            let mut err = std::io::stderr().lock();
+            let _ = write_lines(&mut err, cli, report, &|text, _| text.to_owned());
+        }
+        for p in &report.processes {
+            if p.outcome.is_reaped() || p.outcome == Outcome::WouldReap {
+                if cli.full {
+                    writeln!(out, "{} {}", p.pid, p.full_command())?;
+                } else {
+                    writeln!(out, "{}", p.pid)?;
+                }
+            }
+        }
+        return out.flush();
+    }
     if cli.quiet || report.disabled {
         return Ok(());
     }
+    write_lines(&mut out, cli, report, &|text, paint| {
+        colors.out(text, paint)
+    })?;
+    out.flush()
+}
+
+/// A line per process as `--verbose` asks, then the summary line, each painted by
+/// `paint`.
+fn write_lines(
+    out: &mut dyn Write,
+    cli: &Cli,
+    report: &Report,
+    paint: &dyn Fn(&str, Paint) -> String,
+) -> std::io::Result<()> {
     for p in &report.processes {
-        let paint = match p.outcome {
+        let how = match p.outcome {
             Outcome::Terminated | Outcome::Killed => Paint::Green,
             Outcome::WouldReap => Paint::Yellow,
             Outcome::Skipped | Outcome::Vanished if cli.verbose => Paint::Dimmed,
             _ => continue,
         };
-        writeln!(out, "{}", colors.out(&p.to_string(), paint))?;
+        let line = if cli.full {
+            p.full_line()
+        } else {
+            p.to_string()
+        };
+        writeln!(out, "{}", paint(&line, how))?;
     }
-    writeln!(out, "{}", colors.out(&report.summary_line(), Paint::Bold))?;
-    out.flush()
+    writeln!(out, "{}", paint(&report.summary_line(), Paint::Bold))
 }
 
 /// The transient status line on a terminal's stderr: shown while a wait lasts, then

@@ -247,12 +247,34 @@ impl ProcessReport {
     }
 }
 
+impl ProcessReport {
+    /// The human line with the whole command line: argv[0] with its directory, every
+    /// argument, nothing shortened (escaped all the same). The
+    /// [`Display`](fmt::Display) line shows the program's basename and shortens.
+    pub fn full_line(&self) -> String {
+        let mut line = String::new();
+        let _ = self.write_line(&mut line, &full_command(&self.argv, &self.name));
+        line
+    }
+
+    /// The whole command line, escaped: `argv` joined with spaces, or `[name]` for a
+    /// process without one (a zombie).
+    pub fn full_command(&self) -> String {
+        full_command(&self.argv, &self.name)
+    }
+}
+
 impl fmt::Display for ProcessReport {
     /// The human line: `Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)`,
     /// the size being its private memory where known, else its resident size.
     /// Text from the process is escaped: no control character reaches the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let command = display_command(&self.argv, &self.name);
+        self.write_line(f, &display_command(&self.argv, &self.name))
+    }
+}
+
+impl ProcessReport {
+    fn write_line(&self, f: &mut dyn fmt::Write, command: &str) -> fmt::Result {
         let age = format_age(self.age_secs);
         let size = format_bytes(self.freed_bytes());
         let mut facts = format!("PID {}, running {age}, {size}", self.pid);
@@ -312,6 +334,14 @@ fn skip_text(reason: &str) -> &str {
         "namespace" => "in another PID namespace",
         other => other,
     }
+}
+
+/// The whole command line: argv joined with spaces, escaped; `[name]` without argv.
+fn full_command(argv: &[String], name: &str) -> String {
+    if argv.is_empty() {
+        return format!("[{}]", escape(name));
+    }
+    escape(&argv.join(" "))
 }
 
 /// How a command is shown: argv joined with spaces, the directory of argv[0]'s first

@@ -3,6 +3,7 @@
 //! error has one layout, and nothing from the environment or the arguments reaches the
 //! terminal unescaped.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -491,4 +492,127 @@ fn every_usage_error_shows_the_usage_line() {
             "{args:?}:\n{err}"
         );
     }
+}
+
+#[test]
+fn pids_lists_only_the_stale_processes_one_per_line() {
+    let mut sb = Sandbox::new();
+    let stale = sb.spawn_sleeper();
+    // A child of this test: kept as attached.
+    let mut cmd = Command::new(sb.sleeper_path());
+    cmd.arg("1000");
+    let kept = sb.spawn(cmd);
+
+    let out = sb.run(&["-n", "-t", "0s", "--pids"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{stale}\n"));
+    assert_eq!(stderr(&out), "");
+    // --verbose puts the usual lines on stderr; stdout stays PIDs only.
+    let out = sb.run(&["-n", "-t", "0s", "--pids", "-v"]);
+    assert_eq!(stdout(&out), format!("{stale}\n"));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("(PID {kept}, ")), "{err}");
+    assert!(err.contains("Would reap 1 stale"), "{err}");
+    // --full adds the whole command line, as pgrep -a.
+    let out = sb.run(&["-n", "-t", "0s", "--pids", "--full"]);
+    let path = sb.sleeper_path();
+    assert_eq!(stdout(&out), format!("{stale} {} 1000\n", path.display()));
+    // Nothing stale: nothing printed, status 0.
+    let out = sb.run(&["-n", "--pids"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    // A real run lists what it reaped.
+    let out = sb.run(&["-t", "0s", "-g", "1s", "--pids"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{stale}\n"));
+    assert!(!sb.alive(stale));
+    assert!(sb.alive(kept));
+    // Nothing matched at all: likewise empty, status 0.
+    let out = Command::new(reaper_bin())
+        .args(["--name", &unique_name(), "-n", "--pids"])
+        .env("TMPDIR", sb.tmp())
+        .env("XDG_RUNTIME_DIR", sb.tmp())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let out = sb.run(&["--pids", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn full_shows_the_whole_command_line() {
+    let mut sb = Sandbox::new();
+    let long = "x".repeat(150);
+    let path = sb.sleeper_path();
+    let argv0 = path.to_str().unwrap().to_owned();
+    let pid = sb.spawn_with_argv0(&argv0, &["1000", &long]);
+    wait_for_argv0(pid, &argv0);
+    let out = sb.run(&["-n", "-t", "0s"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("stale {} 1000 x", sb.name)),
+        "{text}"
+    );
+    assert!(text.contains('…') && !text.contains(&long), "{text}");
+    let out = sb.run(&["-n", "-t", "0s", "-f"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("stale {argv0} 1000 {long} (PID {pid}, ")),
+        "{text}"
+    );
+}
+
+#[test]
+fn user_chooses_whose_processes_count() {
+    let mut sb = Sandbox::new();
+    let own = sb.spawn_sleeper();
+    let me = rustix::process::geteuid().as_raw().to_string();
+    let (doc, out) = sb.run_json(&["-n", "-t", "0s", "-u", &me]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(outcome(&doc, own), "would_reap");
+    // Another uid only: our process is not considered.
+    let other = if me == "65534" { "65533" } else { "65534" };
+    let (doc, _) = sb.run_json(&["-n", "-t", "0s", "-u", other]);
+    assert_eq!(outcome(&doc, own), "absent");
+    // An unknown name is a usage error; nothing is signalled.
+    let out = sb.run(&["-t", "0s", "-g", "1s", "-u", "no-such-user-patina-reap"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(
+            "error: invalid value 'no-such-user-patina-reap' for '--user <USER>': no such user"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sb.alive(own));
+    let out = sb.run(&["-n", "-u", &me, "--all-users"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    if !is_root() {
+        return skip("needs root to start a process as another uid");
+    }
+    let mut cmd = orphan_command(sb.sleeper_path());
+    cmd.arg("1000").uid(65534).gid(65534);
+    let nobodys = sb.spawn_launched(cmd);
+    let name = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == "65534").then(|| f[0].to_owned())
+        });
+    let (doc, _) = sb.run_json(&["-n", "-t", "0s", "-u", "65534"]);
+    assert_eq!(outcome(&doc, nobodys), "would_reap");
+    assert_eq!(outcome(&doc, own), "absent");
+    let (doc, _) = sb.run_json(&["-n", "-t", "0s", "-u", "0", "-u", "65534"]);
+    assert_eq!(outcome(&doc, nobodys), "would_reap");
+    assert_eq!(outcome(&doc, own), "would_reap");
+    // By name, and a real reap of that user's process only.
+    let user = name.unwrap_or_else(|| "65534".to_owned());
+    let (doc, out) = sb.run_json(&["-t", "0s", "-g", "1s", "--user", &user]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(outcome(&doc, nobodys), "terminated");
+    assert!(!sb.alive(nobodys));
+    assert!(sb.alive(own));
 }
