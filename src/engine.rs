@@ -315,7 +315,10 @@ impl Reaper {
             let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
             let (outcome, reason) = match v {
                 Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
-                Verdict::Stale if self.dry_run => (Outcome::WouldReap, None),
+                Verdict::Stale if self.dry_run => match may_signal(p.pid) {
+                    true => (Outcome::WouldReap, None),
+                    false => (Outcome::WouldFail, Some(NOT_PERMITTED.to_owned())),
+                },
                 Verdict::Stale => match fates.next() {
                     Some(Fate::Terminated) => (Outcome::Terminated, None),
                     Some(Fate::Killed) => (Outcome::Killed, None),
@@ -383,6 +386,23 @@ impl Reaper {
         report.threshold_secs = None;
         report
     }
+}
+
+/// The reason of a dry run's `would_fail`.
+const NOT_PERMITTED: &str =
+    "not permitted (EPERM): signalling another user's process needs root or CAP_KILL";
+
+/// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
+/// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
+/// reported vanished by a real run, not failed.
+fn may_signal(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return true;
+    };
+    rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::PERM)
 }
 
 /// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.

@@ -183,7 +183,7 @@ fn write_lines(
     for p in &report.processes {
         let how = match p.outcome {
             Outcome::Terminated | Outcome::Killed => Paint::Green,
-            Outcome::WouldReap => Paint::Yellow,
+            Outcome::WouldReap | Outcome::WouldFail => Paint::Yellow,
             Outcome::Skipped | Outcome::Vanished if cli.verbose => Paint::Dimmed,
             _ => continue,
         };

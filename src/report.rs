@@ -16,6 +16,9 @@ pub const JSON_VERSION: u32 = 1;
 pub enum Outcome {
     /// Stale; a dry run sent no signal.
     WouldReap,
+    /// Stale, but a dry run found that this caller may not signal it (EPERM: another
+    /// user's process, without root or CAP_KILL), so a real run would fail on it.
+    WouldFail,
     /// SIGTERM from this run was enough: it exited within the grace period.
     Terminated,
     /// It outlived the grace period and this run sent SIGKILL.
@@ -89,6 +92,9 @@ pub struct Summary {
     pub freed_bytes: u64,
     /// Stale processes a dry run left alone (outcome `would_reap`).
     pub would_reap: usize,
+    /// Stale processes a dry run found this caller may not signal (outcome
+    /// `would_fail`); not counted in `would_reap`.
+    pub would_fail: usize,
     /// What reaping those would free, counted as `freed_bytes` is.
     pub would_free_bytes: u64,
 }
@@ -157,6 +163,8 @@ impl Report {
             self.summary.would_free_bytes += bytes;
         } else if process.outcome == Outcome::Failed {
             self.summary.failed += 1;
+        } else if process.outcome == Outcome::WouldFail {
+            self.summary.would_fail += 1;
         }
         self.processes.push(process);
     }
@@ -216,11 +224,18 @@ impl Report {
         };
         if self.dry_run {
             let n = self.summary.would_reap;
-            return format!(
+            let mut line = format!(
                 "Would reap {n} stale {what} {}, {} to free (dry run)",
                 plural(n),
                 amount(&|o| o == Outcome::WouldReap, self.summary.would_free_bytes)
             );
+            let denied = self.summary.would_fail;
+            if denied > 0 {
+                line.push_str(&format!(
+                    "; {denied} more not permitted: another user's, needs root"
+                ));
+            }
+            return line;
         }
         let Summary {
             reaped,
@@ -284,6 +299,10 @@ impl ProcessReport {
         let reason = self.reason.as_deref().unwrap_or("");
         match self.outcome {
             Outcome::WouldReap => write!(f, "Would clean up stale {command} ({facts})"),
+            Outcome::WouldFail => write!(
+                f,
+                "Would clean up stale {command} ({facts}): not permitted, needs root"
+            ),
             Outcome::Terminated => write!(f, "Cleaned up stale {command} ({facts})"),
             Outcome::Killed => write!(f, "Cleaned up stale {command} ({facts}; needed SIGKILL)"),
             Outcome::Vanished => write!(f, "Already gone: {command} ({facts})"),

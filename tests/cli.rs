@@ -616,3 +616,46 @@ fn user_chooses_whose_processes_count() {
     assert!(!sb.alive(nobodys));
     assert!(sb.alive(own));
 }
+
+#[test]
+fn a_dry_run_does_not_promise_what_the_real_run_cannot_do() {
+    if !is_root() {
+        return skip("needs root to run the reaper as another user against root's process");
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        return skip("no setpriv");
+    }
+    let mut sb = Sandbox::new();
+    let roots = sb.spawn_sleeper();
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(reaper_bin())
+            .args(["--name", &sb.name, "--all-users", "-n", "-t", "0s"])
+            .args(args)
+            .env_remove("PATINA_REAP_THRESHOLD");
+        sb.private_tmp(&mut cmd);
+        cmd.output().expect("run setpriv")
+    };
+    let out = as_nobody(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = entry(&doc, roots).expect("root's process is listed");
+    assert_eq!(e["outcome"], "would_fail", "{e}");
+    assert!(e["reason"].as_str().unwrap().contains("EPERM"), "{e}");
+    assert_eq!(doc["summary"]["would_reap"], 0, "{doc}");
+    assert_eq!(doc["summary"]["would_fail"], 1, "{doc}");
+    let out = as_nobody(&[]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("(PID {roots}, ")) && text.contains("not permitted, needs root"),
+        "{text}"
+    );
+    assert!(text.contains("Would reap 0 stale"), "{text}");
+    let out = as_nobody(&["--pids"]);
+    assert_eq!(stdout(&out), "");
+    // Root's own dry run promises it.
+    let (doc, _) = sb.run_json(&["-n", "-t", "0s"]);
+    assert_eq!(outcome(&doc, roots), "would_reap");
+    assert!(sb.alive(roots));
+}
