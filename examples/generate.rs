@@ -196,21 +196,33 @@ fn after_options() -> Roff {
     roff.control("SS", ["DURATION"]);
     prose(&mut roff, cli::DURATION_SYNTAX);
 
+    // The man page has room for the whole text; --help shows the summaries.
     roff.control("SH", ["ENVIRONMENT"]);
-    for (name, summary, detail) in cli::ENVIRONMENT {
-        term(&mut roff, name, &format!("{}. {detail}", sentence(summary)));
+    for (name, _, text) in cli::ENVIRONMENT {
+        term(&mut roff, name, text);
     }
 
     roff.control("SH", ["EXIT STATUS"]);
-    for (status, summary, detail) in cli::EXIT_STATUS {
-        term(
-            &mut roff,
-            status,
-            &format!("{}. {detail}", sentence(summary)),
-        );
+    for (status, _, text) in cli::EXIT_STATUS {
+        term(&mut roff, status, text);
     }
     roff.control("PP", []);
     roff.text([roman(cli::NOTHING_MATCHED)]);
+
+    roff.control("SH", ["JSON OUTPUT"]);
+    roff.text([roman(
+        "--json prints one document on stdout, on one line, also when nothing matched; \
+         every string is exact and safe to print (control and invisible characters are \
+         \\uXXXX escapes). Its fields:",
+    )]);
+    for (field, text) in cli::JSON_FIELDS {
+        term(&mut roff, field, text);
+    }
+
+    roff.control("SH", ["FILES"]);
+    for (path, text) in cli::FILES {
+        term(&mut roff, path, text);
+    }
 
     roff.control("SH", ["EXAMPLES"]);
     for (i, (command, what)) in cli::EXAMPLES.iter().enumerate() {
@@ -311,13 +323,4 @@ fn example(roff: &mut Roff, lines: &[&str]) {
     }
     roff.control("fi", []);
     roff.control("RE", []);
-}
-
-/// A `--help` summary as the start of a sentence.
-fn sentence(summary: &str) -> String {
-    let mut chars = summary.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

@@ -87,83 +87,155 @@ DURATION is one or more <integer><unit> with units s, m, h, d, w, optionally sep
 spaces: 90s, 45m, 24h, 2d3h, '1h 30m'. A bare number (24, 0), a negative value or an \
 unknown unit is a usage error, so '--threshold 24' never means 24 seconds.";
 
-/// (variable, summary for `--help`, more for the man page).
+/// (variable, summary for `--help`, the whole text for the man page).
 pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
     (
         "PATINA_REAP_THRESHOLD",
         "default for --threshold; 'off' disables reaping",
-        "A DURATION; empty means the default, 24h. With 'off' nothing is scanned or \
-         signalled: the tool says so on stderr (unless --quiet) and exits 0. Any other \
-         value that is not a DURATION is a usage error. patina's own start-up check reads \
-         it too.",
+        "The default for --threshold, a DURATION; empty means 24h. With 'off' nothing is \
+         scanned or signalled: the tool says so on stderr (unless --quiet) and exits 0, and \
+         --json reports disabled true and threshold_secs null. Any other value that is not \
+         a DURATION is a usage error. patina's own start-up check reads it too.",
     ),
     (
         "PATINA_REAP_BACKEND",
         "process source: proc (Linux default) or ps",
-        "proc reads /proc directly; ps runs ps(1) once per scan and is the default where \
-         there is no /proc. Any other value is a usage error (exit status 2).",
+        "The process source: proc reads /proc directly and is the default on Linux; ps \
+         runs ps(1) once per scan and is the default where there is no /proc. Any other \
+         value is a usage error (exit status 2).",
     ),
     (
         "NO_COLOR",
         "set and not empty: no color with --color auto (wins over the next two)",
-        "Set to any non-empty value (even 0), it turns color off with --color auto, \
-         usage errors included; set but empty, it is ignored (no-color.org). It wins \
-         over CLICOLOR_FORCE and FORCE_COLOR; --color always and --color never win over \
-         all three. JSON output is never colored.",
+        "Set to any non-empty value (even 0), it turns color off with --color auto, usage \
+         errors included; set but empty, it is ignored (no-color.org). It wins over \
+         CLICOLOR_FORCE and FORCE_COLOR; --color always and --color never win over all \
+         three. JSON output is never colored.",
     ),
     (
         "CLICOLOR_FORCE",
         "set, not empty and not 0: color with --color auto, even when piped",
-        "With --color auto, color even when the output is not a terminal, unless \
-         NO_COLOR is set and not empty.",
+        "Set, not empty and not 0: with --color auto, color even when the output is not a \
+         terminal, unless NO_COLOR is set and not empty.",
     ),
     (
         "FORCE_COLOR",
         "set, not empty and not 0 or false: like CLICOLOR_FORCE",
-        "Understood as CLICOLOR_FORCE is, for tools that set this one instead.",
+        "Set, not empty and not 0 or false: understood as CLICOLOR_FORCE is, for tools \
+         that set this one instead.",
     ),
     (
         "TERM",
-        "dumb: no color with --color auto",
-        "With --color auto and neither variable above, color is used when the stream \
-         (stdout for the report, stderr for warnings and errors) is a terminal and TERM \
-         is not dumb.",
+        "'dumb' turns color off with --color auto",
+        "When it is dumb, --color auto uses no color. Otherwise, with --color auto and none \
+         of the three variables above deciding, each stream (stdout for the report, stderr \
+         for warnings and errors) is colored when it is a terminal.",
     ),
 ];
 
-/// (status, summary for `--help`, more for the man page).
+/// (status, summary for `--help`, the whole text for the man page).
 pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     (
         "0",
-        "done, also when nothing was stale",
-        "Every stale process was reaped (or, with --dry-run, listed), or reaping is \
-         disabled by PATINA_REAP_THRESHOLD=off.",
+        "done, also when nothing was stale or nothing matched",
+        "Done: every stale process was reaped (or, with --dry-run, listed), also when \
+         nothing was stale or nothing matched; or reaping is disabled by \
+         PATINA_REAP_THRESHOLD=off.",
     ),
     (
         "1",
         "a stale process could not be reaped, or the scan failed",
-        "A stale process was still running after SIGKILL or could not be signalled \
-         (its line starts with 'warning:' on stderr), or the process table could not be \
-         read.",
+        "A stale process could not be reaped: it was still running after SIGKILL, or could \
+         not be signalled (its line starts with 'warning:' on stderr); or the process table \
+         could not be read (also a /proc of another PID namespace).",
     ),
     (
         "2",
         "usage error; nothing was signalled",
-        "A bad flag, DURATION, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value.",
+        "A bad flag, DURATION, --user, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value; \
+         nothing was scanned or signalled.",
     ),
     (
         "3",
         "the report could not be written; every stale process was reaped",
-        "Writing stdout failed (a full disk, an I/O error) after the reap was done; the \
-         error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
+        "Writing the report to stdout failed (a full disk, an I/O error) after every stale \
+         process was reaped: nothing is written before every signal was sent and confirmed. \
+         The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
          the run ends quietly with the status it would have had. Where a stale process \
          could not be reaped the status is 1 all the same.",
     ),
     (
         "130, 143",
         "interrupted by SIGINT (130) or SIGTERM (143)",
-        "No further signal was sent; the processes already signalled are listed with what \
-         became of them, those still running as warnings.",
+        "Interrupted by SIGINT (130) or SIGTERM (143): no further signal was sent; the \
+         processes already signalled are listed with what became of them, those still \
+         running as warnings.",
+    ),
+];
+
+/// The JSON document of --json, for the man page: (field, meaning).
+#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
+pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
+    ("version", "The schema version, 1."),
+    (
+        "threshold_secs, grace_secs",
+        "The settings used; threshold_secs is null when reaping is disabled.",
+    ),
+    ("dry_run", "No signal was sent."),
+    (
+        "disabled",
+        "PATINA_REAP_THRESHOLD=off: nothing was scanned.",
+    ),
+    (
+        "processes[]",
+        "Every matched process of the considered users, in scan order, with pid, ppid, \
+         name (the program name it matched), command (argv joined with spaces, for showing, \
+         not for running), argv, uid (effective), age_secs, rss_bytes (resident, shared \
+         pages included), private_bytes (what ending it frees; null unless reaped or \
+         would be, and on the ps backend), outcome, reason and trigger.",
+    ),
+    (
+        ".outcome",
+        "would_reap, would_fail (a dry run may not signal it: another user's, without \
+         root), terminated, killed (needed SIGKILL), vanished (gone before the first \
+         signal), failed or skipped.",
+    ),
+    (
+        ".reason",
+        "For skipped: ancestor, unknown-ancestry, namespace, zombie, young, foreground, \
+         attached or serving; for failed and would_fail: why; else null.",
+    ),
+    (
+        ".trigger",
+        "What made it stale: age or replaced; null for skipped.",
+    ),
+    (
+        "summary",
+        "reaped, failed, freed_bytes, would_reap, would_fail, would_free_bytes. Bytes are \
+         private_bytes where known, else rss_bytes.",
+    ),
+];
+
+/// The man page's FILES: (path, what it is).
+#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
+pub(crate) const FILES: &[(&str, &str)] = &[
+    (
+        "$XDG_RUNTIME_DIR/patina-reap-UID-HASH.lock",
+        "The advisory lock (flock) with which reapers of one user and set of names take \
+         turns; the holder writes its PID into it. It is in $XDG_RUNTIME_DIR when that is \
+         an absolute path to a directory of the caller's, else in an absolute $TMPDIR, else \
+         in /tmp. A dry run takes none; where the file cannot be used safely (a symlink, \
+         another user's file) reaping goes on without it.",
+    ),
+    (
+        "$HOME/.patina/run/serve.sock",
+        "The default daemon socket (--socket): a process listening on it is kept as \
+         serving. Nothing is ever sent to it.",
+    ),
+    (
+        "/etc/passwd",
+        "Read for the uid of a --user name and, as root with --all-users, for each other \
+         owner's home directory (their serve.sock).",
     ),
 ];
 

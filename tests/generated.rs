@@ -103,6 +103,8 @@ fn the_man_page_has_every_section_in_order() {
             "OPTIONS",
             "ENVIRONMENT",
             "EXIT STATUS",
+            "JSON OUTPUT",
+            "FILES",
             "EXAMPLES",
             "SEE ALSO"
         ]
@@ -121,6 +123,9 @@ fn the_man_page_has_every_section_in_order() {
         "PATINA_REAP_THRESHOLD",
         "PATINA_REAP_BACKEND",
         "NO_COLOR",
+        "would_fail",
+        "threshold_secs",
+        "patina-reap-UID-HASH.lock",
         "jq",
         "crontab",
         "launchd",
@@ -326,4 +331,34 @@ fn long_help_starts_with_usage_and_options_and_explains_after_them() {
         .iter()
         .position(|l| l.starts_with("A process is a patina process"));
     assert!(options_end < prose && prose.is_some(), "{help}");
+}
+
+#[test]
+fn the_readme_and_the_man_page_explain_every_json_field() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let (doc, out) = sb.run_json(&["-n", "-t", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let page = man_page().replace("\\-", "-");
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let process = entry(&doc, pid).expect("the sleeper is listed");
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for key in keys(&doc) {
+        fields.push((format!("`{key}"), key.clone()));
+    }
+    for key in keys(process) {
+        fields.push((format!("`.{key}`"), key.clone()));
+    }
+    for key in keys(&doc["summary"]) {
+        fields.push((format!("`{key}`"), key.clone()));
+    }
+    for (in_readme, in_man) in fields {
+        assert!(
+            readme.contains(&format!("| {in_readme}")) || readme.contains(&in_readme),
+            "README.md's JSON table lacks {in_readme}"
+        );
+        assert!(page.contains(&in_man), "the man page lacks {in_man}");
+    }
 }
