@@ -433,7 +433,11 @@ pub(crate) struct Cli {
     /// Also list matched processes that are kept, with the reason
     ///
     /// The reason is ancestor, unknown-ancestry, namespace, zombie, young, foreground,
-    /// attached or serving; processes that exited before the first signal are listed as vanished. Of
+    /// attached or serving; processes that exited before the first signal are listed as
+    /// vanished. The size on a line is, for a process reaped or that would be, its
+    /// private memory, what ending it frees (read just before the first signal; on the
+    /// ps backend its resident size, and the summary then says 'up to'); for a kept or
+    /// vanished one, its resident size at scan time, shared pages included. Of
     /// --verbose and --quiet the last given wins.
     #[arg(short, long, overrides_with = "quiet")]
     pub(crate) verbose: bool,

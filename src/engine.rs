@@ -92,17 +92,17 @@ impl Reaper {
         self
     }
 
-    /// Program names to match, exactly (replaces the default `patina`). An empty list
-    /// keeps the default.
+    /// Program names to match, exactly. The list replaces the default, `patina`; an
+    /// empty list matches nothing (so nothing is reaped), as an empty
+    /// [`sockets`](Self::sockets) list checks no socket and an empty
+    /// [`users`](Self::users) list considers nobody's processes: every list means
+    /// exactly what it holds, and an empty one never falls back to a default.
     pub fn names<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let names: Vec<String> = names.into_iter().map(Into::into).collect();
-        if !names.is_empty() {
-            self.names = names;
-        }
+        self.names = names.into_iter().map(Into::into).collect();
         self
     }
 
@@ -120,13 +120,13 @@ impl Reaper {
 
     /// Consider the processes of exactly these effective uids (replaces the default, the
     /// caller's own; signalling another user's process needs privileges). An empty list
-    /// keeps the default, as an empty [`names`](Self::names) does; [`all_users`](Self::all_users)
-    /// wins over it.
+    /// considers nobody's, as an empty [`names`](Self::names) list matches nothing;
+    /// [`all_users`](Self::all_users) wins over it.
     pub fn users<I: IntoIterator<Item = u32>>(mut self, uids: I) -> Self {
         let mut uids: Vec<u32> = uids.into_iter().collect();
         uids.sort_unstable();
         uids.dedup();
-        self.users = (!uids.is_empty()).then_some(uids);
+        self.users = Some(uids);
         self
     }
 
@@ -163,6 +163,11 @@ impl Reaper {
     /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
         let source = Backend::from_env()?.source();
+        let nobody = !self.all_users && self.users.as_ref().is_some_and(Vec::is_empty);
+        if self.names.is_empty() || nobody {
+            // Nothing can match: no scan, no lock, no signal.
+            return Ok(self.report());
+        }
         let _turn = (!self.dry_run).then(|| self.take_turn());
         if self.watch.interrupted() {
             return Err(Error::Interrupted);
@@ -175,8 +180,9 @@ impl Reaper {
     }
 
     /// Daemon sockets whose listener is kept as `serving` (replaces the default,
-    /// `$HOME/.patina/run/serve.sock`); an empty list checks none. The listener counts
-    /// only when it runs as the caller.
+    /// `$HOME/.patina/run/serve.sock`); an empty list checks none, as an empty
+    /// [`names`](Self::names) list matches nothing. The listener counts only when it runs
+    /// as the caller.
     pub fn sockets<I, P>(mut self, sockets: I) -> Self
     where
         I: IntoIterator<Item = P>,
@@ -241,7 +247,7 @@ impl Reaper {
             (_, true) => None,
             (None, false) => Some(me),
             (Some(users), false) if users.len() == 1 => Some(users[0]),
-            // Several users: all are scanned, the others dropped here.
+            // Several users (or none): all are scanned, the others dropped here.
             (Some(_), false) => None,
         };
         let mut scan = source.scan(&Query {
@@ -304,12 +310,7 @@ impl Reaper {
         }
         .into_iter();
 
-        let mut report = Report::new(
-            threshold_secs,
-            self.grace.as_secs(),
-            self.dry_run,
-            self.names.clone(),
-        );
+        let mut report = self.report();
         report.left_out = scan.left_out;
         for ((p, v), private_bytes) in scan.processes.into_iter().zip(verdicts).zip(private) {
             let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
@@ -376,15 +377,22 @@ impl Reaper {
 
     /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
     pub fn disabled_report(&self) -> Report {
-        let mut report = Report::new(
+        let mut report = self.report();
+        report.disabled = true;
+        report.threshold_secs = None;
+        report
+    }
+}
+
+impl Reaper {
+    /// An empty report of this configuration.
+    fn report(&self) -> Report {
+        Report::new(
             self.threshold.as_secs(),
             self.grace.as_secs(),
             self.dry_run,
             self.names.clone(),
-        );
-        report.disabled = true;
-        report.threshold_secs = None;
-        report
+        )
     }
 }
 

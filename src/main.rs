@@ -53,7 +53,6 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
         .names(settings.names.iter().cloned())
         .dry_run(cli.dry_run)
         .all_users(cli.all_users)
-        .users(settings.users.iter().copied())
         .list_young(cli.verbose || cli.json)
         .interrupt(interrupt.clone())
         .on_progress(move |p| {
@@ -61,6 +60,10 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
                 output::show_status(p);
             }
         });
+    let reaper = match settings.users.as_slice() {
+        [] => reaper,
+        users => reaper.users(users.iter().copied()),
+    };
     let reaper = match &settings.sockets {
         Some(sockets) => reaper.sockets(sockets.iter().cloned()),
         None => reaper,

@@ -211,6 +211,9 @@ impl Report {
         if self.disabled {
             return "Reaping is disabled by PATINA_REAP_THRESHOLD=off".into();
         }
+        if self.names.is_empty() {
+            return "No stale processes: no program name to match".into();
+        }
         if stale.is_empty() {
             return format!("No stale {what} processes (threshold {threshold})");
         }
@@ -392,13 +395,23 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Text from elsewhere (another process's command line, an argument, an environment
-/// variable) made safe to show on a terminal: every control character (C0, DEL, C1) and
-/// every character that can hide or reorder text (Unicode format characters, U+2028 and
-/// U+2029) is written as an escape, `\\` as `\\\\`, so the result is one line that
-/// reads as what it is and can be decoded back exactly.
+/// variable) made safe to show on a terminal, as one line that reads as what it is:
+///
+/// - a line feed, tab and carriage return become `\n`, `\t` and `\r`;
+/// - every other control character (C0, DEL, C1) and every character that can hide or
+///   reorder text (the Unicode format characters, general category Cf, and U+2028,
+///   U+2029) becomes an escape of its code point: `\xNN` up to U+00FF (so the soft
+///   hyphen is `\xad`), `\u{N}` above (hex digits, no padding);
+/// - a backslash is doubled, so that an escape in the output always came from one of
+///   the above and the text can be decoded back exactly;
+/// - everything else, other non-ASCII text included, is kept as it is.
 ///
 /// ```
-/// assert_eq!(patina_reap::escape("a\u{1b}]0;x\u{7}\u{202e}b"), "a\\x1b]0;x\\x07\\u{202e}b");
+/// use patina_reap::escape;
+/// assert_eq!(escape("a\u{1b}]0;x\u{7}\u{202e}b"), r"a\x1b]0;x\x07\u{202e}b");
+/// assert_eq!(escape("two\nlines\ttab"), r"two\nlines\ttab");
+/// assert_eq!(escape(r"C:\dir café"), r"C:\\dir café");
+/// assert_eq!(escape("soft\u{ad}hyphen\u{2028}"), r"soft\xadhyphen\u{2028}");
 /// ```
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

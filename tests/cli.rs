@@ -659,3 +659,35 @@ fn a_dry_run_does_not_promise_what_the_real_run_cannot_do() {
     assert_eq!(outcome(&doc, roots), "would_reap");
     assert!(sb.alive(roots));
 }
+
+#[test]
+fn an_empty_list_means_none_for_names_users_and_sockets_alike() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let dry = || {
+        patina_reap::Reaper::new()
+            .threshold(std::time::Duration::ZERO)
+            .dry_run(true)
+    };
+    let listed = |report: &patina_reap::Report| report.processes.iter().any(|p| p.pid == pid);
+    // The control: by its name, it would be reaped.
+    assert!(listed(&dry().names([sb.name.as_str()]).run().unwrap()));
+    // No names: nothing matches (no falling back to `patina`).
+    let report = dry().names(Vec::<String>::new()).run().unwrap();
+    assert!(report.processes.is_empty(), "{report:?}");
+    assert_eq!(
+        report.summary_line(),
+        "No stale processes: no program name to match"
+    );
+    // No users: nobody's processes.
+    let report = dry().names([sb.name.as_str()]).users([]).run().unwrap();
+    assert!(report.processes.is_empty(), "{report:?}");
+    // No sockets: none checked, so nothing is kept as serving; it is still listed.
+    let report = dry()
+        .names([sb.name.as_str()])
+        .sockets(Vec::<std::path::PathBuf>::new())
+        .run()
+        .unwrap();
+    assert!(listed(&report));
+    assert!(sb.alive(pid));
+}
