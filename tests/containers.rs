@@ -282,3 +282,80 @@ fn a_live_parent_called_init_or_systemd_that_is_not_an_adopter_keeps_its_child()
         drop(strays);
     }
 }
+
+#[test]
+fn a_reaper_in_another_pid_namespace_sharing_the_lock_directory_holds_nobody_up() {
+    // Namespace A (a sandbox sharing /tmp): a reaper holds its turn while it waits out a
+    // long grace period for a process that ignores SIGTERM. Namespace B: `patina` starts
+    // and its preflight finds a stale `patina serve`; it must not leave it to A, which
+    // cannot even see it.
+    let Some(patina) = patina_for_namespace() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let lock_dir = sb.tmp();
+    let ignorer = sb.link(sleeper(), "patina");
+    let script = format!(
+        "SLEEPER_IGNORE_TERM=1 \"{i}\" 1000 & \"{r}\" --threshold 0s --grace 60s >/dev/null 2>&1; \
+         while :; do sleep 1; done",
+        i = ignorer.display(),
+        r = reaper_bin(),
+    );
+    let env = [
+        ("TMPDIR", lock_dir.as_path()),
+        ("XDG_RUNTIME_DIR", lock_dir.as_path()),
+    ];
+    let Some(holder_ns) = Namespace::start(&which("sh"), &["-c", &script], &env) else {
+        return;
+    };
+    // A's reaper holds the lock once its file names a holder.
+    let deadline = Instant::now() + EXIT;
+    while !std::fs::read_dir(&lock_dir).unwrap().flatten().any(|f| {
+        f.file_name().to_string_lossy().ends_with(".lock")
+            && std::fs::read_to_string(f.path()).is_ok_and(|t| !t.trim().is_empty())
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the reaper in A never took its turn"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let script = format!(
+        r#"
+"{p}" serve 2>/dev/null & S=$!
+w=0; until [ "$(head -c {len} /proc/$S/cmdline 2>/dev/null)" = "{p}" ] || [ $w -ge 1000 ]; do sleep 0.01; w=$((w+1)); done
+PATINA_REAP_THRESHOLD=0s "{p}" version
+w=0; while [ $w -lt 500 ]; do
+  st=$(cut -d' ' -f3 /proc/$S/stat 2>/dev/null)
+  [ -z "$st" ] || [ "$st" = Z ] && break
+  sleep 0.02; w=$((w+1))
+done
+[ -z "$st" ] || [ "$st" = Z ] && echo serve=gone || echo serve=alive
+kill -9 $S 2>/dev/null
+"#,
+        p = patina,
+        len = patina.len(),
+    );
+    let out = Command::new(find("unshare").unwrap())
+        .args([
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--kill-child",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .env_remove("PATINA_REAP_THRESHOLD")
+        .env("TMPDIR", &lock_dir)
+        .env("XDG_RUNTIME_DIR", &lock_dir)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .output()
+        .expect("run unshare");
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(text.contains("Cleaned up stale patina serve"), "{text}");
+    assert_eq!(field(&stdout(&out), "serve"), "gone", "{text}");
+    drop(holder_ns);
+}
