@@ -285,21 +285,33 @@ mod tests {
     }
 
     #[test]
-    fn only_an_executable_called_systemd_run_with_user_is_the_service_manager() {
+    fn only_systemds_binary_run_with_user_is_the_service_manager() {
         let role = |program: &[u8], args: &[&[u8]]| {
             ParentRole::of_live_parent(program, args.iter().copied())
         };
+        let manager = ParentRole::ServiceManager;
         assert_eq!(
-            role(b"systemd", &[b"systemd", b"--user"]),
-            ParentRole::ServiceManager
+            role(
+                b"/lib/systemd/systemd",
+                &[b"/lib/systemd/systemd", b"--user"]
+            ),
+            manager
         );
         assert_eq!(
-            role(b"systemd", &[b"/lib/systemd/systemd"]),
-            ParentRole::Other
+            role(b"/usr/lib/systemd/systemd", &[b"systemd", b"--user"]),
+            manager
         );
-        assert_eq!(role(b"init", &[b"/init"]), ParentRole::Other);
-        assert_eq!(role(b"bash", &[b"systemd", b"--user"]), ParentRole::Other);
-        assert_eq!(role(b"systemd-x", &[b"--user"]), ParentRole::Other);
+        let nix = b"/nix/store/0a1b-systemd-256/lib/systemd/systemd";
+        assert_eq!(role(nix, &[b"systemd", b"--user"]), manager);
+        let other = ParentRole::Other;
+        assert_eq!(role(b"/usr/lib/systemd/systemd", &[b"/sbin/init"]), other);
+        assert_eq!(
+            role(b"/home/u/bin/systemd", &[b"systemd", b"--user"]),
+            other
+        );
+        assert_eq!(role(b"/init", &[b"/init"]), other);
+        assert_eq!(role(b"/bin/bash", &[b"systemd", b"--user"]), other);
+        assert_eq!(role(b"/lib/systemd/systemd-x", &[b"--user"]), other);
     }
 
     #[test]

@@ -225,8 +225,11 @@ fn a_process_entered_from_outside_the_namespace_is_attached_and_an_orphan_of_a_s
 
 /// A child subreaper running the sleeper under `name` with `args`, and an old process
 /// it adopted (its launcher exited): (manager, adopted).
-fn adopted_by(sb: &mut Sandbox, name: &str, args: &[&str]) -> (u32, u32) {
-    let manager_exe = sb.link(sleeper(), name);
+fn adopted_by(sb: &mut Sandbox, path: &str, args: &[&str]) -> (u32, u32) {
+    let manager_exe = sb.dir.path().join(path);
+    std::fs::create_dir_all(manager_exe.parent().unwrap()).unwrap();
+    std::fs::hard_link(sleeper(), &manager_exe).unwrap();
+    let name = path.rsplit('/').next().unwrap();
     let pidfile = sb.dir.path().join(format!("adopted-by-{name}.pid"));
     let mut cmd = Command::new(&manager_exe);
     cmd.args(args)
@@ -244,8 +247,9 @@ fn adopted_by(sb: &mut Sandbox, name: &str, args: &[&str]) -> (u32, u32) {
 fn the_users_service_manager_adopts_and_its_old_orphan_is_reaped() {
     let mut sb = Sandbox::new();
     let strays = Strays::under(sb.dir.path());
-    // Its executable is called systemd (a link of that name) and it runs with --user.
-    let (manager, adopted) = adopted_by(&mut sb, "systemd", &["--user"]);
+    // Its executable is systemd's (a link at .../usr/lib/systemd/systemd) and it runs
+    // with --user.
+    let (manager, adopted) = adopted_by(&mut sb, "usr/lib/systemd/systemd", &["--user"]);
     let start = identity(adopted).unwrap();
     let (doc, out) = sb.run_json(&["--threshold", "0s"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -260,12 +264,17 @@ fn the_users_service_manager_adopts_and_its_old_orphan_is_reaped() {
 #[test]
 fn a_live_parent_called_init_or_systemd_that_is_not_an_adopter_keeps_its_child() {
     // WSL's per-session relay `init` is the live parent of an editor's MCP server; a
-    // project script can be called `init` or `systemd` too. Only PID 1 and
-    // `systemd --user` adopt.
-    for (name, args) in [("init", &[][..]), ("systemd", &["--system"][..])] {
+    // project script can be called `init` or `systemd` too, even with --user. Only PID 1
+    // and systemd's own binary run with --user adopt.
+    for (path, args) in [
+        ("init", &[][..]),
+        ("usr/lib/systemd/systemd", &["--system"][..]),
+        ("bin/systemd", &["--user"][..]),
+    ] {
         let mut sb = Sandbox::new();
         let strays = Strays::under(sb.dir.path());
-        let (manager, child) = adopted_by(&mut sb, name, args);
+        let (manager, child) = adopted_by(&mut sb, path, args);
+        let name = path.rsplit('/').next().unwrap();
         let start = identity(child).unwrap();
         let (doc, out) = sb.run_json(&["--threshold", "0s"]);
         assert!(out.status.success(), "{}", stderr(&out));

@@ -65,9 +65,9 @@ pub(crate) enum ParentRole {
     /// PID 1 of this PID namespace, whatever its program (init, systemd, tini, or a
     /// shell that is PID 1 of a container): orphans are reparented to it.
     Init,
-    /// The user's service manager, `systemd --user` (its executable is called `systemd`
-    /// and it was started with `--user`), which adopts the orphans of its session as a
-    /// child subreaper.
+    /// The user's service manager, `systemd --user` (its executable is systemd's and it
+    /// was started with `--user`), which adopts the orphans of its session as a child
+    /// subreaper.
     ServiceManager,
     /// No parent at all: ppid 0 in the initial PID namespace (or where there are no PID
     /// namespaces), which only the first process has.
@@ -89,13 +89,15 @@ impl ParentRole {
         matches!(self, Self::Init | Self::ServiceManager | Self::Kernel)
     }
 
-    /// The role of a parent that is neither PID 1 nor absent, from its executable's
-    /// file name (where known; `argv[0]`'s elsewhere) and its arguments.
+    /// The role of a parent that is neither PID 1 nor absent, from its executable's path
+    /// (where known; the first word of `argv[0]` elsewhere) and its arguments: systemd's
+    /// binary (`…/lib/systemd/systemd`, as Debian, Fedora, Arch and NixOS install it)
+    /// run with `--user`.
     pub(crate) fn of_live_parent<'a>(
         program: &[u8],
         mut args: impl Iterator<Item = &'a [u8]>,
     ) -> Self {
-        if program == b"systemd" && args.any(|a| a == b"--user") {
+        if program.ends_with(b"/lib/systemd/systemd") && args.any(|a| a == b"--user") {
             Self::ServiceManager
         } else {
             Self::Other

@@ -433,8 +433,8 @@ fn exe_replaced(proc_dir: impl AsFd + Copy, pid: &[u8], own: &mut Option<Place>)
 
 /// The kernel name and the role of the parent `ppid`, its stat read into `buf`. A
 /// parent that cannot be read has no name and an unknown role; a parent called
-/// `systemd` is the user's service manager only if its executable is called so too and
-/// it runs with `--user` (anything can name itself `systemd`).
+/// `systemd` is the user's service manager only if its executable is systemd's and it
+/// runs with `--user` (anything can name itself `systemd`).
 fn parent_facts(
     proc_dir: impl AsFd + Copy,
     ppid: u32,
@@ -464,9 +464,9 @@ fn parent_facts(
     let role = match (exe, cmdline) {
         (Some(exe), Some(raw)) => {
             let exe = exe.as_bytes();
+            // Upgraded since it started: still systemd.
             let exe = exe.strip_suffix(b" (deleted)").unwrap_or(exe);
-            let program = exe.rsplit(|&b| b == b'/').next().unwrap_or_default();
-            ParentRole::of_live_parent(program, raw.split(|&b| b == 0))
+            ParentRole::of_live_parent(exe, raw.split(|&b| b == 0))
         }
         // Its executable or arguments cannot be read: not known to be an adopter.
         _ => ParentRole::Other,

@@ -521,7 +521,7 @@ fn build_scan(parsed: &Parsed<'_>, query: &Query<'_>, comms: &HashMap<u32, Vec<u
                     let mut words = args
                         .split(u8::is_ascii_whitespace)
                         .filter(|w| !w.is_empty());
-                    let program = words.next().map_or(&[][..], program_name);
+                    let program = words.next().unwrap_or_default();
                     ParentRole::of_live_parent(program, words)
                 }
                 _ => ParentRole::Unknown,
