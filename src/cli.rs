@@ -46,6 +46,8 @@ is checked right before each kill(2). A reused PID is never signalled.
 Never touched, whatever their age (listed as skipped, with the first reason that applies, \
 by --verbose and --json):
   - ancestor: this process and every ancestor up the parent chain;
+  - init: PID 1 of our PID namespace (when it ends, the kernel kills the whole \
+namespace: a container whose PID 1 is patina, the caller included);
   - unknown-ancestry: an ancestor could not be read (/proc with hidepid, a parent of \
 another user), and the process started no later than the topmost one that could, so it \
 may be a hidden ancestor (with ps: every process, as ps gives no ancestor start times);
@@ -55,9 +57,12 @@ still run is live; with ps it counts as a zombie);
   - young: younger than --threshold, and its executable not replaced;
   - foreground: in the foreground process group of a live terminal, also when that \
 group and the process's own both lie outside our PID namespace;
-  - attached: its parent is alive and does not adopt orphans (PID 1, a parent outside \
-the PID namespace, or a service manager named systemd or init): an editor's MCP server, \
-a live shell's job;
+  - attached: its parent is alive and does not adopt orphans: an editor's MCP server, a \
+live shell's job, a process entered from outside the PID namespace (docker exec: parent \
+pid 0 below the initial namespace). Adopters are told by role, not name: PID 1 of the \
+namespace (whatever program, also a container's shell) and the user's service manager \
+(an executable called systemd run with --user); any other parent, also one called init \
+(WSL's relay) or a child subreaper, keeps its children;
   - serving: it listens on a daemon socket (--socket) and its executable was not \
 replaced.
 
@@ -66,7 +71,7 @@ the Uid: line of /proc/PID/status) is the caller's count, also when running as r
 unless --all-users is given. A /proc that belongs to another PID namespace (/proc/self \
 is not this process) is refused: nothing is signalled and the exit status is 1.
 
-Reapers of the same user and names take turns (an advisory lock on a file in \
+Reapers of the same user, names and PID namespace take turns (an advisory lock on a file in \
 $XDG_RUNTIME_DIR if it is an absolute directory of ours, else an absolute $TMPDIR, else \
 /tmp), so that each stale process is reported by one of them: a run waits up to --grace \
 + 10s for another to finish, then goes on regardless; a holder that is stopped (Ctrl-Z) \
@@ -432,9 +437,9 @@ pub(crate) struct Cli {
 
     /// Also list matched processes that are kept, with the reason
     ///
-    /// The reason is ancestor, unknown-ancestry, namespace, zombie, young, foreground,
-    /// attached or serving; processes that exited before the first signal are listed as
-    /// vanished. The size on a line is, for a process reaped or that would be, its
+    /// The reason is ancestor, init, unknown-ancestry, namespace, zombie, young,
+    /// foreground, attached or serving; processes that exited before the first signal are
+    /// listed as vanished. The size on a line is, for a process reaped or that would be, its
     /// private memory, what ending it frees (read just before the first signal; on the
     /// ps backend its resident size, and the summary then says 'up to'); for a kept or
     /// vanished one, its resident size at scan time, shared pages included. Of

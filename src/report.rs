@@ -27,8 +27,8 @@ pub enum Outcome {
     Vanished,
     /// Could not be reaped; `reason` says why.
     Failed,
-    /// Matched but kept; `reason` is `ancestor`, `unknown-ancestry`, `namespace`, `zombie`,
-    /// `young`, `foreground`, `attached` or `serving`.
+    /// Matched but kept; `reason` is `ancestor`, `init`, `unknown-ancestry`, `namespace`,
+    /// `zombie`, `young`, `foreground`, `attached` or `serving`.
     Skipped,
 }
 
@@ -322,6 +322,11 @@ impl ProcessReport {
                         escape(parent),
                         self.ppid
                     ),
+                    // ppid 0: the parent lives outside this PID namespace (`docker exec`).
+                    None if self.ppid == 0 => write!(
+                        f,
+                        "Kept {command} ({facts}): attached to a process outside this PID namespace"
+                    ),
                     None => write!(f, "Kept {command} ({facts}): attached to PID {}", self.ppid),
                 },
                 "serving" => write!(
@@ -354,6 +359,7 @@ fn skip_text(reason: &str) -> &str {
         "foreground" => "in the foreground of a terminal",
         "unknown-ancestry" => "could be a hidden ancestor of this reaper",
         "namespace" => "in another PID namespace",
+        "init" => "PID 1 of this PID namespace",
         other => other,
     }
 }
@@ -530,6 +536,13 @@ mod tests {
         );
         p.parent_name = None;
         assert!(p.to_string().ends_with("): attached to PID 4321"), "{p}");
+        p.ppid = 0;
+        assert!(
+            p.to_string()
+                .ends_with("): attached to a process outside this PID namespace"),
+            "{p}"
+        );
+        p.ppid = 4321;
         let mut p = sample(Outcome::Skipped, Some("serving"));
         p.socket = Some("/run/patina/serve.sock".into());
         assert!(

@@ -5,6 +5,8 @@ mod common;
 
 mod adversarial;
 mod cli;
+#[cfg(target_os = "linux")]
+mod containers;
 mod faults;
 mod generated;
 mod inuse;
