@@ -207,7 +207,7 @@ pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
     ),
     (
         ".reason",
-        "For skipped: ancestor, unknown-ancestry, namespace, zombie, young, foreground, \
+        "For skipped: ancestor, init, unknown-ancestry, namespace, zombie, young, foreground, \
          attached or serving; for failed and would_fail: why; else null.",
     ),
     (
