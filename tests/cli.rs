@@ -291,14 +291,29 @@ fn the_tests_keep_their_files_and_the_reaper_lock_out_of_the_system_temp_directo
         .filter(|n| n.starts_with("patina-reap-") && n.ends_with(".lock"))
         .collect();
     assert_eq!(locks.len(), 1, "{locks:?}");
-    for path in [sb.dir.path(), sleeper()] {
-        assert!(path.starts_with(test_tmp()), "{}", path.display());
+    // The build's target/tmp may itself lie under the system temp directory (a clone
+    // under /tmp): what counts is being inside target/tmp, so a file made directly in
+    // the system temp directory fails this wherever the clone is. Canonical, since the
+    // temp directory is often reached through a symlink (/tmp on macOS).
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.into());
+    let (ours, system) = (canonical(test_tmp()), canonical(&std::env::temp_dir()));
+    for path in [sb.dir.path(), &sb.tmp(), sleeper()] {
+        let path = canonical(path);
         assert!(
-            !path.starts_with(std::env::temp_dir()),
-            "{}",
-            path.display()
+            path.starts_with(&ours),
+            "{} is not under {}",
+            path.display(),
+            ours.display()
         );
     }
+    // ...and target/tmp is a directory of its own, not the system temp directory or
+    // one above it.
+    assert!(
+        !system.starts_with(&ours),
+        "{} holds the system temp directory {}",
+        ours.display(),
+        system.display()
+    );
 }
 
 /// A pipe whose reader is gone, as after `| head -1` has read its line: writing to it

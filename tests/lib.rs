@@ -4,6 +4,7 @@
 mod common;
 
 mod adversarial;
+mod argv0;
 mod cli;
 #[cfg(target_os = "linux")]
 mod containers;

@@ -283,39 +283,61 @@ pub(crate) fn program_name(argv0: &[u8]) -> &[u8] {
 /// The program name of a process whose argv[0] may hold white space, decided with its
 /// executable's path (`/proc/PID/exe`) where that is needed and known.
 ///
-/// argv[0] equal to the executable's path is one path (`/Applications/Patina Tools/patina`
-/// gives `patina`, `/opt/patina tools/indexer` gives `indexer`); otherwise its first word
-/// is the name (`exec -a "patina serve --test"`). When the path cannot be read, a name
-/// counts only if both readings give it: anything else could be the wrong process.
+/// argv[0] that names the executable is one path (`/Applications/Patina Tools/patina`
+/// gives `patina`, `/opt/patina tools/indexer` gives `indexer`): its text is the
+/// executable's path, or else `same_file` says the whole argv[0] resolves to the
+/// executable (a symlink such as `/opt/patina tools/indexer` to another program: still
+/// `indexer`). Otherwise its first word is the name (`exec -a "patina serve --test"`).
+/// When that cannot be told (unreadable executable, a lookup that failed or took too
+/// long), a name counts only if both readings give it: anything else could be the wrong
+/// process. `same_file` is asked only when the text does not decide.
 #[cfg(any(target_os = "linux", test))]
-pub(crate) fn program_name_with_exe<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
+pub(crate) fn program_name_with_exe<'a>(
+    argv0: &'a [u8],
+    exe: Option<&[u8]>,
+    same_file: impl FnOnce() -> Option<bool>,
+) -> Option<&'a [u8]> {
     let first_word = program_name(argv0);
     if !argv0.iter().any(u8::is_ascii_whitespace) {
         return Some(first_word);
     }
     let whole = basename(argv0);
+    if first_word == whole {
+        return Some(whole);
+    }
     match exe {
         Some(exe) if exe == argv0 || exe.strip_suffix(b" (deleted)") == Some(argv0) => Some(whole),
-        Some(_) => Some(first_word),
-        None => (first_word == whole).then_some(first_word),
+        Some(_) => match same_file() {
+            Some(true) => Some(whole),
+            Some(false) => Some(first_word),
+            None => None,
+        },
+        None => None,
     }
 }
 
 /// [`matching_name`], deciding an argv[0] with white space by [`program_name_with_exe`];
-/// `exe` is asked for only then (`None` when it cannot be read).
+/// `exe` (`None` when it cannot be read) and `same_file` (whether the whole argv[0]
+/// resolves to the executable; `None` when that cannot be told) are asked for only
+/// then, and only when one of the two readings is one of `names`.
 #[cfg(any(target_os = "linux", test))]
 pub(crate) fn matching_name_by_exe<'n>(
     names: &'n [String],
     cmdline: &[u8],
     comm: &[u8],
     exe: impl FnOnce() -> Option<Vec<u8>>,
+    same_file: impl FnOnce(&[u8]) -> Option<bool>,
 ) -> Option<&'n String> {
     let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
     if argv0.is_empty() || !argv0.iter().any(u8::is_ascii_whitespace) {
         return matching_name(names, cmdline, comm);
     }
+    let wanted = |name: &[u8]| names.iter().any(|n| n.as_bytes() == name);
+    if !wanted(program_name(argv0)) && !wanted(basename(argv0)) {
+        return None;
+    }
     let exe = exe();
-    let program = program_name_with_exe(argv0, exe.as_deref())?;
+    let program = program_name_with_exe(argv0, exe.as_deref(), || same_file(argv0))?;
     names.iter().find(|n| n.as_bytes() == program)
 }
 
@@ -393,8 +415,9 @@ mod tests {
 
     #[test]
     fn an_argv0_with_white_space_is_decided_with_the_executable() {
+        // Texts alone: the lookup is never needed or says the path is not a file.
         fn whole<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
-            program_name_with_exe(argv0, exe)
+            program_name_with_exe(argv0, exe, || Some(false))
         }
         // One path, as the executable says.
         assert_eq!(
@@ -429,18 +452,53 @@ mod tests {
             whole(b"/opt/patina tools/patina", None),
             Some(&b"patina"[..])
         );
+        // A symlink to another program: argv[0] resolves to the executable, so it is
+        // one path and its own basename decides.
+        let exe = Some(&b"/usr/lib/indexer-1.2/bin/indexer"[..]);
+        let argv0 = b"/opt/patina tools/indexer";
+        assert_eq!(
+            program_name_with_exe(argv0, exe, || Some(true)),
+            Some(&b"indexer"[..])
+        );
+        assert_eq!(
+            program_name_with_exe(argv0, exe, || Some(false)),
+            Some(&b"patina"[..])
+        );
+        // A lookup that cannot tell: neither reading is trusted.
+        assert_eq!(program_name_with_exe(argv0, exe, || None), None);
+        let exe = Some(&b"/usr/bin/patina"[..]);
+        let argv0 = b"/Apps/Other Tools/patina";
+        assert_eq!(
+            program_name_with_exe(argv0, exe, || Some(true)),
+            Some(&b"patina"[..])
+        );
     }
 
     #[test]
     fn the_executable_is_read_only_for_an_argv0_with_white_space() {
         let n = names(&["patina"]);
         let never = || -> Option<Vec<u8>> { panic!("exe read") };
-        assert!(matching_name_by_exe(&n, b"/usr/bin/patina\0serve\0", b"x", never).is_some());
-        assert!(matching_name_by_exe(&n, b"", b"patina", never).is_some());
-        let exe = || Some(b"/opt/patina tools/indexer".to_vec());
-        assert!(matching_name_by_exe(&n, b"/opt/patina tools/indexer\0", b"x", exe).is_none());
-        let exe = || Some(b"/bin/sleep".to_vec());
-        assert!(matching_name_by_exe(&n, b"patina serve\0", b"sleep", exe).is_some());
+        let no_lookup = |_: &[u8]| -> Option<bool> { panic!("path looked up") };
+        let not_a_file = |_: &[u8]| Some(false);
+        let m = |cmdline: &[u8], exe: Option<&[u8]>, same: &dyn Fn(&[u8]) -> Option<bool>| {
+            matching_name_by_exe(&n, cmdline, b"x", || exe.map(<[u8]>::to_vec), same).is_some()
+        };
+        assert!(
+            matching_name_by_exe(&n, b"/usr/bin/patina\0serve\0", b"x", never, no_lookup).is_some()
+        );
+        assert!(matching_name_by_exe(&n, b"", b"patina", never, no_lookup).is_some());
+        // Neither reading is a wanted name: nothing is read.
+        assert!(
+            matching_name_by_exe(&n, b"/opt/other tools/indexer\0", b"x", never, no_lookup)
+                .is_none()
+        );
+        let exe = Some(&b"/opt/patina tools/indexer"[..]);
+        assert!(!m(b"/opt/patina tools/indexer\0", exe, &no_lookup));
+        let exe = Some(&b"/bin/sleep"[..]);
+        assert!(m(b"patina serve\0", exe, &not_a_file));
+        // The symlink case: only the lookup tells.
+        assert!(!m(b"/opt/patina tools/indexer\0", exe, &|_| Some(true)));
+        assert!(!m(b"/opt/patina tools/indexer\0", exe, &|_| None));
     }
 
     #[test]

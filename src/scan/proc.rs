@@ -405,6 +405,50 @@ fn place(proc_dir: impl AsFd + Copy, pid: &[u8]) -> Place {
     ))
 }
 
+/// How long [`argv0_is_exe`] waits for its lookup (a path on a dead network mount can
+/// block); after that the answer is unknown.
+const ARGV0_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Whether the whole argv\[0\] of `pid`, which holds white space, resolves to the
+/// process's executable: the same file (device and inode) as `/proc/PID/exe`, looked up
+/// where the process sees it (an absolute path under `/proc/PID/root`, a relative one
+/// under `/proc/PID/cwd`), symlinks followed. `Some(false)` when no such file exists
+/// (a title such as `patina serve --test`), `None` when it cannot be told: the lookup
+/// failed otherwise or took longer than [`ARGV0_LOOKUP_TIMEOUT`] (it runs on a thread
+/// of its own, left to finish, with `AT_NO_AUTOMOUNT` and `AT_STATX_DONT_SYNC`).
+/// Asked only for argv\[0\] with white space whose readings differ and one of them is
+/// a wanted name, so it is rare and cheap.
+fn argv0_is_exe(proc_dir: impl AsFd, pid: &[u8], argv0: &[u8]) -> Option<bool> {
+    let dir = rustix::io::fcntl_dupfd_cloexec(proc_dir, 0).ok()?;
+    let mut exe = pid.to_vec();
+    exe.extend_from_slice(b"/exe");
+    let mut path = pid.to_vec();
+    path.extend_from_slice(if argv0.starts_with(b"/") {
+        b"/root"
+    } else {
+        b"/cwd/"
+    });
+    path.extend_from_slice(argv0);
+    let (tell, answer) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("argv0-lookup".into())
+        .spawn(move || {
+            let flags = fs::AtFlags::NO_AUTOMOUNT | fs::AtFlags::STATX_DONT_SYNC;
+            let id = |path: &[u8]| {
+                fs::statx(&dir, path, flags, fs::StatxFlags::INO)
+                    .map(|x| (x.stx_dev_major, x.stx_dev_minor, x.stx_ino))
+            };
+            let same = match (id(&exe), id(&path)) {
+                (Ok(exe), Ok(path)) => Some(exe == path),
+                (Ok(_), Err(Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG)) => Some(false),
+                _ => None,
+            };
+            let _ = tell.send(same);
+        })
+        .ok()?;
+    answer.recv_timeout(ARGV0_LOOKUP_TIMEOUT).ok().flatten()
+}
+
 /// Whether the executable of `pid` was replaced since it started: `/proc/PID/exe` reads
 /// ` (deleted)`, or, for a process in this process's mount namespace and root, its path
 /// now names another file. Whatever cannot be read counts as not replaced.
@@ -568,7 +612,9 @@ impl Source for ProcSource {
                 let target = fs::readlinkat(&proc_dir, path.as_cstr(), Vec::new()).ok()?;
                 Some(target.into_bytes())
             };
-            let Some(name) = matching_name_by_exe(query.names, &cmd_buf, stat.comm, exe) else {
+            let same_file = |argv0: &[u8]| argv0_is_exe(&proc_dir, pid_bytes, argv0);
+            let Some(name) = matching_name_by_exe(query.names, &cmd_buf, stat.comm, exe, same_file)
+            else {
                 continue;
             };
             let mut raw = cmd_buf.clone();
@@ -876,6 +922,62 @@ Locked:                0 kB
     #[test]
     fn this_process_owns_its_proc() {
         check_proc_is_ours().unwrap();
+    }
+
+    #[test]
+    fn argv0_is_looked_up_where_the_process_sees_it() {
+        use std::os::unix::ffi::OsStrExt;
+        let proc_dir = ProcSource::open_proc().unwrap();
+        let me = std::process::id().to_string();
+        let exe = std::env::current_exe().unwrap();
+        let exe = exe.as_os_str().as_bytes();
+        assert_eq!(argv0_is_exe(&proc_dir, me.as_bytes(), exe), Some(true));
+        // Relative to the working directory, through a symlink in a spaced directory.
+        let dir = tempfile::Builder::new()
+            .prefix("argv0 lookup")
+            .tempdir()
+            .unwrap();
+        let link = dir.path().join("a tool");
+        std::os::unix::fs::symlink(std::env::current_exe().unwrap(), &link).unwrap();
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), link.as_os_str().as_bytes()),
+            Some(true)
+        );
+        let cwd = std::env::current_dir().unwrap();
+        let relative = pathdiff(&link, &cwd);
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), &relative),
+            Some(true)
+        );
+        // Another file, or none: not the executable.
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), b"/bin/sh"),
+            Some(false)
+        );
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), b"patina serve --test"),
+            Some(false)
+        );
+        // No such process: cannot tell.
+        assert_eq!(argv0_is_exe(&proc_dir, b"999999999", exe), None);
+    }
+
+    /// `path` relative to `base` (`../..` as needed).
+    fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        let common = path
+            .components()
+            .zip(base.components())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let mut out = std::path::PathBuf::new();
+        for _ in base.components().skip(common) {
+            out.push("..");
+        }
+        for c in path.components().skip(common) {
+            out.push(c);
+        }
+        out.as_os_str().as_bytes().to_vec()
     }
 
     #[test]
