@@ -266,7 +266,7 @@ impl ProcessReport {
 }
 
 impl ProcessReport {
-    /// The human line with the whole command line: argv[0] with its directory, every
+    /// The human line with the whole command line: `argv[0]` with its directory, every
     /// argument, nothing shortened (escaped all the same). The
     /// [`Display`](fmt::Display) line shows the program's basename and shortens.
     pub fn full_line(&self) -> String {
