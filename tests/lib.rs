@@ -6,6 +6,8 @@ mod common;
 mod adversarial;
 mod argv0;
 mod cli;
+#[cfg(target_os = "linux")]
+mod containers;
 mod faults;
 mod generated;
 mod inuse;

@@ -36,9 +36,11 @@ pub(crate) struct Process {
     /// The argument vector; empty for zombies and kernel threads. Exact from `/proc`;
     /// from `ps` only the whitespace-separated words of its `args` text (approximate).
     pub(crate) argv: Vec<Vec<u8>>,
-    /// The parent's program name (comm on Linux, from `args` on `ps`); `None` when the
-    /// parent could not be read (then it is taken to be alive and not an adopter).
+    /// The parent's program name (comm on Linux, from `args` on `ps`), for the report;
+    /// `None` when the parent could not be read or lies outside this PID namespace.
     pub(crate) parent_name: Option<String>,
+    /// What the parent is, as far as adopting orphans goes.
+    pub(crate) parent_role: ParentRole,
     /// Its executable was replaced since it started. Only where the backend can tell
     /// exactly (`/proc`); elsewhere always false.
     pub(crate) replaced: bool,
@@ -54,6 +56,70 @@ pub(crate) struct Process {
     /// The caller's ancestor chain could not be followed to its top, and this process
     /// may lie above the gap: it could be an ancestor.
     pub(crate) ancestry_unknown: bool,
+}
+
+/// What a process's parent is. Only an adopter says nothing about a live session: a
+/// process whose parent is anything else was started by something still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParentRole {
+    /// PID 1 of this PID namespace, whatever its program (init, systemd, tini, or a
+    /// shell that is PID 1 of a container): orphans are reparented to it.
+    Init,
+    /// The user's service manager, `systemd --user` (its executable is systemd's and it
+    /// was started with `--user`), which adopts the orphans of its session as a child
+    /// subreaper.
+    ServiceManager,
+    /// No parent at all: ppid 0 in the initial PID namespace (or where there are no PID
+    /// namespaces), which only the first process has.
+    Kernel,
+    /// ppid 0 in a PID namespace below the initial one: the parent lives outside the
+    /// namespace (`docker exec`, `nsenter`) and is alive, or the kernel would have
+    /// reparented the process to PID 1.
+    Outside,
+    /// A live parent that is none of the above: an editor, a shell, an agent host, a
+    /// relay (WSL's per-session `init` is a child of PID 1, not PID 1).
+    Other,
+    /// The parent could not be read; taken to be alive and not an adopter.
+    Unknown,
+}
+
+impl ParentRole {
+    /// Whether having this parent says nothing about a live session.
+    pub(crate) fn adopts_orphans(self) -> bool {
+        matches!(self, Self::Init | Self::ServiceManager | Self::Kernel)
+    }
+
+    /// The role of a parent that is neither PID 1 nor absent, from its executable's path
+    /// (where known; the first word of `argv[0]` elsewhere) and its arguments: systemd's
+    /// binary (`…/lib/systemd/systemd`, as Debian, Fedora, Arch and NixOS install it)
+    /// run with `--user`.
+    pub(crate) fn of_live_parent<'a>(
+        program: &[u8],
+        mut args: impl Iterator<Item = &'a [u8]>,
+    ) -> Self {
+        if program.ends_with(b"/lib/systemd/systemd") && args.any(|a| a == b"--user") {
+            Self::ServiceManager
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The role of parent pid 0, the same for every process of one scan: no parent in the
+/// initial PID namespace, a live one outside ours anywhere else. Where the namespace
+/// cannot be told, outside (the process is kept).
+pub(crate) fn role_of_no_parent() -> ParentRole {
+    #[cfg(target_os = "linux")]
+    {
+        // PROC_PID_INIT_INO: the inode of the initial PID namespace, fixed since Linux 3.8.
+        const INITIAL_PID_NS: u64 = 0xEFFF_FFFC;
+        match rustix::fs::stat("/proc/self/ns/pid") {
+            Ok(st) if st.st_ino == INITIAL_PID_NS => ParentRole::Kernel,
+            _ => ParentRole::Outside,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    ParentRole::Kernel
 }
 
 impl Process {

@@ -14,7 +14,8 @@ use rustix::fs::{self, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use super::{
-    mark_unknown_ancestry, matching_name_by_exe, split_cmdline, Process, Query, Scan, Source,
+    mark_unknown_ancestry, matching_name_by_exe, role_of_no_parent, split_cmdline, ParentRole,
+    Process, Query, Scan, Source,
 };
 use crate::Error;
 
@@ -474,13 +475,52 @@ fn exe_replaced(proc_dir: impl AsFd + Copy, pid: &[u8], own: &mut Option<Place>)
     }
 }
 
-/// The kernel name of `ppid`, read into `buf`; `None` for no parent (ppid 0) or one
-/// that cannot be read.
-fn parent_name(proc_dir: impl AsFd, ppid: u32, buf: &mut Vec<u8>) -> Option<String> {
-    if ppid == 0 {
-        return None;
+/// The kernel name and the role of the parent `ppid`, its stat read into `buf`. A
+/// parent that cannot be read has no name and an unknown role; a parent called
+/// `systemd` is the user's service manager only if its executable is systemd's and it
+/// runs with `--user` (anything can name itself `systemd`).
+fn parent_facts(
+    proc_dir: impl AsFd + Copy,
+    ppid: u32,
+    no_parent: &mut Option<ParentRole>,
+    buf: &mut Vec<u8>,
+) -> (Option<String>, ParentRole) {
+    match ppid {
+        0 => return (None, *no_parent.get_or_insert_with(role_of_no_parent)),
+        // PID 1 need not be readable (hidepid hides root's init from users).
+        1 => return (read_comm(proc_dir, 1, buf), ParentRole::Init),
+        _ => {}
     }
-    let path = ProcPath::for_pid(ppid, b"stat")?;
+    let Some(name) = read_comm(proc_dir, ppid, buf) else {
+        return (None, ParentRole::Unknown);
+    };
+    if name != "systemd" {
+        return (Some(name), ParentRole::Other);
+    }
+    let exe = ProcPath::for_pid(ppid, b"exe")
+        .and_then(|path| fs::readlinkat(proc_dir, path.as_cstr(), Vec::new()).ok());
+    let cmdline = ProcPath::for_pid(ppid, b"cmdline").and_then(|path| {
+        let fd = open_in(proc_dir, &path).ok()?;
+        let mut raw = Vec::new();
+        read_rest(&fd, &mut raw).ok()?;
+        Some(raw)
+    });
+    let role = match (exe, cmdline) {
+        (Some(exe), Some(raw)) => {
+            let exe = exe.as_bytes();
+            // Upgraded since it started: still systemd.
+            let exe = exe.strip_suffix(b" (deleted)").unwrap_or(exe);
+            ParentRole::of_live_parent(exe, raw.split(|&b| b == 0))
+        }
+        // Its executable or arguments cannot be read: not known to be an adopter.
+        _ => ParentRole::Other,
+    };
+    (Some(name), role)
+}
+
+/// The kernel name of `pid`, its stat read into `buf`.
+fn read_comm(proc_dir: impl AsFd, pid: u32, buf: &mut Vec<u8>) -> Option<String> {
+    let path = ProcPath::for_pid(pid, b"stat")?;
     let fd = open_in(proc_dir, &path).ok()?;
     read_into(&fd, buf, STAT_BUF * 4).ok()?;
     let stat = parse_stat(buf)?;
@@ -501,6 +541,7 @@ impl Source for ProcSource {
         // This process's mount namespace and root, read at the first match.
         let mut own = None;
         let mut parent_buf = Vec::new();
+        let mut no_parent = None;
 
         let mut dir_buf = Vec::<u8>::with_capacity(32 * 1024);
         let mut dir = RawDir::new(&proc_dir, dir_buf.spare_capacity_mut());
@@ -598,6 +639,8 @@ impl Source for ProcSource {
             {
                 continue;
             }
+            let (parent_name, parent_role) =
+                parent_facts(&proc_dir, stat.ppid, &mut no_parent, &mut parent_buf);
             processes.push(Process {
                 pid,
                 ppid: stat.ppid,
@@ -611,7 +654,8 @@ impl Source for ProcSource {
                 rss_bytes: stat.rss_pages * self.page_size,
                 name: name.clone(),
                 argv: split_cmdline(&raw),
-                parent_name: parent_name(&proc_dir, stat.ppid, &mut parent_buf),
+                parent_name,
+                parent_role,
                 replaced,
                 serving: None,
                 live_threads: stat.live_threads(),

@@ -30,7 +30,9 @@ use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
-use super::{matching_name, program_name, Process, Query, Scan, Source};
+use super::{
+    matching_name, program_name, role_of_no_parent, ParentRole, Process, Query, Scan, Source,
+};
 use crate::Error;
 
 /// The columns of every scan and every re-check, one keyword per `-o`, read by one parser
@@ -413,6 +415,7 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         name: name.clone(),
         argv,
         parent_name: None,
+        parent_role: ParentRole::Unknown,
         replaced: false,
         serving: None,
         // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
@@ -565,13 +568,30 @@ fn build_scan(parsed: &Parsed<'_>, query: &Query<'_>, comms: &HashMap<u32, Vec<u
         scan.processes.extend(candidate(row, query, comm));
     }
     // Each record's parent name from the parent's row (`/lib/systemd/systemd --user`
-    // gives `systemd`); a parent not listed, or listed without a name, leaves it `None`.
-    // `ps` cannot tell a replaced executable.
+    // gives `systemd`); a parent not listed, or listed without a name, leaves it `None`
+    // and its role unknown. `ps` gives no executable path: the user's service manager is
+    // told by the words of its `args`. `ps` cannot tell a replaced executable.
+    let args_by_pid: HashMap<u32, &[u8]> = parsed.rows.iter().map(|r| (r.pid, r.args)).collect();
+    let mut no_parent = None;
     for p in &mut scan.processes {
         p.parent_name = names_by_pid
             .get(&p.ppid)
             .filter(|name| !name.is_empty())
             .map(|name| String::from_utf8_lossy(name).into_owned());
+        p.parent_role = match p.ppid {
+            0 => *no_parent.get_or_insert_with(role_of_no_parent),
+            1 => ParentRole::Init,
+            ppid => match (&p.parent_name, args_by_pid.get(&ppid)) {
+                (Some(_), Some(args)) => {
+                    let mut words = args
+                        .split(u8::is_ascii_whitespace)
+                        .filter(|w| !w.is_empty());
+                    let program = words.next().unwrap_or_default();
+                    ParentRole::of_live_parent(program, words)
+                }
+                _ => ParentRole::Unknown,
+            },
+        };
     }
     scan.left_out.clone_from(&parsed.left_out);
     scan
