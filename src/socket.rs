@@ -13,10 +13,11 @@
 //! listener, and then every candidate of that user counts as serving it.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The most all socket lookups of one run may take; past it, what is left unchecked
-/// counts as serving (fail closed).
+/// counts as possibly serving (`unknown-serving`, fail closed).
 pub(crate) const BUDGET: Duration = Duration::from_millis(100);
 
 /// A daemon socket and the user whose listener on it counts.
@@ -34,13 +35,100 @@ pub(crate) fn default_socket(home: &Path, user: u32) -> Socket {
     }
 }
 
-/// For each candidate `(pid, uid)`, the index in `sockets` of the socket it serves, if
-/// any. A socket counts for a candidate only when the candidate's uid is its user.
-pub(crate) fn serving(sockets: &[Socket], candidates: &[(u32, u32)]) -> Vec<Option<usize>> {
-    if sockets.is_empty() || candidates.is_empty() {
-        return vec![None; candidates.len()];
+/// A process to look up: pid, uid, and whether it matters if it listens at all (its
+/// executable was replaced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Candidate {
+    pub(crate) pid: u32,
+    pub(crate) uid: u32,
+    pub(crate) replaced: bool,
+}
+
+/// What the lookup found for one candidate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// The socket (index) whose listener, the one its path leads to, it holds.
+    pub(crate) serving: Option<usize>,
+    /// The socket (index) it listens on through a file that is no longer at the path,
+    /// which now leads to another live listener: nobody can reach it.
+    pub(crate) superseded: Option<usize>,
+    /// Whether it holds a listening socket of any kind (Unix or TCP); `None` when that
+    /// was not looked up or could not be told.
+    pub(crate) listens: Option<bool>,
+    /// Whether it serves could not be told (a socket path that did not answer, its
+    /// descriptors unreadable or the budget spent) while it might.
+    pub(crate) unknown: bool,
+}
+
+/// What one lookup found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Lookup {
+    /// Per candidate, in order.
+    pub(crate) found: Vec<Found>,
+    /// Per socket: whether a live listener is reached through its path; `None` when
+    /// the path did not answer in time.
+    pub(crate) live: Vec<Option<bool>>,
+}
+
+/// Look up, for each candidate, whether it serves one of `sockets`, is superseded on
+/// one, or listens at all. A socket counts for a candidate only when the candidate's
+/// uid is its user. Every path lookup is bounded (see [`bounded`]); all of it takes at
+/// most about [`BUDGET`].
+pub(crate) fn lookup(sockets: &[Socket], candidates: &[Candidate]) -> Lookup {
+    if candidates.is_empty() || (sockets.is_empty() && !candidates.iter().any(|c| c.replaced)) {
+        return Lookup {
+            found: vec![Found::default(); candidates.len()],
+            live: vec![Some(false); sockets.len()],
+        };
     }
-    imp::serving(sockets, candidates, Instant::now() + BUDGET)
+    imp::lookup(sockets, candidates, Instant::now() + BUDGET)
+}
+
+/// Run `f` on a thread of its own and wait for its answer until `deadline`; `None` if
+/// it did not answer in time (a path on a network file system that no longer answers)
+/// or no thread could be started. The thread is left to finish on its own: nothing
+/// waits for it, and a process exit does not either.
+pub(crate) fn bounded<T: Send + 'static>(
+    deadline: Instant,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    wait_until(start(f)?, deadline)
+}
+
+/// [`bounded`] for each of `items` at once, each on a thread of its own.
+pub(crate) fn bounded_each<I: Send + 'static, T: Send + 'static>(
+    items: Vec<I>,
+    deadline: Instant,
+    f: impl FnOnce(I) -> T + Send + Clone + 'static,
+) -> Vec<Option<T>> {
+    let pending: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let f = f.clone();
+            start(move || f(item))
+        })
+        .collect();
+    pending
+        .into_iter()
+        .map(|rx| wait_until(rx?, deadline))
+        .collect()
+}
+
+fn start<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<mpsc::Receiver<T>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("patina-reap-path".into())
+        .spawn(move || {
+            // The receiver is gone if the deadline passed: nothing to do then.
+            let _ = tx.send(f());
+        })
+        .ok()?;
+    Some(rx)
+}
+
+fn wait_until<T>(rx: mpsc::Receiver<T>, deadline: Instant) -> Option<T> {
+    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .ok()
 }
 
 /// The path as given and, where it differs, with its directory resolved: the daemon may
@@ -62,7 +150,7 @@ fn spellings(path: &Path) -> Vec<Vec<u8>> {
 
 #[cfg(target_os = "linux")]
 mod imp {
-    use super::{spellings, Socket};
+    use super::{spellings, Candidate, Lookup, Socket};
     use std::time::Instant;
 
     /// `__SO_ACCEPTCON` in the Flags column: a listening socket.
@@ -92,108 +180,297 @@ mod imp {
         (flags & ACCEPTCON != 0 && !path.is_empty()).then_some((inode, path))
     }
 
-    /// The inodes of the listening sockets each socket's path leads to: exact from the
-    /// kernel's socket diagnostics, else by path from `/proc/net/unix`; `None` when
-    /// neither can be read.
-    fn listening(sockets: &[Socket], deadline: Instant) -> Option<Vec<Vec<u64>>> {
-        if let Some(bound) = diag::listening_files(deadline) {
-            return Some(
-                sockets
-                    .iter()
-                    .map(|s| match file_id(&s.path) {
-                        Some(file) => bound
-                            .iter()
-                            .filter(|b| b.file == file)
-                            .map(|b| b.socket)
-                            .collect(),
-                        None => Vec::new(),
-                    })
-                    .collect(),
-            );
-        }
-        listening_by_path(sockets)
+    /// What a socket's path gave: the file there, as the diagnostics name files, and
+    /// the spellings of the path.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) struct PathFacts {
+        /// (major, minor, inode) of the file at the path; `None` if there is none.
+        pub(crate) file: Option<(u32, u32, u64)>,
+        pub(crate) spellings: Vec<Vec<u8>>,
     }
 
     /// (major, minor, inode) of the file at `path`, as the diagnostics give it.
-    fn file_id(path: &std::path::Path) -> Option<(u32, u32, u64)> {
+    pub(crate) fn file_id(path: &std::path::Path) -> Option<(u32, u32, u64)> {
         let st = rustix::fs::stat(path).ok()?;
         let dev = st.st_dev;
-        Some((rustix::fs::major(dev), rustix::fs::minor(dev), st.st_ino))
+        // The diagnostics carry 32 bits of the inode number (`udiag_vfs_ino`).
+        Some((
+            rustix::fs::major(dev),
+            rustix::fs::minor(dev),
+            st.st_ino & 0xffff_ffff,
+        ))
     }
 
-    /// [`listening`] from `/proc/net/unix`, by the path each socket was bound with.
-    fn listening_by_path(sockets: &[Socket]) -> Option<Vec<Vec<u64>>> {
-        let table = std::fs::read("/proc/net/unix").ok()?;
-        let names: Vec<Vec<Vec<u8>>> = sockets.iter().map(|s| spellings(&s.path)).collect();
-        let mut inodes = vec![Vec::new(); sockets.len()];
-        for (inode, path) in table.split(|&b| b == b'\n').filter_map(parse_listener) {
-            for (i, spelled) in names.iter().enumerate() {
-                if spelled.iter().any(|s| s == path) {
-                    inodes[i].push(inode);
-                }
-            }
-        }
-        Some(inodes)
+    /// Which listeners a socket's path leads to and which listen on it through a file
+    /// that is gone.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub(crate) struct AtPath {
+        /// The listening sockets the path leads to (connections reach these).
+        pub(crate) reached: Vec<u64>,
+        /// Sockets bound under the path whose file is no longer there, while the path
+        /// leads to a live listener: superseded. Empty when nobody is reached.
+        pub(crate) superseded: Vec<u64>,
     }
 
-    /// The socket inodes among `pid`'s descriptors; `None` if they cannot be read.
-    fn socket_fds(pid: u32, deadline: Instant) -> Option<Vec<u64>> {
-        let dir = format!("/proc/{pid}/fd");
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&dir).ok()? {
-            if Instant::now() >= deadline {
-                return None;
-            }
-            let Ok(entry) = entry else { continue };
-            // A descriptor closed since the listing is simply not there.
-            let Ok(target) = std::fs::read_link(entry.path()) else {
-                continue;
-            };
-            let text = target.to_string_lossy();
-            if let Some(n) = text
-                .strip_prefix("socket:[")
-                .and_then(|t| t.strip_suffix(']'))
-                .and_then(|n| n.parse().ok())
-            {
-                out.push(n);
-            }
-        }
-        Some(out)
-    }
-
-    pub(super) fn serving(
-        sockets: &[Socket],
-        candidates: &[(u32, u32)],
-        deadline: Instant,
-    ) -> Vec<Option<usize>> {
-        let listening = listening(sockets, deadline);
-        candidates
+    /// Match the listeners against what the path gave. A listener is reached when its
+    /// bound file is the file at the path; also when only the device differs but the
+    /// inode is the same and it was bound under this path (an overlay whose layers are
+    /// on other file systems names the upper layer's device in stat(), the overlay's in
+    /// the diagnostics; btrfs subvolumes likewise).
+    pub(crate) fn at_path(bound: &[diag::Bound], facts: &PathFacts) -> AtPath {
+        let named_here = |b: &diag::Bound| {
+            b.name
+                .as_ref()
+                .is_some_and(|n| facts.spellings.iter().any(|s| s == n))
+        };
+        let Some(file) = facts.file else {
+            return AtPath::default();
+        };
+        let reached: Vec<u64> = bound
             .iter()
-            .map(|&(pid, uid)| {
-                let mine: Vec<usize> = (0..sockets.len())
-                    .filter(|&i| sockets[i].user == uid)
-                    .collect();
-                let Some(listening) = &listening else {
-                    // No table: any of its user's socket files that exists may be its.
-                    return mine
-                        .into_iter()
-                        .find(|&i| std::fs::symlink_metadata(&sockets[i].path).is_ok());
-                };
-                let live: Vec<usize> = mine
-                    .into_iter()
-                    .filter(|&i| !listening[i].is_empty())
-                    .collect();
-                if live.is_empty() {
-                    return None;
-                }
-                // Descriptors that cannot be read, or no time left: it may be the one.
-                let Some(fds) = socket_fds(pid, deadline) else {
-                    return Some(live[0]);
-                };
-                live.into_iter()
-                    .find(|&i| listening[i].iter().any(|inode| fds.contains(inode)))
+            .filter(|b| {
+                b.file == Some(file) || (named_here(b) && b.file.is_some_and(|f| f.2 == file.2))
+            })
+            .map(|b| b.socket)
+            .collect();
+        let superseded = if reached.is_empty() {
+            Vec::new()
+        } else {
+            bound
+                .iter()
+                .filter(|b| named_here(b) && !reached.contains(&b.socket))
+                .map(|b| b.socket)
+                .collect()
+        };
+        AtPath {
+            reached,
+            superseded,
+        }
+    }
+
+    /// Every listening Unix socket with what the diagnostics tell of it, or else from
+    /// `/proc/net/unix` by path only (then a superseded listener cannot be told from
+    /// the live one, and both count as reached: fail closed).
+    fn listeners(deadline: Instant) -> Option<(Vec<diag::Bound>, bool)> {
+        if let Some(bound) = diag::listening_files(deadline) {
+            return Some((bound, true));
+        }
+        let table = std::fs::read("/proc/net/unix").ok()?;
+        let bound = table
+            .split(|&b| b == b'\n')
+            .filter_map(parse_listener)
+            .map(|(socket, path)| diag::Bound {
+                socket,
+                file: None,
+                name: Some(path.to_vec()),
+            })
+            .collect();
+        Some((bound, false))
+    }
+
+    /// [`at_path`] without the diagnostics: every listener bound under the path counts
+    /// as reached (the file may have been replaced since; fail closed).
+    fn at_path_by_name(bound: &[diag::Bound], facts: &PathFacts) -> AtPath {
+        AtPath {
+            reached: bound
+                .iter()
+                .filter(|b| {
+                    b.name
+                        .as_ref()
+                        .is_some_and(|n| facts.spellings.iter().any(|s| s == n))
+                })
+                .map(|b| b.socket)
+                .collect(),
+            superseded: Vec::new(),
+        }
+    }
+
+    /// One line of `/proc/net/tcp` or `/proc/net/tcp6`: the inode of a listening
+    /// socket (`sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...`, state
+    /// `0A` is `TCP_LISTEN`).
+    pub(crate) fn parse_tcp_listener(line: &[u8]) -> Option<u64> {
+        let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
+        let state = fields.nth(3)?;
+        let inode = fields.nth(5)?;
+        (state == b"0A")
+            .then(|| std::str::from_utf8(inode).ok()?.parse().ok())
+            .flatten()
+    }
+
+    /// The inodes of every listening TCP socket in this network namespace.
+    fn tcp_listeners() -> Vec<u64> {
+        ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .flat_map(|t| {
+                t.split(|&b| b == b'\n')
+                    .filter_map(parse_tcp_listener)
+                    .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// What a walk of one process's descriptors found.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    struct Held {
+        serving: Option<usize>,
+        superseded: Option<usize>,
+        listens: bool,
+    }
+
+    /// Walk `pid`'s descriptors once, comparing each socket's inode with the ones that
+    /// matter, and stop at the first that it serves. `Err(partial)` when the
+    /// descriptors cannot be read or the deadline passed before the end.
+    fn walk_fds(
+        pid: u32,
+        reached: &[(usize, u64)],
+        superseded: &[(usize, u64)],
+        listening: &std::collections::HashSet<u64>,
+        deadline: Instant,
+    ) -> Result<Held, Held> {
+        use rustix::fs::{openat, readlinkat_raw, Mode, OFlags, RawDir, CWD};
+        let mut held = Held::default();
+        let Ok(dir) = openat(
+            CWD,
+            format!("/proc/{pid}/fd"),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return Err(held);
+        };
+        let mut dir_buf = Vec::<u8>::with_capacity(64 * 1024);
+        let mut entries = RawDir::new(&dir, dir_buf.spare_capacity_mut());
+        let mut link = [0u8; 64];
+        let mut seen = 0u32;
+        while let Some(entry) = entries.next() {
+            // The clock is read every so often: it costs as much as a readlink.
+            seen += 1;
+            if seen % 256 == 0 && Instant::now() >= deadline {
+                return Err(held);
+            }
+            let Ok(entry) = entry else {
+                return Err(held);
+            };
+            let name = entry.file_name();
+            if name.to_bytes().first() == Some(&b'.') {
+                continue;
+            }
+            // A descriptor closed since the listing is simply not there.
+            let Ok(len) = readlinkat_raw(&dir, name, &mut link[..]) else {
+                continue;
+            };
+            let Some(inode) = socket_inode(&link[..len.min(link.len())]) else {
+                continue;
+            };
+            if let Some(&(i, _)) = reached.iter().find(|&&(_, s)| s == inode) {
+                held.serving = Some(i);
+                held.listens = true;
+                return Ok(held);
+            }
+            if let Some(&(i, _)) = superseded.iter().find(|&&(_, s)| s == inode) {
+                held.superseded = Some(i);
+            }
+            if listening.contains(&inode) {
+                held.listens = true;
+            }
+        }
+        Ok(held)
+    }
+
+    /// The inode in a descriptor's link text `socket:[N]`.
+    pub(crate) fn socket_inode(link: &[u8]) -> Option<u64> {
+        let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    }
+
+    pub(super) fn lookup(
+        sockets: &[Socket],
+        candidates: &[Candidate],
+        deadline: Instant,
+    ) -> Lookup {
+        use super::Found;
+        // The paths first, each on a thread of its own, all within the budget.
+        let paths: Vec<_> = sockets.iter().map(|s| s.path.clone()).collect();
+        let facts = super::bounded_each(paths, deadline, |path| PathFacts {
+            file: file_id(&path),
+            spellings: spellings(&path),
+        });
+        let listeners = listeners(deadline);
+        let at: Vec<Option<AtPath>> = facts
+            .iter()
+            .map(|f| {
+                let f = f.as_ref()?;
+                Some(match &listeners {
+                    Some((bound, true)) => at_path(bound, f),
+                    Some((bound, false)) => at_path_by_name(bound, f),
+                    // No table at all: a socket file that is there may be served.
+                    None => AtPath {
+                        reached: f.file.map(|_| vec![0]).unwrap_or_default(),
+                        superseded: Vec::new(),
+                    },
+                })
+            })
+            .collect();
+        let live: Vec<Option<bool>> = at
+            .iter()
+            .map(|a| a.as_ref().map(|a| !a.reached.is_empty()))
+            .collect();
+        let mut listening: std::collections::HashSet<u64> = listeners
+            .as_ref()
+            .map(|(b, _)| b.iter().map(|b| b.socket).collect())
+            .unwrap_or_default();
+        if candidates.iter().any(|c| c.replaced) {
+            listening.extend(tcp_listeners());
+        }
+        let found = candidates
+            .iter()
+            .map(|c| {
+                let mine: Vec<usize> = (0..sockets.len())
+                    .filter(|&i| sockets[i].user == c.uid)
+                    .collect();
+                // A socket whose path did not answer: it may be this one's.
+                let unanswered = mine.iter().any(|&i| at[i].is_none());
+                let reached: Vec<(usize, u64)> = mine
+                    .iter()
+                    .filter_map(|&i| Some((i, at[i].as_ref()?)))
+                    .flat_map(|(i, a)| a.reached.iter().map(move |&s| (i, s)))
+                    .collect();
+                let superseded: Vec<(usize, u64)> = mine
+                    .iter()
+                    .filter_map(|&i| Some((i, at[i].as_ref()?)))
+                    .flat_map(|(i, a)| a.superseded.iter().map(move |&s| (i, s)))
+                    .collect();
+                let could_serve = unanswered || !reached.is_empty();
+                if !could_serve && !c.replaced {
+                    // Nobody listens on its sockets: nothing to look for.
+                    return Found::default();
+                }
+                if listeners.is_none() {
+                    // No table: the first live socket of its user may be its.
+                    let first = reached.first().map(|&(i, _)| i);
+                    return Found {
+                        serving: first,
+                        unknown: first.is_none() && unanswered,
+                        ..Found::default()
+                    };
+                }
+                match walk_fds(c.pid, &reached, &superseded, &listening, deadline) {
+                    Ok(held) => Found {
+                        serving: held.serving,
+                        superseded: held.superseded.filter(|_| held.serving.is_none()),
+                        listens: Some(held.listens),
+                        unknown: held.serving.is_none() && unanswered,
+                    },
+                    Err(held) => Found {
+                        serving: held.serving,
+                        superseded: None,
+                        listens: held.listens.then_some(true),
+                        unknown: held.serving.is_none() && could_serve,
+                    },
+                }
+            })
+            .collect();
+        Lookup { found, live }
     }
 
     /// `NETLINK_SOCK_DIAG` for Unix sockets (linux/unix_diag.h), spoken with plain
@@ -213,20 +490,25 @@ mod imp {
         const AF_UNIX: u8 = 1;
         /// `1 << TCP_LISTEN`: only listening sockets.
         const LISTENING: u32 = 1 << 10;
+        const UDIAG_SHOW_NAME: u32 = 0x1;
         const UDIAG_SHOW_VFS: u32 = 0x2;
+        const UNIX_DIAG_NAME: u16 = 0;
         const UNIX_DIAG_VFS: u16 = 1;
         const HEADER: usize = 16;
         const MSG: usize = 16;
 
-        /// A listening socket and the file it is bound to.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        /// A listening socket, the file it is bound to and the path it was bound with.
+        #[derive(Debug, Clone, PartialEq, Eq)]
         pub(crate) struct Bound {
             pub(crate) socket: u64,
-            /// (major, minor, inode) of the bound file.
-            pub(crate) file: (u32, u32, u64),
+            /// (major, minor, inode) of the bound file; `None` for an abstract or
+            /// unbound socket.
+            pub(crate) file: Option<(u32, u32, u64)>,
+            /// The path it was bound with.
+            pub(crate) name: Option<Vec<u8>>,
         }
 
-        /// Every listening Unix socket bound to a file; `None` if the kernel does not
+        /// Every listening Unix socket; `None` if the kernel does not
         /// answer (no `unix_diag`, a sandbox), within the deadline.
         pub(crate) fn listening_files(deadline: Instant) -> Option<Vec<Bound>> {
             let fd = socket_with(
@@ -266,7 +548,7 @@ mod imp {
             req.extend_from_slice(&[AF_UNIX, 0, 0, 0]); // family, protocol, padding
             req.extend_from_slice(&LISTENING.to_ne_bytes());
             req.extend_from_slice(&0u32.to_ne_bytes()); // any inode
-            req.extend_from_slice(&UDIAG_SHOW_VFS.to_ne_bytes());
+            req.extend_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS).to_ne_bytes());
             req.extend_from_slice(&[0; 8]); // cookie
             req
         }
@@ -295,6 +577,11 @@ mod imp {
                 }
                 let msg = &data[HEADER..len];
                 let socket = u64::from(u32_at(msg, 4)?);
+                let mut bound = Bound {
+                    socket,
+                    file: None,
+                    name: None,
+                };
                 let mut attrs = msg.get(MSG..)?;
                 while attrs.len() >= 4 {
                     let alen = usize::from(u16_at(attrs, 0)?);
@@ -306,13 +593,17 @@ mod imp {
                         let ino = u64::from(u32_at(attrs, 4)?);
                         // The kernel's own dev_t: major in the top 12 bits.
                         let dev = u32_at(attrs, 8)?;
-                        found.push(Bound {
-                            socket,
-                            file: (dev >> 20, dev & 0xf_ffff, ino),
-                        });
+                        bound.file = Some((dev >> 20, dev & 0xf_ffff, ino));
+                    }
+                    // A path name, NUL-terminated; an abstract name starts with NUL.
+                    if akind == UNIX_DIAG_NAME && alen > 4 && attrs[4] != 0 {
+                        let name = &attrs[4..alen];
+                        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+                        bound.name = Some(name[..end].to_vec());
                     }
                     attrs = attrs.get((alen + 3) & !3..).unwrap_or_default();
                 }
+                found.push(bound);
                 data = data.get((len + 3) & !3..).unwrap_or_default();
             }
             Some(false)
@@ -338,25 +629,99 @@ mod imp {
                 return;
             };
             let file = file_id(&path).unwrap();
-            let mine: Vec<_> = bound.iter().filter(|b| b.file == file).collect();
+            let mine: Vec<_> = bound.iter().filter(|b| b.file == Some(file)).collect();
             assert_eq!(mine.len(), 1, "{bound:?}");
+            let first = mine[0].socket;
+            let facts = PathFacts {
+                file: Some(file),
+                spellings: spellings(&path),
+            };
+            assert_eq!(at_path(&bound, &facts).reached, [first]);
             let me = std::process::id();
-            let fds = socket_fds(me, Instant::now() + super::super::BUDGET).unwrap();
-            assert!(fds.contains(&mine[0].socket), "{fds:?} {mine:?}");
+            let deadline = Instant::now() + super::super::BUDGET;
+            let none = std::collections::HashSet::new();
+            let held = walk_fds(me, &[(0, first)], &[], &none, deadline).unwrap();
+            assert_eq!(held.serving, Some(0), "{held:?}");
             // Another socket bound at the same path after the first one's file was
-            // removed: only the new one is reached through the path.
+            // removed: only the new one is reached through the path, and the first is
+            // superseded.
             std::fs::remove_file(&path).unwrap();
             let second = std::os::unix::net::UnixListener::bind(&path).unwrap();
-            let sockets = [Socket {
-                path: path.clone(),
-                user: 0,
-            }];
-            let found = listening(&sockets, Instant::now() + super::super::BUDGET).unwrap();
-            assert_eq!(found[0].len(), 1, "{found:?}");
-            assert_ne!(found[0][0], mine[0].socket);
-            // By path alone (no diagnostics), both count.
-            assert_eq!(listening_by_path(&sockets).unwrap()[0].len(), 2);
+            let bound = diag::listening_files(Instant::now() + super::super::BUDGET).unwrap();
+            let facts = PathFacts {
+                file: file_id(&path),
+                spellings: spellings(&path),
+            };
+            let at = at_path(&bound, &facts);
+            assert_eq!(at.reached.len(), 1, "{at:?}");
+            assert_ne!(at.reached[0], first);
+            assert_eq!(at.superseded, [first], "{at:?}");
+            let held = walk_fds(me, &[], &[(0, first)], &none, deadline).unwrap();
+            assert_eq!((held.serving, held.superseded), (None, Some(0)));
+            // By path alone (no diagnostics), both count as reached.
+            let table = std::fs::read("/proc/net/unix").unwrap();
+            let by_name: Vec<diag::Bound> = table
+                .split(|&b| b == b'\n')
+                .filter_map(parse_listener)
+                .map(|(socket, path)| diag::Bound {
+                    socket,
+                    file: None,
+                    name: Some(path.to_vec()),
+                })
+                .collect();
+            assert_eq!(at_path_by_name(&by_name, &facts).reached.len(), 2);
+            // Once the file is gone, nobody is reached and nobody superseded.
+            std::fs::remove_file(&path).unwrap();
+            let gone = PathFacts {
+                file: None,
+                spellings: facts.spellings.clone(),
+            };
+            assert_eq!(at_path(&bound, &gone), AtPath::default());
             drop((listener, second));
+        }
+
+        #[test]
+        fn a_listener_on_an_overlay_is_matched_by_inode_and_bound_name() {
+            let path = b"/home/u/.patina/run/serve.sock".to_vec();
+            let facts = PathFacts {
+                // stat() through the overlay: the upper layer's device.
+                file: Some((0, 40, 1234)),
+                spellings: vec![path.clone()],
+            };
+            let live = diag::Bound {
+                socket: 9,
+                // The diagnostics: the overlay's own device, the same inode.
+                file: Some((0, 77, 1234)),
+                name: Some(path.clone()),
+            };
+            let old = diag::Bound {
+                socket: 8,
+                file: Some((0, 77, 999)),
+                name: Some(path.clone()),
+            };
+            let elsewhere = diag::Bound {
+                socket: 7,
+                file: Some((0, 77, 1234)),
+                name: Some(b"/other/serve.sock".to_vec()),
+            };
+            let at = at_path(&[live, old, elsewhere], &facts);
+            assert_eq!(at.reached, [9]);
+            assert_eq!(at.superseded, [8]);
+        }
+
+        #[test]
+        fn descriptor_links_and_tcp_listeners_are_parsed() {
+            assert_eq!(socket_inode(b"socket:[123]"), Some(123));
+            assert_eq!(socket_inode(b"pipe:[123]"), None);
+            assert_eq!(socket_inode(b"socket:[12"), None);
+            assert_eq!(socket_inode(b"/dev/null"), None);
+            // Recorded from Linux 6.x /proc/net/tcp: a listener, then an established one.
+            let listen = b"   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 424242 1 0000000000000000 100 0 0 10 0";
+            assert_eq!(parse_tcp_listener(listen), Some(424_242));
+            let established = b"   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000  1000        0 424243 1 0000000000000000 20 4 30 10 -1";
+            assert_eq!(parse_tcp_listener(established), None);
+            let header = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+            assert_eq!(parse_tcp_listener(header), None);
         }
 
         #[test]
@@ -384,7 +749,8 @@ mod imp {
                 found,
                 [diag::Bound {
                     socket: 77,
-                    file: (8, 1, 5)
+                    file: Some((8, 1, 5)),
+                    name: None,
                 }]
             );
             assert_eq!(
@@ -424,7 +790,7 @@ mod imp {
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    use super::Socket;
+    use super::{Candidate, Found, Lookup, Socket};
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     use std::time::Instant;
 
@@ -439,19 +805,29 @@ mod imp {
             && std::os::unix::net::UnixStream::connect(&socket.path).is_ok()
     }
 
-    pub(super) fn serving(
+    pub(super) fn lookup(
         sockets: &[Socket],
-        candidates: &[(u32, u32)],
+        candidates: &[Candidate],
         deadline: Instant,
-    ) -> Vec<Option<usize>> {
-        // Past the budget a socket counts as live: fail closed.
-        let live: Vec<bool> = sockets
+    ) -> Lookup {
+        // Each socket on a thread of its own; one that does not answer in time may be
+        // live (fail closed).
+        let live = super::bounded_each(sockets.to_vec(), deadline, |s| live(&s));
+        // Which process listens cannot be told here: every candidate of the user counts
+        // while somebody listens.
+        let found = candidates
             .iter()
-            .map(|s| Instant::now() >= deadline || live(s))
+            .map(|c| {
+                let mine = || (0..sockets.len()).filter(|&i| sockets[i].user == c.uid);
+                let serving = mine().find(|&i| live[i] == Some(true));
+                Found {
+                    serving,
+                    superseded: None,
+                    listens: None,
+                    unknown: serving.is_none() && mine().any(|i| live[i].is_none()),
+                }
+            })
             .collect();
-        candidates
-            .iter()
-            .map(|&(_, uid)| (0..sockets.len()).find(|&i| live[i] && sockets[i].user == uid))
-            .collect()
+        Lookup { found, live }
     }
 }

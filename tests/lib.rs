@@ -5,6 +5,7 @@ mod common;
 
 mod adversarial;
 mod cli;
+mod daemon;
 mod faults;
 mod generated;
 mod inuse;

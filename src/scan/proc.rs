@@ -568,6 +568,7 @@ impl Source for ProcSource {
                 parent_name: parent_name(&proc_dir, stat.ppid, &mut parent_buf),
                 replaced,
                 serving: None,
+                sockets: Default::default(),
                 live_threads: stat.live_threads(),
                 other_namespace: status.pid_levels > 1,
                 ancestry_unknown: false,
