@@ -344,6 +344,7 @@ impl Reaper {
                     pid: p.pid,
                     uid: p.uid,
                     replaced: p.replaced,
+                    young: verdicts[i] != Verdict::Stale,
                 }
             })
             .collect();

@@ -35,13 +35,16 @@ pub(crate) fn default_socket(home: &Path, user: u32) -> Socket {
     }
 }
 
-/// A process to look up: pid, uid, and whether it matters if it listens at all (its
-/// executable was replaced).
+/// A process to look up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Candidate {
     pub(crate) pid: u32,
     pub(crate) uid: u32,
+    /// Its executable was replaced: whether it listens at all matters when it is young.
     pub(crate) replaced: bool,
+    /// Younger than the threshold: only a superseded socket (or, replaced, any listening
+    /// one) can make it stale, and those are looked for only in such processes.
+    pub(crate) young: bool,
 }
 
 /// What the lookup found for one candidate.
@@ -151,6 +154,7 @@ fn spellings(path: &Path) -> Vec<Vec<u8>> {
 #[cfg(target_os = "linux")]
 mod imp {
     use super::{spellings, Candidate, Lookup, Socket};
+    use std::collections::HashSet;
     use std::time::Instant;
 
     /// `__SO_ACCEPTCON` in the Flags column: a listening socket.
@@ -318,16 +322,33 @@ mod imp {
         listens: bool,
     }
 
-    /// Walk `pid`'s descriptors once, comparing each socket's inode with the ones that
-    /// matter, and stop at the first that it serves. `Err(partial)` when the
-    /// descriptors cannot be read or the deadline passed before the end.
-    fn walk_fds(
-        pid: u32,
-        reached: &[(usize, u64)],
-        superseded: &[(usize, u64)],
-        listening: &std::collections::HashSet<u64>,
-        deadline: Instant,
-    ) -> Result<Held, Held> {
+    /// What a walk looks for: (socket index, inode) pairs of listeners reached through a
+    /// path and of superseded ones, and any listening socket at all.
+    #[derive(Debug, Default)]
+    struct Wanted<'a> {
+        reached: Vec<(usize, u64)>,
+        superseded: Vec<(usize, u64)>,
+        listening: Option<&'a HashSet<u64>>,
+    }
+
+    impl Wanted<'_> {
+        fn is_empty(&self) -> bool {
+            self.reached.is_empty() && self.superseded.is_empty() && self.listening.is_none()
+        }
+
+        /// Whether nothing more can be learnt from the rest of the table.
+        fn done(&self, held: &Held) -> bool {
+            held.serving.is_some()
+                || (self.reached.is_empty()
+                    && (self.superseded.is_empty() || held.superseded.is_some())
+                    && (self.listening.is_none() || held.listens))
+        }
+    }
+
+    /// Walk `pid`'s descriptors, comparing each socket's inode with the wanted ones, and
+    /// stop as soon as nothing more can be learnt (at once when it serves). `Err(partial)`
+    /// when the descriptors cannot be read or the deadline passed before the end.
+    fn walk_fds(pid: u32, wanted: &Wanted<'_>, deadline: Instant) -> Result<Held, Held> {
         use rustix::fs::{openat, readlinkat_raw, Mode, OFlags, RawDir, CWD};
         let mut held = Held::default();
         let Ok(dir) = openat(
@@ -345,7 +366,7 @@ mod imp {
         while let Some(entry) = entries.next() {
             // The clock is read every so often: it costs as much as a readlink.
             seen += 1;
-            if seen % 256 == 0 && Instant::now() >= deadline {
+            if seen % 64 == 0 && Instant::now() >= deadline {
                 return Err(held);
             }
             let Ok(entry) = entry else {
@@ -362,16 +383,19 @@ mod imp {
             let Some(inode) = socket_inode(&link[..len.min(link.len())]) else {
                 continue;
             };
-            if let Some(&(i, _)) = reached.iter().find(|&&(_, s)| s == inode) {
+            if let Some(&(i, _)) = wanted.reached.iter().find(|&&(_, s)| s == inode) {
                 held.serving = Some(i);
                 held.listens = true;
-                return Ok(held);
             }
-            if let Some(&(i, _)) = superseded.iter().find(|&&(_, s)| s == inode) {
+            if let Some(&(i, _)) = wanted.superseded.iter().find(|&&(_, s)| s == inode) {
                 held.superseded = Some(i);
-            }
-            if listening.contains(&inode) {
                 held.listens = true;
+            }
+            if wanted.listening.is_some_and(|l| l.contains(&inode)) {
+                held.listens = true;
+            }
+            if wanted.done(&held) {
+                break;
             }
         }
         Ok(held)
@@ -381,6 +405,38 @@ mod imp {
     pub(crate) fn socket_inode(link: &[u8]) -> Option<u64> {
         let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
         std::str::from_utf8(digits).ok()?.parse().ok()
+    }
+
+    /// The process that listens at `path` and its uid, as a client would reach it: the
+    /// peer credentials of a connection (made without blocking and closed at once,
+    /// nothing sent; a full backlog answers EAGAIN). They name the process that called
+    /// listen(), in our PID namespace (`None` when it is outside it).
+    fn listener_at(path: &std::path::Path) -> Option<(u32, u32)> {
+        // A listener outside our PID namespace has no pid here, and the kernel answers
+        // 0, which rustix's `Pid` cannot hold: ask only where every pid is visible.
+        if !in_initial_pid_namespace() {
+            return None;
+        }
+        use rustix::net::{
+            connect, socket_with, sockopt, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
+        };
+        let fd = socket_with(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )
+        .ok()?;
+        connect(&fd, &SocketAddrUnix::new(path).ok()?).ok()?;
+        let cred = sockopt::socket_peercred(&fd).ok()?;
+        let pid = cred.pid.as_raw_nonzero().get();
+        Some((u32::try_from(pid).ok()?, cred.uid.as_raw()))
+    }
+
+    /// Whether this process is in the initial PID namespace (its inode is the kernel's
+    /// constant `PROC_PID_INIT_INO`).
+    fn in_initial_pid_namespace() -> bool {
+        std::fs::read_link("/proc/self/ns/pid").is_ok_and(|l| l.as_os_str() == "pid:[4026531836]")
     }
 
     pub(super) fn lookup(
@@ -403,23 +459,57 @@ mod imp {
                 Some(match &listeners {
                     Some((bound, true)) => at_path(bound, f),
                     Some((bound, false)) => at_path_by_name(bound, f),
-                    // No table at all: a socket file that is there may be served.
-                    None => AtPath {
-                        reached: f.file.map(|_| vec![0]).unwrap_or_default(),
-                        superseded: Vec::new(),
-                    },
+                    // No table: whether a listener is there is told by a connection.
+                    None => AtPath::default(),
                 })
             })
             .collect();
-        let live: Vec<Option<bool>> = at
-            .iter()
-            .map(|a| a.as_ref().map(|a| !a.reached.is_empty()))
+        // The process each live socket's connections reach, checked to hold the socket
+        // (its listening descriptor comes early in its table). Another process holding
+        // the same socket (a child that inherited it) is not serving: the socket stays
+        // open in this one whatever becomes of the other.
+        let wanted_peer: Vec<Option<std::path::PathBuf>> = (0..sockets.len())
+            .map(|i| {
+                let live = at[i]
+                    .as_ref()
+                    .is_some_and(|a| !a.reached.is_empty() || listeners.is_none());
+                let asked = candidates.iter().any(|c| c.uid == sockets[i].user);
+                (live && asked).then(|| sockets[i].path.clone())
+            })
             .collect();
-        let mut listening: std::collections::HashSet<u64> = listeners
+        let peers = super::bounded_each(wanted_peer, deadline, |path| {
+            path.and_then(|p| listener_at(&p))
+        });
+        let holder: Vec<Option<u32>> = (0..sockets.len())
+            .map(|i| {
+                let (pid, uid) = peers[i].flatten()?;
+                if uid != sockets[i].user {
+                    return None;
+                }
+                let a = at[i].as_ref()?;
+                if listeners.is_none() {
+                    // Nothing to check it against: the connection is all there is.
+                    return Some(pid);
+                }
+                let wanted = Wanted {
+                    reached: a.reached.iter().map(|&s| (i, s)).collect(),
+                    ..Wanted::default()
+                };
+                let held = walk_fds(pid, &wanted, deadline).ok()?;
+                held.serving.map(|_| pid)
+            })
+            .collect();
+        let live: Vec<Option<bool>> = (0..sockets.len())
+            .map(|i| {
+                let a = at[i].as_ref()?;
+                Some(!a.reached.is_empty() || holder[i].is_some())
+            })
+            .collect();
+        let mut listening: HashSet<u64> = listeners
             .as_ref()
             .map(|(b, _)| b.iter().map(|b| b.socket).collect())
             .unwrap_or_default();
-        if candidates.iter().any(|c| c.replaced) {
+        if candidates.iter().any(|c| c.replaced && c.young) {
             listening.extend(tcp_listeners());
         }
         let found = candidates
@@ -428,44 +518,54 @@ mod imp {
                 let mine: Vec<usize> = (0..sockets.len())
                     .filter(|&i| sockets[i].user == c.uid)
                     .collect();
-                // A socket whose path did not answer: it may be this one's.
-                let unanswered = mine.iter().any(|&i| at[i].is_none());
-                let reached: Vec<(usize, u64)> = mine
-                    .iter()
-                    .filter_map(|&i| Some((i, at[i].as_ref()?)))
-                    .flat_map(|(i, a)| a.reached.iter().map(move |&s| (i, s)))
-                    .collect();
-                let superseded: Vec<(usize, u64)> = mine
-                    .iter()
-                    .filter_map(|&i| Some((i, at[i].as_ref()?)))
-                    .flat_map(|(i, a)| a.superseded.iter().map(move |&s| (i, s)))
-                    .collect();
-                let could_serve = unanswered || !reached.is_empty();
-                if !could_serve && !c.replaced {
-                    // Nobody listens on its sockets: nothing to look for.
-                    return Found::default();
-                }
-                if listeners.is_none() {
-                    // No table: the first live socket of its user may be its.
-                    let first = reached.first().map(|&(i, _)| i);
+                if let Some(&i) = mine.iter().find(|&&i| holder[i] == Some(c.pid)) {
                     return Found {
-                        serving: first,
-                        unknown: first.is_none() && unanswered,
+                        serving: Some(i),
+                        listens: Some(true),
                         ..Found::default()
                     };
                 }
-                match walk_fds(c.pid, &reached, &superseded, &listening, deadline) {
+                // A socket whose path did not answer: it may be this one's.
+                let unanswered = mine.iter().any(|&i| at[i].is_none());
+                let mut wanted = Wanted::default();
+                let mut unsure = false;
+                for &i in &mine {
+                    let Some(a) = &at[i] else { continue };
+                    if c.young {
+                        // Kept young whether or not it serves: only supersession counts.
+                        wanted
+                            .superseded
+                            .extend(a.superseded.iter().map(|&s| (i, s)));
+                    } else if holder[i].is_none() && !a.reached.is_empty() {
+                        wanted.reached.extend(a.reached.iter().map(|&s| (i, s)));
+                    } else if holder[i].is_none() && live[i] == Some(true) {
+                        // A listener there, not known by inode: it may be this one.
+                        unsure = true;
+                    }
+                }
+                if c.young && c.replaced && listeners.is_some() {
+                    wanted.listening = Some(&listening);
+                }
+                if wanted.is_empty() {
+                    return Found {
+                        unknown: unanswered || unsure,
+                        ..Found::default()
+                    };
+                }
+                match walk_fds(c.pid, &wanted, deadline) {
                     Ok(held) => Found {
                         serving: held.serving,
                         superseded: held.superseded.filter(|_| held.serving.is_none()),
-                        listens: Some(held.listens),
-                        unknown: held.serving.is_none() && unanswered,
+                        listens: (wanted.listening.is_some() || held.listens)
+                            .then_some(held.listens),
+                        unknown: held.serving.is_none() && (unanswered || unsure),
                     },
                     Err(held) => Found {
                         serving: held.serving,
                         superseded: None,
                         listens: held.listens.then_some(true),
-                        unknown: held.serving.is_none() && could_serve,
+                        unknown: held.serving.is_none()
+                            && (unanswered || unsure || !wanted.reached.is_empty()),
                     },
                 }
             })
@@ -639,8 +739,11 @@ mod imp {
             assert_eq!(at_path(&bound, &facts).reached, [first]);
             let me = std::process::id();
             let deadline = Instant::now() + super::super::BUDGET;
-            let none = std::collections::HashSet::new();
-            let held = walk_fds(me, &[(0, first)], &[], &none, deadline).unwrap();
+            let wanted = Wanted {
+                reached: vec![(0, first)],
+                ..Wanted::default()
+            };
+            let held = walk_fds(me, &wanted, deadline).unwrap();
             assert_eq!(held.serving, Some(0), "{held:?}");
             // Another socket bound at the same path after the first one's file was
             // removed: only the new one is reached through the path, and the first is
@@ -656,7 +759,11 @@ mod imp {
             assert_eq!(at.reached.len(), 1, "{at:?}");
             assert_ne!(at.reached[0], first);
             assert_eq!(at.superseded, [first], "{at:?}");
-            let held = walk_fds(me, &[], &[(0, first)], &none, deadline).unwrap();
+            let wanted = Wanted {
+                superseded: vec![(0, first)],
+                ..Wanted::default()
+            };
+            let held = walk_fds(me, &wanted, deadline).unwrap();
             assert_eq!((held.serving, held.superseded), (None, Some(0)));
             // By path alone (no diagnostics), both count as reached.
             let table = std::fs::read("/proc/net/unix").unwrap();

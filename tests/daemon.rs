@@ -181,3 +181,57 @@ rm -rf "$d"
         "{text}"
     );
 }
+
+/// The hard limit on open descriptors of this process (children inherit it).
+fn hard_nofile() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .maximum
+        .unwrap_or(u64::MAX)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn duplicates_holding_many_descriptors_and_no_socket_are_reaped_not_kept_serving() {
+    // Six stale duplicates with ~19,000 descriptors each (no socket among them) beside
+    // the live daemon: walking every table used to spend the whole budget, and what
+    // was left counted as serving.
+    let per_process = hard_nofile().saturating_sub(100).min(19_000);
+    if per_process < 5_000 {
+        skip("the hard limit on open descriptors is too low to hold thousands of them");
+        return;
+    }
+    let mut sb = Sandbox::new();
+    let run: PathBuf = sb.dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let live = spawn_daemon(&mut sb, &run);
+    let path = sb.sleeper_path();
+    let duplicates: Vec<u32> = (0..6)
+        .map(|_| {
+            sb.spawn_orphan(&path, &path, |cmd| {
+                cmd.arg("serve").env("SLEEPER_FDS", per_process.to_string());
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + EXIT;
+    for &pid in &duplicates {
+        let fd_dir = format!("/proc/{pid}/fd");
+        while std::fs::read_dir(&fd_dir).map_or(0, |d| d.count() as u64) < per_process {
+            assert!(
+                Instant::now() < deadline,
+                "{pid} never opened its descriptors"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let socket = run.join("serve.sock");
+    let (doc, out) = sb.run_json(&["--threshold", "0s", "--socket", socket.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(entry(&doc, live).unwrap()["reason"], "serving", "{doc}");
+    for &pid in &duplicates {
+        let e = entry(&doc, pid).unwrap();
+        assert_ne!(e["reason"], "serving", "{e}");
+        assert_eq!(e["outcome"], "terminated", "{e}");
+        assert!(sb.exits_within(pid, EXIT));
+    }
+    assert_eq!(listener_reached_at(&socket), Some(live));
+}

@@ -14,6 +14,8 @@
 //                          environment, print its pid and exit at once: the new process
 //                          is an orphan, adopted by PID 1 or the nearest subreaper
 //   SLEEPER_LISTEN=PATH    listen on a Unix socket bound at PATH (never accepting)
+//   SLEEPER_FDS=N          raise the soft RLIMIT_NOFILE to the hard one and hold N
+//                          more descriptors open (on /dev/null), no socket among them
 //   SLEEPER_DAEMON=DIR     behave as patina's daemon does with its files: remove
 //                          DIR/serve.sock if it is there, bind and listen on it, write
 //                          its pid to DIR/mother.pid; on SIGTERM remove both (whoever's
@@ -33,6 +35,8 @@ extern "C" {
     fn pause() -> i32;
     fn fork() -> i32;
     fn unlink(path: *const i8) -> i32;
+    fn getrlimit(resource: i32, limit: *mut [u64; 2]) -> i32;
+    fn setrlimit(resource: i32, limit: *const [u64; 2]) -> i32;
     fn _exit(code: i32) -> !;
     fn execve(path: *const i8, argv: *const *const i8, envp: *const *const i8) -> i32;
     #[cfg(target_os = "linux")]
@@ -142,6 +146,22 @@ fn main() {
     }
     if std::env::var_os("SLEEPER_EXIT").is_some() {
         return;
+    }
+    let mut _held = Vec::new();
+    if let Some(n) = std::env::var_os("SLEEPER_FDS") {
+        let n: usize = n.to_str().and_then(|n| n.parse().ok()).unwrap();
+        // RLIMIT_NOFILE is 7 on Linux, 8 on the BSDs and macOS.
+        let resource = if cfg!(target_os = "linux") { 7 } else { 8 };
+        let mut limit = [0u64; 2];
+        unsafe {
+            getrlimit(resource, &mut limit);
+            limit[0] = limit[1];
+            setrlimit(resource, &limit);
+        }
+        let null = std::fs::File::open("/dev/null").unwrap();
+        for _ in 0..n {
+            _held.push(null.try_clone().unwrap());
+        }
     }
     if let Some(dir) = std::env::var_os("SLEEPER_DAEMON") {
         daemon(dir);
