@@ -1,6 +1,6 @@
 //! The engine both the CLI and the preflight run: scan, select, reap, report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -172,31 +172,41 @@ impl Reaper {
     }
 
     /// The sockets to check for candidates owned by `owners`: the configured ones for
-    /// the caller, or by default the caller's `$HOME` socket and, with `--all-users` as
-    /// root, each other owner's own.
-    fn socket_list(&self, owners: &[u32]) -> Vec<Socket> {
+    /// the caller, or by default the caller's home socket and, with `--all-users` as
+    /// root, each other owner's own. The caller's home is `$HOME`, or where that is
+    /// unset or empty (`env -i`, hooks, services) its home in `/etc/passwd`. Also the
+    /// users whose home could not be found: their default socket is unknown.
+    fn socket_list(&self, owners: &[u32]) -> (Vec<Socket>, Vec<u32>) {
         let me = rustix::process::geteuid().as_raw();
         if let Some(paths) = &self.sockets {
-            return paths
+            let list = paths
                 .iter()
                 .map(|path| Socket {
                     path: path.clone(),
                     user: me,
                 })
                 .collect();
+            return (list, Vec::new());
         }
         let mut list = Vec::new();
-        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-            list.push(socket::default_socket(Path::new(&home), me));
+        let mut unknown = Vec::new();
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| home_of(me));
+        match home {
+            Some(home) => list.push(socket::default_socket(&home, me)),
+            None => unknown.push(me),
         }
         if self.all_users && me == 0 {
             for &owner in owners.iter().filter(|&&o| o != me) {
-                if let Some(home) = home_of(owner) {
-                    list.push(socket::default_socket(&home, owner));
+                match home_of(owner) {
+                    Some(home) => list.push(socket::default_socket(&home, owner)),
+                    None => unknown.push(owner),
                 }
             }
         }
-        list
+        (list, unknown)
     }
 
     /// This user's reap turn for these names, waiting for another reaper if need be.
@@ -351,8 +361,8 @@ impl Reaper {
         let mut owners: Vec<u32> = candidates.iter().map(|c| c.uid).collect();
         owners.sort_unstable();
         owners.dedup();
-        let sockets = self.socket_list(&owners);
-        let lookup = socket::lookup(&sockets, &candidates);
+        let (sockets, homeless) = self.socket_list(&owners);
+        let lookup = socket::lookup(&sockets, &homeless, &candidates);
         for (&i, found) in asked.iter().zip(lookup.found) {
             let p = &mut scan.processes[i];
             p.serving = found.serving.map(|s| sockets[s].path.clone());
@@ -383,6 +393,10 @@ impl Reaper {
 }
 
 /// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.
+/// Users that only NSS knows (LDAP, SSSD, systemd-homed) are not in that file, and a
+/// lookup through NSS needs libc's getpwuid (unsafe code, and a blocking network call
+/// in the preflight): for them the default socket is unknown, and a process of theirs
+/// that listens on a socket, or may, is kept (`unknown-serving`).
 fn home_of(uid: u32) -> Option<PathBuf> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {

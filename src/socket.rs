@@ -1,16 +1,23 @@
 //! Which matched processes listen on a daemon socket, found without disturbing them.
 //!
-//! Linux: passive and exact. The kernel's socket diagnostics (`NETLINK_SOCK_DIAG`, the
-//! interface of `ss -xl`) name, for every listening Unix socket, the file it is bound
-//! to; the one whose file is the file now at the path is the listener that connections
-//! reach, and a candidate serves when one of its descriptors (`/proc/PID/fd/*`) is that
-//! socket. No connection is made. Where the diagnostics are not available, the sockets
-//! listed under the path in `/proc/net/unix` count, which also takes in a listener whose
-//! file was replaced (fail closed).
+//! Linux: exact. The kernel's socket diagnostics (`NETLINK_SOCK_DIAG`, the interface of
+//! `ss -xl`) name, for every listening Unix socket, the file it is bound to and the path
+//! it was bound with; the one whose file is the file now at the path is the listener
+//! that connections reach. One connection (non-blocking, closed at once, nothing sent)
+//! names through its peer credentials the process that listens, and that process is
+//! checked to hold the socket (`/proc/PID/fd/*`); no other descriptor table needs to be
+//! read then. A listener bound under the path whose file is gone, while the path leads
+//! to another live one, is superseded. Where the diagnostics are not available, the
+//! sockets listed under the path in `/proc/net/unix` count, which also takes in a
+//! listener whose file was replaced (fail closed).
 //!
 //! Elsewhere the listener cannot be told without unsafe code: a socket file owned by the
 //! socket's user that accepts one connection (closed at once, nothing sent) has a live
 //! listener, and then every candidate of that user counts as serving it.
+//!
+//! Every lookup of a path (stat, realpath, connect) runs on a thread of its own within
+//! the budget: a path on a network file system that no longer answers leaves what may
+//! serve on it kept (`unknown-serving`), and the run goes on.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -75,16 +82,18 @@ pub(crate) struct Lookup {
 
 /// Look up, for each candidate, whether it serves one of `sockets`, is superseded on
 /// one, or listens at all. A socket counts for a candidate only when the candidate's
-/// uid is its user. Every path lookup is bounded (see [`bounded`]); all of it takes at
-/// most about [`BUDGET`].
-pub(crate) fn lookup(sockets: &[Socket], candidates: &[Candidate]) -> Lookup {
-    if candidates.is_empty() || (sockets.is_empty() && !candidates.iter().any(|c| c.replaced)) {
+/// uid is its user. The daemon socket of the users in `homeless` is unknown: an old
+/// candidate of theirs that listens on any Unix socket, or may, is `unknown`. Every
+/// path lookup is bounded (see [`bounded`]); all of it takes at most about [`BUDGET`].
+pub(crate) fn lookup(sockets: &[Socket], homeless: &[u32], candidates: &[Candidate]) -> Lookup {
+    let replaced = candidates.iter().any(|c| c.replaced);
+    if candidates.is_empty() || (sockets.is_empty() && homeless.is_empty() && !replaced) {
         return Lookup {
             found: vec![Found::default(); candidates.len()],
             live: vec![Some(false); sockets.len()],
         };
     }
-    imp::lookup(sockets, candidates, Instant::now() + BUDGET)
+    imp::lookup(sockets, homeless, candidates, Instant::now() + BUDGET)
 }
 
 /// Run `f` on a thread of its own and wait for its answer until `deadline`; `None` if
@@ -441,6 +450,7 @@ mod imp {
 
     pub(super) fn lookup(
         sockets: &[Socket],
+        homeless: &[u32],
         candidates: &[Candidate],
         deadline: Instant,
     ) -> Lookup {
@@ -512,6 +522,8 @@ mod imp {
         if candidates.iter().any(|c| c.replaced && c.young) {
             listening.extend(tcp_listeners());
         }
+        // Without a table, nothing tells a listener from another process.
+        let unsure_homeless = listeners.is_none();
         let found = candidates
             .iter()
             .map(|c| {
@@ -543,7 +555,11 @@ mod imp {
                         unsure = true;
                     }
                 }
-                if c.young && c.replaced && listeners.is_some() {
+                let homeless = !c.young && homeless.contains(&c.uid);
+                if homeless && unsure_homeless {
+                    unsure = true;
+                }
+                if ((c.young && c.replaced) || homeless) && listeners.is_some() {
                     wanted.listening = Some(&listening);
                 }
                 if wanted.is_empty() {
@@ -558,14 +574,15 @@ mod imp {
                         superseded: held.superseded.filter(|_| held.serving.is_none()),
                         listens: (wanted.listening.is_some() || held.listens)
                             .then_some(held.listens),
-                        unknown: held.serving.is_none() && (unanswered || unsure),
+                        unknown: held.serving.is_none()
+                            && (unanswered || unsure || (homeless && held.listens)),
                     },
                     Err(held) => Found {
                         serving: held.serving,
                         superseded: None,
                         listens: held.listens.then_some(true),
                         unknown: held.serving.is_none()
-                            && (unanswered || unsure || !wanted.reached.is_empty()),
+                            && (unanswered || unsure || homeless || !wanted.reached.is_empty()),
                     },
                 }
             })
@@ -914,6 +931,7 @@ mod imp {
 
     pub(super) fn lookup(
         sockets: &[Socket],
+        homeless: &[u32],
         candidates: &[Candidate],
         deadline: Instant,
     ) -> Lookup {
@@ -927,11 +945,13 @@ mod imp {
             .map(|c| {
                 let mine = || (0..sockets.len()).filter(|&i| sockets[i].user == c.uid);
                 let serving = mine().find(|&i| live[i] == Some(true));
+                // A user whose socket is unknown: any of theirs may serve.
+                let homeless = !c.young && homeless.contains(&c.uid);
                 Found {
                     serving,
                     superseded: None,
                     listens: None,
-                    unknown: serving.is_none() && mine().any(|i| live[i].is_none()),
+                    unknown: serving.is_none() && (homeless || mine().any(|i| live[i].is_none())),
                 }
             })
             .collect();

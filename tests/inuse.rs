@@ -536,3 +536,97 @@ fn a_listener_whose_socket_file_is_gone_is_superseded_by_nobody() {
     assert_eq!(entry(&doc, listener).unwrap()["reason"], "young");
     assert!(sb.alive(listener));
 }
+
+/// Run the reaper with an empty environment (`env -i`, and `HOME=` if `empty_home`)
+/// in a private mount namespace whose `/etc/passwd` is `passwd`; `None` (with the
+/// reason printed) where that cannot be done (not root, no unshare).
+#[cfg(target_os = "linux")]
+fn run_without_home(
+    sb: &Sandbox,
+    passwd: &Path,
+    empty_home: bool,
+    args: &[&str],
+) -> Option<serde_json::Value> {
+    if !is_root() {
+        skip("needs root to put another /etc/passwd in a private mount namespace");
+        return None;
+    }
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(unshare) = unshare else {
+        skip("unshare(1) is not installed");
+        return None;
+    };
+    let mut cmd = Command::new(unshare);
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(
+            r#"mount --bind "$1" /etc/passwd || exit 99; shift
+               b=${PATINA_REAP_BACKEND:+PATINA_REAP_BACKEND=$PATINA_REAP_BACKEND}
+               if [ "$1" = empty ]; then shift; exec env -i $b HOME= "$@"; fi
+               shift; exec env -i $b "$@""#,
+        )
+        .arg("sh")
+        .arg(passwd)
+        .arg(if empty_home { "empty" } else { "unset" })
+        .arg(reaper_bin())
+        .args(["--name", &sb.name])
+        .args(args);
+    let out = cmd.output().unwrap();
+    if out.status.code() == Some(99) {
+        skip("cannot bind-mount over /etc/passwd here");
+        return None;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    Some(serde_json::from_slice(&out.stdout).expect("JSON"))
+}
+
+/// `/etc/passwd` with this user's home set to `home`, or without this user's line.
+#[cfg(target_os = "linux")]
+fn passwd_with_home(home: Option<&Path>) -> String {
+    let me = rustix::process::geteuid().as_raw().to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let mut fields: Vec<String> = line.split(':').map(str::to_owned).collect();
+            if fields.len() < 7 || fields[2] != me {
+                return Some(line.to_owned());
+            }
+            fields[5] = home?.display().to_string();
+            Some(fields.join(":"))
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn without_home_the_default_socket_is_the_one_under_the_passwd_home() {
+    let mut sb = Sandbox::new();
+    let run_dir = sb.dir.path().join(".patina/run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let listener = spawn_listener(&mut sb, &run_dir.join("serve.sock"));
+    let duplicate = sb.spawn_sleeper();
+    let passwd = sb.dir.path().join("passwd");
+    std::fs::write(&passwd, passwd_with_home(Some(sb.dir.path()))).unwrap();
+    let args = ["--threshold", "0s", "-n", "--json"];
+    for empty_home in [false, true] {
+        let Some(doc) = run_without_home(&sb, &passwd, empty_home, &args) else {
+            return;
+        };
+        let e = entry(&doc, listener).expect("listed");
+        assert_eq!(e["reason"], "serving", "HOME empty: {empty_home}: {e}");
+        assert_eq!(outcome(&doc, duplicate), "would_reap");
+    }
+    // A user that /etc/passwd does not know (NSS, LDAP): its socket is unknown, so a
+    // process that listens is kept, and one that does not is still stale.
+    std::fs::write(&passwd, passwd_with_home(None)).unwrap();
+    let Some(doc) = run_without_home(&sb, &passwd, false, &args) else {
+        return;
+    };
+    let e = entry(&doc, listener).expect("listed");
+    assert_eq!(e["reason"], "unknown-serving", "{e}");
+    assert_eq!(outcome(&doc, duplicate), "would_reap");
+    assert!(sb.alive(listener) && sb.alive(duplicate));
+}
