@@ -8,6 +8,7 @@ mod cli;
 mod daemon;
 mod faults;
 mod generated;
+mod homes;
 mod inuse;
 mod numbers;
 mod preflight;
