@@ -23,7 +23,7 @@ _patina__reap() {
 
     case "${cmd}" in
         patina__reap)
-            opts="-t -n -g -v -q -h -V --threshold --dry-run --json --grace --name --all-users --socket --verbose --quiet --color --help --version"
+            opts="-t -n -g -u -f -v -q -h -V --threshold --dry-run --json --grace --name --all-users --user --socket --pids --full --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,14 @@ _patina__reap() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --socket)

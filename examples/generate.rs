@@ -41,10 +41,16 @@ pub(crate) struct Generated {
 
 /// Every generated file, rendered in memory.
 pub(crate) fn all() -> io::Result<Vec<Generated>> {
-    let mut files = vec![Generated {
-        path: format!("man/{BIN}.1"),
-        content: man_page()?,
-    }];
+    let mut files = vec![
+        Generated {
+            path: format!("man/{BIN}.1"),
+            content: man_page()?,
+        },
+        Generated {
+            path: "README.md".to_owned(),
+            content: readme()?,
+        },
+    ];
     for &shell in SHELLS {
         let mut content = Vec::new();
         clap_complete::generate(shell, &mut cli::Cli::command(), BIN, &mut content);
@@ -67,6 +73,31 @@ fn main() -> io::Result<()> {
         println!("wrote {}", file.path);
     }
     Ok(())
+}
+
+/// The width the README's copy of `-h` is wrapped at.
+pub(crate) const README_COLUMNS: usize = 80;
+/// The lines around the README's options block.
+pub(crate) const README_START: &str =
+    "<!-- `patina-reap -h` at 80 columns, written by `cargo run --example generate` -->\n```text\n";
+pub(crate) const README_END: &str = "```\n<!-- end of `patina-reap -h` -->\n";
+
+/// `patina-reap -h` (uncolored) as a terminal of [`README_COLUMNS`] columns shows it.
+pub(crate) fn short_help() -> String {
+    cli::Cli::command()
+        .term_width(README_COLUMNS)
+        .render_help()
+        .to_string()
+}
+
+/// The committed README with its options block set to [`short_help`].
+fn readme() -> io::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))?;
+    let missing = || io::Error::other("README.md lacks the markers of its options block");
+    let start = text.find(README_START).ok_or_else(missing)? + README_START.len();
+    let end = start + text[start..].find(README_END).ok_or_else(missing)?;
+    let help = short_help();
+    Ok(format!("{}{}{}", &text[..start], help.trim_end(), &text[end - 1..]).into_bytes())
 }
 
 /// The man page: NAME and OPTIONS as clap_mangen renders them; SYNOPSIS from the same
@@ -165,18 +196,32 @@ fn after_options() -> Roff {
     roff.control("SS", ["DURATION"]);
     prose(&mut roff, cli::DURATION_SYNTAX);
 
+    // The man page has room for the whole text; --help shows the summaries.
     roff.control("SH", ["ENVIRONMENT"]);
-    for (name, summary, detail) in cli::ENVIRONMENT {
-        term(&mut roff, name, &format!("{}. {detail}", sentence(summary)));
+    for (name, _, text) in cli::ENVIRONMENT {
+        term(&mut roff, name, text);
     }
 
     roff.control("SH", ["EXIT STATUS"]);
-    for (status, summary, detail) in cli::EXIT_STATUS {
-        term(
-            &mut roff,
-            status,
-            &format!("{}. {detail}", sentence(summary)),
-        );
+    for (status, _, text) in cli::EXIT_STATUS {
+        term(&mut roff, status, text);
+    }
+    roff.control("PP", []);
+    roff.text([roman(cli::NOTHING_MATCHED)]);
+
+    roff.control("SH", ["JSON OUTPUT"]);
+    roff.text([roman(
+        "--json prints one document on stdout, on one line, also when nothing matched; \
+         every string is exact and safe to print (control and invisible characters are \
+         \\uXXXX escapes). Its fields:",
+    )]);
+    for (field, text) in cli::JSON_FIELDS {
+        term(&mut roff, field, text);
+    }
+
+    roff.control("SH", ["FILES"]);
+    for (path, text) in cli::FILES {
+        term(&mut roff, path, text);
     }
 
     roff.control("SH", ["EXAMPLES"]);
@@ -278,13 +323,4 @@ fn example(roff: &mut Roff, lines: &[&str]) {
     }
     roff.control("fi", []);
     roff.control("RE", []);
-}
-
-/// A `--help` summary as the start of a sentence.
-fn sentence(summary: &str) -> String {
-    let mut chars = summary.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

@@ -46,6 +46,8 @@ is checked right before each kill(2). A reused PID is never signalled.
 Never touched, whatever their age (listed as skipped, with the first reason that applies, \
 by --verbose and --json):
   - ancestor: this process and every ancestor up the parent chain;
+  - init: PID 1 of our PID namespace (when it ends, the kernel kills the whole \
+namespace: a container whose PID 1 is patina, the caller included);
   - unknown-ancestry: an ancestor could not be read (/proc with hidepid, a parent of \
 another user), and the process started no later than the topmost one that could, so it \
 may be a hidden ancestor (with ps: every process, as ps gives no ancestor start times);
@@ -55,9 +57,12 @@ still run is live; with ps it counts as a zombie);
   - young: younger than --threshold, and its executable not replaced;
   - foreground: in the foreground process group of a live terminal, also when that \
 group and the process's own both lie outside our PID namespace;
-  - attached: its parent is alive and does not adopt orphans (PID 1, a parent outside \
-the PID namespace, or a service manager named systemd or init): an editor's MCP server, \
-a live shell's job;
+  - attached: its parent is alive and does not adopt orphans: an editor's MCP server, a \
+live shell's job, a process entered from outside the PID namespace (docker exec: parent \
+pid 0 below the initial namespace). Adopters are told by role, not name: PID 1 of the \
+namespace (whatever program, also a container's shell) and the user's service manager \
+(an executable called systemd run with --user); any other parent, also one called init \
+(WSL's relay) or a child subreaper, keeps its children;
   - serving: it listens on a daemon socket (--socket) and its executable was not \
 replaced.
 
@@ -66,7 +71,7 @@ the Uid: line of /proc/PID/status) is the caller's count, also when running as r
 unless --all-users is given. A /proc that belongs to another PID namespace (/proc/self \
 is not this process) is refused: nothing is signalled and the exit status is 1.
 
-Reapers of the same user and names take turns (an advisory lock on a file in \
+Reapers of the same user, names and PID namespace take turns (an advisory lock on a file in \
 $XDG_RUNTIME_DIR if it is an absolute directory of ours, else an absolute $TMPDIR, else \
 /tmp), so that each stale process is reported by one of them: a run waits up to --grace \
 + 10s for another to finish, then goes on regardless; a holder that is stopped (Ctrl-Z) \
@@ -87,77 +92,164 @@ DURATION is one or more <integer><unit> with units s, m, h, d, w, optionally sep
 spaces: 90s, 45m, 24h, 2d3h, '1h 30m'. A bare number (24, 0), a negative value or an \
 unknown unit is a usage error, so '--threshold 24' never means 24 seconds.";
 
-/// (variable, summary for `--help`, more for the man page).
+/// (variable, summary for `--help`, the whole text for the man page).
 pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
     (
         "PATINA_REAP_THRESHOLD",
         "default for --threshold; 'off' disables reaping",
-        "A DURATION; empty means the default, 24h. With 'off' nothing is scanned or \
-         signalled: the tool says so on stderr (unless --quiet) and exits 0. Any other \
-         value that is not a DURATION is a usage error. patina's own start-up check reads \
-         it too.",
+        "The default for --threshold, a DURATION; empty means 24h. With 'off' nothing is \
+         scanned or signalled: the tool says so on stderr (unless --quiet) and exits 0, and \
+         --json reports disabled true and threshold_secs null. Any other value that is not \
+         a DURATION is a usage error. patina's own start-up check reads it too.",
     ),
     (
         "PATINA_REAP_BACKEND",
         "process source: proc (Linux default) or ps",
-        "proc reads /proc directly; ps runs ps(1) once per scan and is the default where \
-         there is no /proc. Any other value is a usage error (exit status 2).",
+        "The process source: proc reads /proc directly and is the default on Linux; ps \
+         runs ps(1) once per scan and is the default where there is no /proc. Any other \
+         value is a usage error (exit status 2).",
     ),
     (
         "NO_COLOR",
         "set and not empty: no color with --color auto (wins over the next two)",
-        "Set to any non-empty value (even 0), it turns color off with --color auto, \
-         usage errors included; set but empty, it is ignored (no-color.org). It wins \
-         over CLICOLOR_FORCE and FORCE_COLOR; --color always and --color never win over \
-         all three. JSON output is never colored.",
+        "Set to any non-empty value (even 0), it turns color off with --color auto, usage \
+         errors included; set but empty, it is ignored (no-color.org). It wins over \
+         CLICOLOR_FORCE and FORCE_COLOR; --color always and --color never win over all \
+         three. JSON output is never colored.",
     ),
     (
         "CLICOLOR_FORCE",
         "set, not empty and not 0: color with --color auto, even when piped",
-        "With --color auto, color even when the output is not a terminal, unless \
-         NO_COLOR is set and not empty.",
+        "Set, not empty and not 0: with --color auto, color even when the output is not a \
+         terminal, unless NO_COLOR is set and not empty.",
     ),
     (
         "FORCE_COLOR",
         "set, not empty and not 0 or false: like CLICOLOR_FORCE",
-        "Understood as CLICOLOR_FORCE is, for tools that set this one instead.",
+        "Set, not empty and not 0 or false: understood as CLICOLOR_FORCE is, for tools \
+         that set this one instead.",
     ),
     (
         "TERM",
-        "dumb: no color with --color auto",
-        "With --color auto and neither variable above, color is used when the stream \
-         (stdout for the report, stderr for warnings and errors) is a terminal and TERM \
-         is not dumb.",
+        "'dumb' turns color off with --color auto",
+        "When it is dumb, --color auto uses no color. Otherwise, with --color auto and none \
+         of the three variables above deciding, each stream (stdout for the report, stderr \
+         for warnings and errors) is colored when it is a terminal.",
     ),
 ];
 
-/// (status, summary for `--help`, more for the man page).
+/// (status, summary for `--help`, the whole text for the man page).
 pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     (
         "0",
-        "done, also when nothing was stale",
-        "Every stale process was reaped (or, with --dry-run, listed), or reaping is \
-         disabled by PATINA_REAP_THRESHOLD=off.",
+        "done, also when nothing was stale or nothing matched",
+        "Done: every stale process was reaped (or, with --dry-run, listed), also when \
+         nothing was stale or nothing matched; or reaping is disabled by \
+         PATINA_REAP_THRESHOLD=off.",
     ),
     (
         "1",
         "a stale process could not be reaped, or the scan failed",
-        "A stale process was still running after SIGKILL or could not be signalled \
-         (its line starts with 'warning:' on stderr), or the process table could not be \
-         read.",
+        "A stale process could not be reaped: it was still running after SIGKILL, or could \
+         not be signalled (its line starts with 'warning:' on stderr); or the process table \
+         could not be read (also a /proc of another PID namespace).",
     ),
     (
         "2",
         "usage error; nothing was signalled",
-        "A bad flag, DURATION, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value.",
+        "A bad flag, DURATION, --user, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value; \
+         nothing was scanned or signalled.",
+    ),
+    (
+        "3",
+        "the report could not be written; every stale process was reaped",
+        "Writing the report to stdout failed (a full disk, an I/O error) after every stale \
+         process was reaped: nothing is written before every signal was sent and confirmed. \
+         The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
+         the run ends quietly with the status it would have had. Where a stale process \
+         could not be reaped the status is 1 all the same.",
     ),
     (
         "130, 143",
         "interrupted by SIGINT (130) or SIGTERM (143)",
-        "No further signal was sent; the processes already signalled are listed with what \
-         became of them, those still running as warnings.",
+        "Interrupted by SIGINT (130) or SIGTERM (143): no further signal was sent; the \
+         processes already signalled are listed with what became of them, those still \
+         running as warnings.",
     ),
 ];
+
+/// The JSON document of --json, for the man page: (field, meaning).
+#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
+pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
+    ("version", "The schema version, 1."),
+    (
+        "threshold_secs, grace_secs",
+        "The settings used; threshold_secs is null when reaping is disabled.",
+    ),
+    ("dry_run", "No signal was sent."),
+    (
+        "disabled",
+        "PATINA_REAP_THRESHOLD=off: nothing was scanned.",
+    ),
+    (
+        "processes[]",
+        "Every matched process of the considered users, in scan order, with pid, ppid, \
+         name (the program name it matched), command (argv joined with spaces, for showing, \
+         not for running), argv, uid (effective), age_secs, rss_bytes (resident, shared \
+         pages included), private_bytes (what ending it frees; null unless reaped or \
+         would be, and on the ps backend), outcome, reason and trigger.",
+    ),
+    (
+        ".outcome",
+        "would_reap, would_fail (a dry run may not signal it: another user's, without \
+         root), terminated, killed (needed SIGKILL), vanished (gone before the first \
+         signal), failed or skipped.",
+    ),
+    (
+        ".reason",
+        "For skipped: ancestor, init, unknown-ancestry, namespace, zombie, young, foreground, \
+         attached or serving; for failed and would_fail: why; else null.",
+    ),
+    (
+        ".trigger",
+        "What made it stale: age or replaced; null for skipped.",
+    ),
+    (
+        "summary",
+        "reaped, failed, freed_bytes, would_reap, would_fail, would_free_bytes. Bytes are \
+         private_bytes where known, else rss_bytes.",
+    ),
+];
+
+/// The man page's FILES: (path, what it is).
+#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
+pub(crate) const FILES: &[(&str, &str)] = &[
+    (
+        "$XDG_RUNTIME_DIR/patina-reap-UID-HASH.lock",
+        "The advisory lock (flock) with which reapers of one user and set of names take \
+         turns; the holder writes its PID into it. It is in $XDG_RUNTIME_DIR when that is \
+         an absolute path to a directory of the caller's, else in an absolute $TMPDIR, else \
+         in /tmp. A dry run takes none; where the file cannot be used safely (a symlink, \
+         another user's file) reaping goes on without it.",
+    ),
+    (
+        "$HOME/.patina/run/serve.sock",
+        "The default daemon socket (--socket): a process listening on it is kept as \
+         serving. Nothing is ever sent to it.",
+    ),
+    (
+        "/etc/passwd",
+        "Read for the uid of a --user name and, as root with --all-users, for each other \
+         owner's home directory (their serve.sock).",
+    ),
+];
+
+/// After the exit statuses, in `--help` and the man page.
+pub(crate) const NOTHING_MATCHED: &str = "\
+Nothing matched and nothing stale both exit 0 (pgrep would exit 1 for the first). A \
+script tells them apart with --json: .processes is empty when no process matched, while \
+.summary.would_reap (a dry run) or .summary.reaped is 0 with .processes not empty when \
+processes matched but none was stale. --pids prints nothing in either case.";
 
 /// (command line, what it does), shown in `--help` and the man page.
 pub(crate) const EXAMPLES: &[(&str, &str)] = &[
@@ -174,14 +266,24 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "Reap, and print the pid and outcome of every matched process.",
     ),
     (
-        "patina-reap --dry-run --json | jq -e '.summary.would_reap == 0'",
-        "Succeed only when nothing is stale, touching nothing (say, as a CI step).",
+        "patina-reap -n --pids --full",
+        "List the PID and whole command line of each stale process, as pgrep -a would.",
+    ),
+    (
+        "set -o pipefail; patina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
+        "Succeed only when nothing is stale, touching nothing (a CI step); fails when the \
+         tool does, as jq -n 'input' errors on empty input.",
     ),
 ];
 
-/// `--help` after the options: the DURATION syntax, environment, exit status, examples.
+/// `--help` after the usage and options: how it decides (the man page's DESCRIPTION, but
+/// for its first paragraph, which the top of `--help` says already), the DURATION
+/// syntax, environment, exit status, examples.
 fn after_long_help() -> String {
-    let mut text = format!("{DURATION_SYNTAX}\n\nEnvironment:\n");
+    let decides = LONG_ABOUT
+        .split_once("\n\n")
+        .map_or(LONG_ABOUT, |(_, rest)| rest);
+    let mut text = format!("{decides}\n\n{DURATION_SYNTAX}\n\nEnvironment:\n");
     for (name, summary, _) in ENVIRONMENT {
         text.push_str(&format!("  {name:<22} {summary}\n"));
     }
@@ -189,6 +291,7 @@ fn after_long_help() -> String {
     for (status, summary, _) in EXIT_STATUS {
         text.push_str(&format!("  {status:<3}  {summary}\n"));
     }
+    text.push_str(&format!("\n{NOTHING_MATCHED}\n"));
     text.push_str("\nExamples:\n");
     for (command, what) in EXAMPLES {
         text.push_str(&format!("  {command}\n      {what}\n"));
@@ -207,8 +310,12 @@ fn after_long_help() -> String {
     name = "patina-reap",
     version,
     about = ABOUT,
-    long_about = LONG_ABOUT,
+    long_about = "Find, list and safely reap stale patina processes, and never anything \
+                  else: a process matches by the program name in its argv[0]. How it \
+                  decides is explained after the options.",
     after_long_help = after_long_help(),
+    // One usage line for every error (clap would spell out the flags for some).
+    override_usage = "patina-reap [OPTIONS]",
     args_override_self = true
 )]
 pub(crate) struct Cli {
@@ -271,11 +378,26 @@ pub(crate) struct Cli {
 
     /// Also consider other users' processes (needs privileges)
     ///
-    /// Without it only processes whose effective uid is the caller's are looked at, also
-    /// as root. Signalling another user's process needs root (or CAP_KILL); where that is
-    /// denied the process is reported as failed.
-    #[arg(long)]
+    /// Without it (or --user) only processes whose effective uid is the caller's are
+    /// looked at, also as root. Signalling another user's process needs root (or
+    /// CAP_KILL); a dry run marks those it could not signal as not permitted, and a real
+    /// run reports them as failed.
+    #[arg(long, conflicts_with = "users")]
     pub(crate) all_users: bool,
+
+    /// Consider the processes of USER (a name or a numeric uid); repeatable
+    ///
+    /// Replaces the default, the caller's own processes; repeat it for several users (as
+    /// pgrep -u). A name is looked up in /etc/passwd; one that is not there is a usage
+    /// error and nothing is signalled. Signalling another user's process needs root.
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER",
+        value_hint = ValueHint::Username,
+        action = ArgAction::Append
+    )]
+    pub(crate) users: Vec<String>,
 
     /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
     ///
@@ -296,10 +418,31 @@ pub(crate) struct Cli {
     )]
     pub(crate) sockets: Vec<std::path::PathBuf>,
 
+    /// Print only PIDs, one per line: those reaped, or with --dry-run those that would be
+    ///
+    /// For scripts, as pgrep prints them: nothing else goes to stdout, no summary line,
+    /// and nothing at all when nothing was stale. With --full each PID is followed by a
+    /// space and the whole command line (as pgrep -a). A process that could not be
+    /// reaped is not listed (its warning is on stderr, and the status is 1); with
+    /// --verbose the usual lines, kept processes included, go to stderr.
+    #[arg(long, conflicts_with_all = ["json", "quiet"])]
+    pub(crate) pids: bool,
+
+    /// Show whole command lines: the path of argv[0] and every argument, never shortened
+    ///
+    /// By default a line shows the program's basename and shortens the command line past
+    /// 100 characters. Matching is by argv[0] either way.
+    #[arg(short = 'f', long)]
+    pub(crate) full: bool,
+
     /// Also list matched processes that are kept, with the reason
     ///
-    /// The reason is ancestor, unknown-ancestry, namespace, zombie, young, foreground,
-    /// attached or serving; processes that exited before the first signal are listed as vanished. Of
+    /// The reason is ancestor, init, unknown-ancestry, namespace, zombie, young,
+    /// foreground, attached or serving; processes that exited before the first signal are
+    /// listed as vanished. The size on a line is, for a process reaped or that would be, its
+    /// private memory, what ending it frees (read just before the first signal; on the
+    /// ps backend its resident size, and the summary then says 'up to'); for a kept or
+    /// vanished one, its resident size at scan time, shared pages included. Of
     /// --verbose and --quiet the last given wins.
     #[arg(short, long, overrides_with = "quiet")]
     pub(crate) verbose: bool,

@@ -66,6 +66,11 @@ impl Colors {
         }
     }
 
+    /// Whether stderr is colored.
+    pub(crate) fn stderr(&self) -> bool {
+        self.stderr
+    }
+
     pub(crate) fn out(&self, text: &str, paint: Paint) -> String {
         styled(self.stdout, text, paint)
     }

@@ -50,6 +50,9 @@ pub struct Reaper {
     names: Vec<String>,
     dry_run: bool,
     all_users: bool,
+    /// Only these effective uids (`--user`); `None` for the caller alone, or everyone
+    /// with `all_users`.
+    users: Option<Vec<u32>>,
     list_young: bool,
     /// Daemon sockets; `None` for the default, `$HOME/.patina/run/serve.sock`.
     sockets: Option<Vec<PathBuf>>,
@@ -71,6 +74,7 @@ impl Reaper {
             names: vec!["patina".to_owned()],
             dry_run: false,
             all_users: false,
+            users: None,
             list_young: true,
             sockets: None,
             watch: Watch::default(),
@@ -89,17 +93,17 @@ impl Reaper {
         self
     }
 
-    /// Program names to match, exactly (replaces the default `patina`). An empty list
-    /// keeps the default.
+    /// Program names to match, exactly. The list replaces the default, `patina`; an
+    /// empty list matches nothing (so nothing is reaped), as an empty
+    /// [`sockets`](Self::sockets) list checks no socket and an empty
+    /// [`users`](Self::users) list considers nobody's processes: every list means
+    /// exactly what it holds, and an empty one never falls back to a default.
     pub fn names<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let names: Vec<String> = names.into_iter().map(Into::into).collect();
-        if !names.is_empty() {
-            self.names = names;
-        }
+        self.names = names.into_iter().map(Into::into).collect();
         self
     }
 
@@ -112,6 +116,18 @@ impl Reaper {
     /// Also consider other users' processes (signalling them needs privileges).
     pub fn all_users(mut self, all_users: bool) -> Self {
         self.all_users = all_users;
+        self
+    }
+
+    /// Consider the processes of exactly these effective uids (replaces the default, the
+    /// caller's own; signalling another user's process needs privileges). An empty list
+    /// considers nobody's, as an empty [`names`](Self::names) list matches nothing;
+    /// [`all_users`](Self::all_users) wins over it.
+    pub fn users<I: IntoIterator<Item = u32>>(mut self, uids: I) -> Self {
+        let mut uids: Vec<u32> = uids.into_iter().collect();
+        uids.sort_unstable();
+        uids.dedup();
+        self.users = Some(uids);
         self
     }
 
@@ -148,6 +164,11 @@ impl Reaper {
     /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
         let source = Backend::from_env()?.source();
+        let nobody = !self.all_users && self.users.as_ref().is_some_and(Vec::is_empty);
+        if self.names.is_empty() || nobody {
+            // Nothing can match: no scan, no lock, no signal.
+            return Ok(self.report());
+        }
         let _turn = (!self.dry_run).then(|| self.take_turn());
         if self.watch.interrupted() {
             return Err(Error::Interrupted);
@@ -160,8 +181,9 @@ impl Reaper {
     }
 
     /// Daemon sockets whose listener is kept as `serving` (replaces the default,
-    /// `$HOME/.patina/run/serve.sock`); an empty list checks none. The listener counts
-    /// only when it runs as the caller.
+    /// `$HOME/.patina/run/serve.sock`); an empty list checks none, as an empty
+    /// [`names`](Self::names) list matches nothing. The listener counts only when it runs
+    /// as the caller.
     pub fn sockets<I, P>(mut self, sockets: I) -> Self
     where
         I: IntoIterator<Item = P>,
@@ -198,7 +220,7 @@ impl Reaper {
             Some(home) => list.push(socket::default_socket(&home, me)),
             None => unknown.push(me),
         }
-        if self.all_users && me == 0 {
+        if self.other_users() && me == 0 {
             for &owner in owners.iter().filter(|&&o| o != me) {
                 match home_of(owner) {
                     Some(home) => list.push(socket::default_socket(&home, owner)),
@@ -231,11 +253,33 @@ impl Reaper {
         #[cfg(target_os = "linux")]
         crate::scan::proc::check_proc_is_ours()?;
         let threshold_secs = self.threshold.as_secs();
-        source.scan(&Query {
+        let me = rustix::process::geteuid().as_raw();
+        let uid = match (&self.users, self.all_users) {
+            (_, true) => None,
+            (None, false) => Some(me),
+            (Some(users), false) if users.len() == 1 => Some(users[0]),
+            // Several users (or none): all are scanned, the others dropped here.
+            (Some(_), false) => None,
+        };
+        let mut scan = source.scan(&Query {
             names: &self.names,
-            uid: (!self.all_users).then(|| rustix::process::geteuid().as_raw()),
+            uid,
             min_age_secs: if self.list_young { 0 } else { threshold_secs },
-        })
+        })?;
+        if let (Some(users), false) = (&self.users, self.all_users) {
+            scan.processes.retain(|p| users.contains(&p.uid));
+        }
+        Ok(scan)
+    }
+
+    /// Whether processes of users other than the caller may be considered.
+    fn other_users(&self) -> bool {
+        let me = rustix::process::geteuid().as_raw();
+        self.all_users
+            || self
+                .users
+                .as_ref()
+                .is_some_and(|u| u.iter().any(|&u| u != me))
     }
 
     /// Whether any scanned process may be reaped: stale before the socket lookup, or
@@ -290,18 +334,16 @@ impl Reaper {
             }
             .into_iter();
 
-        let mut report = Report::new(
-            threshold_secs,
-            self.grace.as_secs(),
-            self.dry_run,
-            self.names.clone(),
-        );
+        let mut report = self.report();
         report.left_out = scan.left_out;
         for ((p, v), private_bytes) in scan.processes.into_iter().zip(verdicts).zip(private) {
             let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
             let (outcome, reason) = match v {
                 Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
-                Verdict::Stale if self.dry_run => (Outcome::WouldReap, None),
+                Verdict::Stale if self.dry_run => match may_signal(p.pid) {
+                    true => (Outcome::WouldReap, None),
+                    false => (Outcome::WouldFail, Some(NOT_PERMITTED.to_owned())),
+                },
                 Verdict::Stale => match fates.next() {
                     Some(Fate::Terminated) => (Outcome::Terminated, None),
                     Some(Fate::Killed) => (Outcome::Killed, None),
@@ -381,15 +423,40 @@ impl Reaper {
 
     /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
     pub fn disabled_report(&self) -> Report {
-        let mut report = Report::new(
+        let mut report = self.report();
+        report.disabled = true;
+        report.threshold_secs = None;
+        report
+    }
+}
+
+impl Reaper {
+    /// An empty report of this configuration.
+    fn report(&self) -> Report {
+        Report::new(
             self.threshold.as_secs(),
             self.grace.as_secs(),
             self.dry_run,
             self.names.clone(),
-        );
-        report.disabled = true;
-        report
+        )
     }
+}
+
+/// The reason of a dry run's `would_fail`.
+const NOT_PERMITTED: &str =
+    "not permitted (EPERM): signalling another user's process needs root or CAP_KILL";
+
+/// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
+/// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
+/// reported vanished by a real run, not failed.
+fn may_signal(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return true;
+    };
+    rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::PERM)
 }
 
 /// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.

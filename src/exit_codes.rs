@@ -9,6 +9,12 @@ pub(crate) enum ExitCode {
     Failure,
     /// Bad arguments or environment; nothing was signalled.
     Usage,
+    /// The report could not be written to stdout (a full disk, an I/O error), though
+    /// every stale process was reaped. Not a closed pipe: a reader that stops reading
+    /// (`| head -1`) has what it asked for, so the run ends quietly with the status it
+    /// would have had, like rg and fd (pgrep and ps die of SIGPIPE, 141 in a shell,
+    /// which would hide whether a reap failed). Never 1, which says a reap failed.
+    Output,
     /// SIGINT (Ctrl-C) arrived while the tool was waiting or reaping.
     Interrupted,
     /// SIGTERM arrived while the tool was waiting or reaping.
@@ -21,6 +27,7 @@ impl From<ExitCode> for i32 {
             ExitCode::Success => 0,
             ExitCode::Failure => 1,
             ExitCode::Usage => 2,
+            ExitCode::Output => 3,
             ExitCode::Interrupted => 130,
             ExitCode::Terminated => 143,
         }
@@ -42,6 +49,7 @@ mod tests {
         assert_eq!(i32::from(ExitCode::Success), 0);
         assert_eq!(i32::from(ExitCode::Failure), 1);
         assert_eq!(i32::from(ExitCode::Usage), 2);
+        assert_eq!(i32::from(ExitCode::Output), 3);
         // 128 + SIGINT, as shells report a command ended by Ctrl-C.
         assert_eq!(i32::from(ExitCode::Interrupted), 130);
         // 128 + SIGTERM, likewise.

@@ -1,4 +1,4 @@
-//! One reaper at a time per user and program name: an advisory lock (flock) on a file of
+//! One reaper at a time per user, program name and PID namespace: an advisory lock (flock) on a file of
 //! the user's own in the temporary directory, so that reapers started together (two
 //! `patina` commands at once) do not all signal, and report, the same stale processes.
 //! Reapers looking for other names cannot have the same targets and do not wait.
@@ -12,6 +12,12 @@
 //! Its holder writes its PID into it: a holder that is stopped (Ctrl-Z, a debugger)
 //! holds nobody up; the others go on without the lock (Linux; elsewhere they wait
 //! their time as for a running holder).
+//!
+//! On Linux the file's name carries the PID namespace (the inode of /proc/self/ns/pid):
+//! reapers in different namespaces see different processes, so they never have the same
+//! targets, and a sandbox sharing /tmp cannot hold up the reapers outside it. So the
+//! holder's PID, which means something only in its own namespace, is read only by
+//! reapers of that namespace.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -32,7 +38,8 @@ pub(crate) enum ReapLock {
     Unavailable,
 }
 
-/// `patina-reap-UID-HASH.lock`, HASH a stable FNV-1a of the sorted names.
+/// `patina-reap-UID-HASH.lock` (`patina-reap-UID-pidnsINODE-HASH.lock` on Linux), HASH
+/// a stable FNV-1a of the sorted names.
 fn lock_path(names: &[String]) -> PathBuf {
     let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
     sorted.sort_unstable();
@@ -47,7 +54,17 @@ fn lock_path(names: &[String]) -> PathBuf {
         std::env::var_os("TMPDIR"),
         uid,
     );
-    dir.join(format!("patina-reap-{uid}-{hash:016x}.lock"))
+    let namespace = pid_namespace().map_or_else(String::new, |ino| format!("pidns{ino}-"));
+    dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
+}
+
+/// The inode of this process's PID namespace; `None` where there are none (or it cannot
+/// be read: then every such reaper shares one file, as before namespaces were told).
+fn pid_namespace() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    return fs::stat("/proc/self/ns/pid").ok().map(|st| st.st_ino);
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// `$XDG_RUNTIME_DIR` if it is an absolute path to a directory `uid` owns, else an
@@ -242,6 +259,19 @@ mod tests {
         let file = dir.path().join("file");
         std::fs::write(&file, b"").unwrap();
         assert_eq!(lock_dir(Some(file.into_os_string()), None, me), tmp);
+    }
+
+    #[test]
+    fn the_lock_file_names_this_pid_namespace() {
+        let name = lock_path(&["patina".into()]);
+        let name = name.file_name().unwrap().to_string_lossy();
+        match pid_namespace() {
+            Some(ino) => assert!(name.contains(&format!("-pidns{ino}-")), "{name}"),
+            None => assert!(!name.contains("pidns"), "{name}"),
+        }
+        if cfg!(target_os = "linux") {
+            assert!(pid_namespace().is_some());
+        }
     }
 
     #[test]

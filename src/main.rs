@@ -60,6 +60,10 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
                 output::show_status(p);
             }
         });
+    let reaper = match settings.users.as_slice() {
+        [] => reaper,
+        users => reaper.users(users.iter().copied()),
+    };
     let reaper = match &settings.sockets {
         Some(sockets) => reaper.sockets(sockets.iter().cloned()),
         None => reaper,
@@ -82,16 +86,37 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
             }
         },
     };
-    output::print_report(cli, &report, colors)?;
-    if interrupt.load(Ordering::SeqCst) {
-        to_stderr!(
-            "Interrupted; a process listed as still running was sent SIGTERM but not SIGKILL\n"
-        );
-        return Ok(os::interrupted_status(&which));
-    }
-    Ok(if report.summary.failed > 0 {
+    let interrupted = interrupt.load(Ordering::SeqCst);
+    let status = if interrupted {
+        os::interrupted_status(&which)
+    } else if report.summary.failed > 0 {
         ExitCode::Failure
     } else {
         ExitCode::Success
-    })
+    };
+    // Printed only now, after every signal was sent and confirmed: a closed or full
+    // stdout cannot stop or skip a reap.
+    let printed = output::print_report(cli, &report, colors);
+    if interrupted {
+        to_stderr!(
+            "Interrupted; a process listed as still running was sent SIGTERM but not SIGKILL\n"
+        );
+    }
+    match printed {
+        Ok(()) => Ok(status),
+        // The reader has what it wanted (`| head -1`): end quietly, as rg and fd do, with
+        // the status that says what became of the processes.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(status),
+        Err(e) => {
+            to_stderr!(
+                "{} could not write the report to stdout: {e}\n",
+                colors.err("error:", color::Paint::Red)
+            );
+            // A failed reap or an interruption says more than the lost report.
+            Ok(match status {
+                ExitCode::Success => ExitCode::Output,
+                other => other,
+            })
+        }
+    }
 }

@@ -68,12 +68,14 @@ pub(crate) fn print_clap_error(e: &clap::Error, args: &[OsString], colors: &Colo
     };
     match again {
         Some(escaped) if escaped.kind() == e.kind() => {
-            let _ = escaped.print();
+            to_stderr!("{}", with_usage(&escaped, colors.stderr()));
         }
         // Not the same failure: clap's text, plain, with anything left escaped.
         _ if e.use_stderr() && unsafe_args => {
-            to_stderr!("{}", escape_lines(&e.render().to_string()))
+            to_stderr!("{}", escape_lines(&with_usage(e, false)))
         }
+        _ if e.use_stderr() => to_stderr!("{}", with_usage(e, colors.stderr())),
+        // Help and version, on stdout; a closed pipe (`--help | head`) is not an error.
         _ => {
             let _ = e.print();
         }
@@ -81,6 +83,27 @@ pub(crate) fn print_clap_error(e: &clap::Error, args: &[OsString], colors: &Colo
     match e.exit_code() {
         0 => ExitCode::Success,
         _ => ExitCode::Usage,
+    }
+}
+
+/// clap's text for the usage error `e`, with the `Usage:` line that every usage error
+/// shows: clap leaves it out of some (a missing value: `--color`, `--socket=`).
+fn with_usage(e: &clap::Error, ansi: bool) -> String {
+    let render = |styled: clap::builder::StyledStr| {
+        if ansi {
+            styled.ansi().to_string()
+        } else {
+            styled.to_string()
+        }
+    };
+    let text = render(e.render());
+    if text.contains("Usage:") {
+        return text;
+    }
+    let usage = render(Cli::command().render_usage());
+    match text.find("\nFor more information") {
+        Some(at) => format!("{}\n{usage}\n{}", &text[..at], &text[at..]),
+        None => format!("{text}\n{usage}\n"),
     }
 }
 
@@ -105,8 +128,9 @@ pub(crate) fn usage_error(colors: &Colors, message: &str) -> ExitCode {
 }
 
 /// Failures as warnings on stderr, then the report on stdout as `--json`, `--quiet` and
-/// `--verbose` ask.
-pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyhow::Result<()> {
+/// `--verbose` ask. A failed write of stdout (a closed pipe, a full disk) is returned;
+/// stderr's are dropped.
+pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for p in &report.processes {
         if p.outcome == Outcome::Failed {
@@ -120,22 +144,57 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> anyho
     }
     if cli.json {
         writeln!(out, "{}", report.to_json())?;
-        return Ok(());
+        return out.flush();
+    }
+    if cli.pids {
+        // The usual lines, under --verbose, on stderr: stdout holds PIDs only.
+        if cli.verbose && !report.disabled {
+            let mut err = std::io::stderr().lock();
+            let _ = write_lines(&mut err, cli, report, &|text, _| text.to_owned());
+        }
+        for p in &report.processes {
+            if p.outcome.is_reaped() || p.outcome == Outcome::WouldReap {
+                if cli.full {
+                    writeln!(out, "{} {}", p.pid, p.full_command())?;
+                } else {
+                    writeln!(out, "{}", p.pid)?;
+                }
+            }
+        }
+        return out.flush();
     }
     if cli.quiet || report.disabled {
         return Ok(());
     }
+    write_lines(&mut out, cli, report, &|text, paint| {
+        colors.out(text, paint)
+    })?;
+    out.flush()
+}
+
+/// A line per process as `--verbose` asks, then the summary line, each painted by
+/// `paint`.
+fn write_lines(
+    out: &mut dyn Write,
+    cli: &Cli,
+    report: &Report,
+    paint: &dyn Fn(&str, Paint) -> String,
+) -> std::io::Result<()> {
     for p in &report.processes {
-        let paint = match p.outcome {
+        let how = match p.outcome {
             Outcome::Terminated | Outcome::Killed => Paint::Green,
-            Outcome::WouldReap => Paint::Yellow,
+            Outcome::WouldReap | Outcome::WouldFail => Paint::Yellow,
             Outcome::Skipped | Outcome::Vanished if cli.verbose => Paint::Dimmed,
             _ => continue,
         };
-        writeln!(out, "{}", colors.out(&p.to_string(), paint))?;
+        let line = if cli.full {
+            p.full_line()
+        } else {
+            p.to_string()
+        };
+        writeln!(out, "{}", paint(&line, how))?;
     }
-    writeln!(out, "{}", colors.out(&report.summary_line(), Paint::Bold))?;
-    Ok(())
+    writeln!(out, "{}", paint(&report.summary_line(), Paint::Bold))
 }
 
 /// The transient status line on a terminal's stderr: shown while a wait lasts, then

@@ -597,6 +597,7 @@ mod pid_reuse_tests {
         // happens after the verdict, so the record reads as adopted.
         for p in &mut scan.processes {
             p.ppid = 1;
+            p.parent_role = crate::scan::ParentRole::Init;
         }
         scan
     }

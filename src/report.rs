@@ -16,6 +16,9 @@ pub const JSON_VERSION: u32 = 1;
 pub enum Outcome {
     /// Stale; a dry run sent no signal.
     WouldReap,
+    /// Stale, but a dry run found that this caller may not signal it (EPERM: another
+    /// user's process, without root or CAP_KILL), so a real run would fail on it.
+    WouldFail,
     /// SIGTERM from this run was enough: it exited within the grace period.
     Terminated,
     /// It outlived the grace period and this run sent SIGKILL.
@@ -24,8 +27,8 @@ pub enum Outcome {
     Vanished,
     /// Could not be reaped; `reason` says why.
     Failed,
-    /// Matched but kept; `reason` is `ancestor`, `unknown-ancestry`, `namespace`, `zombie`,
-    /// `young`, `foreground`, `attached`, `serving` or `unknown-serving`.
+    /// Matched but kept; `reason` is `ancestor`, `init`, `unknown-ancestry`, `namespace`,
+    /// `zombie`, `young`, `foreground`, `attached`, `serving` or `unknown-serving`.
     Skipped,
 }
 
@@ -92,6 +95,9 @@ pub struct Summary {
     pub freed_bytes: u64,
     /// Stale processes a dry run left alone (outcome `would_reap`).
     pub would_reap: usize,
+    /// Stale processes a dry run found this caller may not signal (outcome
+    /// `would_fail`); not counted in `would_reap`.
+    pub would_fail: usize,
     /// What reaping those would free, counted as `freed_bytes` is.
     pub would_free_bytes: u64,
 }
@@ -102,8 +108,9 @@ pub struct Summary {
 pub struct Report {
     /// Always [`JSON_VERSION`].
     pub version: u32,
-    /// Minimum age of a stale process, in seconds.
-    pub threshold_secs: u64,
+    /// Minimum age of a stale process, in seconds; `None` (JSON `null`) when reaping
+    /// was turned off by `PATINA_REAP_THRESHOLD=off`, which has no threshold.
+    pub threshold_secs: Option<u64>,
     /// Wait between SIGTERM and SIGKILL, in seconds.
     pub grace_secs: u64,
     /// No signal was sent.
@@ -132,7 +139,7 @@ impl Report {
     ) -> Self {
         Self {
             version: JSON_VERSION,
-            threshold_secs,
+            threshold_secs: Some(threshold_secs),
             grace_secs,
             dry_run,
             disabled: false,
@@ -159,6 +166,8 @@ impl Report {
             self.summary.would_free_bytes += bytes;
         } else if process.outcome == Outcome::Failed {
             self.summary.failed += 1;
+        } else if process.outcome == Outcome::WouldFail {
+            self.summary.would_fail += 1;
         }
         self.processes.push(process);
     }
@@ -199,9 +208,14 @@ impl Report {
             .filter(|p| !matches!(p.outcome, Outcome::Skipped | Outcome::Vanished))
             .collect();
         let plural = |n: usize| if n == 1 { "process" } else { "processes" };
-        let threshold = format_duration(std::time::Duration::from_secs(self.threshold_secs));
+        let threshold = format_duration(std::time::Duration::from_secs(
+            self.threshold_secs.unwrap_or(0),
+        ));
         if self.disabled {
             return "Reaping is disabled by PATINA_REAP_THRESHOLD=off".into();
+        }
+        if self.names.is_empty() {
+            return "No stale processes: no program name to match".into();
         }
         if stale.is_empty() {
             return format!("No stale {what} processes (threshold {threshold})");
@@ -216,11 +230,18 @@ impl Report {
         };
         if self.dry_run {
             let n = self.summary.would_reap;
-            return format!(
+            let mut line = format!(
                 "Would reap {n} stale {what} {}, {} to free (dry run)",
                 plural(n),
                 amount(&|o| o == Outcome::WouldReap, self.summary.would_free_bytes)
             );
+            let denied = self.summary.would_fail;
+            if denied > 0 {
+                line.push_str(&format!(
+                    "; {denied} more not permitted: another user's, needs root"
+                ));
+            }
+            return line;
         }
         let Summary {
             reaped,
@@ -247,12 +268,34 @@ impl ProcessReport {
     }
 }
 
+impl ProcessReport {
+    /// The human line with the whole command line: `argv[0]` with its directory, every
+    /// argument, nothing shortened (escaped all the same). The
+    /// [`Display`](fmt::Display) line shows the program's basename and shortens.
+    pub fn full_line(&self) -> String {
+        let mut line = String::new();
+        let _ = self.write_line(&mut line, &full_command(&self.argv, &self.name));
+        line
+    }
+
+    /// The whole command line, escaped: `argv` joined with spaces, or `[name]` for a
+    /// process without one (a zombie).
+    pub fn full_command(&self) -> String {
+        full_command(&self.argv, &self.name)
+    }
+}
+
 impl fmt::Display for ProcessReport {
     /// The human line: `Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)`,
     /// the size being its private memory where known, else its resident size.
     /// Text from the process is escaped: no control character reaches the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let command = display_command(&self.argv, &self.name);
+        self.write_line(f, &display_command(&self.argv, &self.name))
+    }
+}
+
+impl ProcessReport {
+    fn write_line(&self, f: &mut dyn fmt::Write, command: &str) -> fmt::Result {
         let age = format_age(self.age_secs);
         let size = format_bytes(self.freed_bytes());
         let mut facts = format!("PID {}, running {age}, {size}", self.pid);
@@ -269,6 +312,10 @@ impl fmt::Display for ProcessReport {
         let reason = self.reason.as_deref().unwrap_or("");
         match self.outcome {
             Outcome::WouldReap => write!(f, "Would clean up stale {command} ({facts})"),
+            Outcome::WouldFail => write!(
+                f,
+                "Would clean up stale {command} ({facts}): not permitted, needs root"
+            ),
             Outcome::Terminated => write!(f, "Cleaned up stale {command} ({facts})"),
             Outcome::Killed => write!(f, "Cleaned up stale {command} ({facts}; needed SIGKILL)"),
             Outcome::Vanished => write!(f, "Already gone: {command} ({facts})"),
@@ -284,6 +331,11 @@ impl fmt::Display for ProcessReport {
                         "Kept {command} ({facts}): attached to {} (PID {})",
                         escape(parent),
                         self.ppid
+                    ),
+                    // ppid 0: the parent lives outside this PID namespace (`docker exec`).
+                    None if self.ppid == 0 => write!(
+                        f,
+                        "Kept {command} ({facts}): attached to a process outside this PID namespace"
                     ),
                     None => write!(f, "Kept {command} ({facts}): attached to PID {}", self.ppid),
                 },
@@ -318,8 +370,17 @@ fn skip_text(reason: &str) -> &str {
         "unknown-ancestry" => "could be a hidden ancestor of this reaper",
         "namespace" => "in another PID namespace",
         "unknown-serving" => "could be serving a daemon socket (the lookup did not finish in time)",
+        "init" => "PID 1 of this PID namespace",
         other => other,
     }
+}
+
+/// The whole command line: argv joined with spaces, escaped; `[name]` without argv.
+fn full_command(argv: &[String], name: &str) -> String {
+    if argv.is_empty() {
+        return format!("[{}]", escape(name));
+    }
+    escape(&argv.join(" "))
 }
 
 /// How a command is shown: argv joined with spaces, the directory of argv[0]'s first
@@ -351,13 +412,23 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Text from elsewhere (another process's command line, an argument, an environment
-/// variable) made safe to show on a terminal: every control character (C0, DEL, C1) and
-/// every character that can hide or reorder text (Unicode format characters, U+2028 and
-/// U+2029) is written as an escape, `\\` as `\\\\`, so the result is one line that
-/// reads as what it is and can be decoded back exactly.
+/// variable) made safe to show on a terminal, as one line that reads as what it is:
+///
+/// - a line feed, tab and carriage return become `\n`, `\t` and `\r`;
+/// - every other control character (C0, DEL, C1) and every character that can hide or
+///   reorder text (the Unicode format characters, general category Cf, and U+2028,
+///   U+2029) becomes an escape of its code point: `\xNN` up to U+00FF (so the soft
+///   hyphen is `\xad`), `\u{N}` above (hex digits, no padding);
+/// - a backslash is doubled, so that an escape in the output always came from one of
+///   the above and the text can be decoded back exactly;
+/// - everything else, other non-ASCII text included, is kept as it is.
 ///
 /// ```
-/// assert_eq!(patina_reap::escape("a\u{1b}]0;x\u{7}\u{202e}b"), "a\\x1b]0;x\\x07\\u{202e}b");
+/// use patina_reap::escape;
+/// assert_eq!(escape("a\u{1b}]0;x\u{7}\u{202e}b"), r"a\x1b]0;x\x07\u{202e}b");
+/// assert_eq!(escape("two\nlines\ttab"), r"two\nlines\ttab");
+/// assert_eq!(escape(r"C:\dir café"), r"C:\\dir café");
+/// assert_eq!(escape("soft\u{ad}hyphen\u{2028}"), r"soft\xadhyphen\u{2028}");
 /// ```
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -476,6 +547,13 @@ mod tests {
         );
         p.parent_name = None;
         assert!(p.to_string().ends_with("): attached to PID 4321"), "{p}");
+        p.ppid = 0;
+        assert!(
+            p.to_string()
+                .ends_with("): attached to a process outside this PID namespace"),
+            "{p}"
+        );
+        p.ppid = 4321;
         let mut p = sample(Outcome::Skipped, Some("serving"));
         p.socket = Some("/run/patina/serve.sock".into());
         assert!(

@@ -26,6 +26,9 @@ pub(crate) enum SkipReason {
     UnknownAncestry,
     /// In a PID namespace below ours (a container, a sandbox): its own reaper's.
     Namespace,
+    /// PID 1 of our PID namespace: when it ends, the kernel kills every process of the
+    /// namespace (a container whose init is `patina serve`, the caller included).
+    Init,
 }
 
 impl SkipReason {
@@ -40,6 +43,7 @@ impl SkipReason {
             Self::UnknownServing => "unknown-serving",
             Self::UnknownAncestry => "unknown-ancestry",
             Self::Namespace => "namespace",
+            Self::Init => "init",
         }
     }
 }
@@ -74,14 +78,16 @@ impl Trigger {
     }
 }
 
-/// Decide one process. When several rules apply the first of ancestor, unknown-ancestry,
-/// namespace, zombie, young, foreground, attached, serving, unknown-serving is the
-/// reason. A listener whose executable was replaced, and one superseded on a daemon
-/// socket, are eligible whatever their age; a replaced process is not protected as
-/// serving.
+/// Decide one process. When several rules apply the first of ancestor, init,
+/// unknown-ancestry, namespace, zombie, young, foreground, attached, serving,
+/// unknown-serving is the reason. A listener whose executable was replaced, and one
+/// superseded on a daemon socket, are eligible whatever their age; a replaced process
+/// is not protected as serving.
 pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> Verdict {
     if ancestors.contains(&process.pid) {
         Verdict::Keep(SkipReason::Ancestor)
+    } else if process.pid == 1 {
+        Verdict::Keep(SkipReason::Init)
     } else if process.ancestry_unknown {
         Verdict::Keep(SkipReason::UnknownAncestry)
     } else if process.other_namespace {
@@ -92,7 +98,7 @@ pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32])
         Verdict::Keep(SkipReason::Young)
     } else if is_foreground(process) {
         Verdict::Keep(SkipReason::Foreground)
-    } else if !parent_adopts_orphans(process) {
+    } else if !process.parent_role.adopts_orphans() {
         Verdict::Keep(SkipReason::Attached)
     } else if process.serving.is_some() && !process.replaced {
         Verdict::Keep(SkipReason::Serving)
@@ -133,14 +139,6 @@ pub(crate) fn may_be_stale(process: &Process, verdict: Verdict) -> bool {
     verdict == Verdict::Stale || (verdict == Verdict::Keep(SkipReason::Young) && process.replaced)
 }
 
-/// Whether the parent is one that adopts orphans, so that having it as parent says
-/// nothing about a live session: PID 1 of this PID namespace, a parent outside it
-/// (ppid 0), or the user's service manager acting as child subreaper (`systemd --user`,
-/// WSL's per-session `init`). A parent that could not be read is not an adopter.
-fn parent_adopts_orphans(process: &Process) -> bool {
-    process.ppid <= 1 || matches!(process.parent_name.as_deref(), Some("systemd" | "init"))
-}
-
 /// In the foreground process group of its terminal. A group and a foreground group that
 /// both lie outside our PID namespace read as 0: they may be the same, so that counts as
 /// foreground too.
@@ -151,6 +149,7 @@ fn is_foreground(process: &Process) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::ParentRole;
 
     fn process(pid: u32, age_secs: u64) -> Process {
         Process {
@@ -166,7 +165,8 @@ mod tests {
             rss_bytes: 0,
             name: "patina".into(),
             argv: vec![b"patina".to_vec(), b"serve".to_vec()],
-            parent_name: Some("systemd".into()),
+            parent_name: Some("init".into()),
+            parent_role: ParentRole::Init,
             replaced: false,
             serving: None,
             sockets: Default::default(),
@@ -269,48 +269,91 @@ mod tests {
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
     }
 
-    fn attached(mut p: Process, ppid: u32, parent: Option<&str>) -> Process {
+    fn attached(mut p: Process, ppid: u32, role: ParentRole) -> Process {
         p.ppid = ppid;
-        p.parent_name = parent.map(str::to_owned);
+        p.parent_role = role;
         p
     }
 
     #[test]
     fn a_live_parent_that_is_not_an_adopter_keeps_it_attached() {
         let old = process(10, 2 * DAY);
-        for parent in [Some("claude"), Some("bash"), Some("systemd-x"), None] {
-            assert_eq!(
-                verdict(&attached(old.clone(), 4321, parent), DAY, &[]),
-                Verdict::Keep(SkipReason::Attached),
-                "{parent:?}"
-            );
-        }
-        for (ppid, parent) in [
-            (1, None),
-            (0, None),
-            (1, Some("tini")),
-            (900, Some("systemd")),
-            (900, Some("init")),
+        for (ppid, role) in [
+            (4321, ParentRole::Other),
+            (4321, ParentRole::Unknown),
+            // ppid 0 in a PID namespace below the initial one: a live parent outside
+            (0, ParentRole::Outside),
         ] {
             assert_eq!(
-                verdict(&attached(old.clone(), ppid, parent), DAY, &[]),
+                verdict(&attached(old.clone(), ppid, role), DAY, &[]),
+                Verdict::Keep(SkipReason::Attached),
+                "{role:?}"
+            );
+        }
+        for (ppid, role) in [
+            (1, ParentRole::Init),
+            (0, ParentRole::Kernel),
+            (900, ParentRole::ServiceManager),
+        ] {
+            assert_eq!(
+                verdict(&attached(old.clone(), ppid, role), DAY, &[]),
                 Verdict::Stale,
-                "{ppid} {parent:?}"
+                "{role:?}"
             );
         }
     }
 
     #[test]
+    fn pid_1_is_never_stale() {
+        let mut p = process(1, 2 * DAY);
+        p.ppid = 0;
+        p.parent_role = ParentRole::Kernel;
+        p.replaced = true;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Init));
+        assert_eq!(verdict(&p, DAY, &[1]), Verdict::Keep(SkipReason::Ancestor));
+    }
+
+    #[test]
+    fn only_systemds_binary_run_with_user_is_the_service_manager() {
+        let role = |program: &[u8], args: &[&[u8]]| {
+            ParentRole::of_live_parent(program, args.iter().copied())
+        };
+        let manager = ParentRole::ServiceManager;
+        assert_eq!(
+            role(
+                b"/lib/systemd/systemd",
+                &[b"/lib/systemd/systemd", b"--user"]
+            ),
+            manager
+        );
+        assert_eq!(
+            role(b"/usr/lib/systemd/systemd", &[b"systemd", b"--user"]),
+            manager
+        );
+        let nix = b"/nix/store/0a1b-systemd-256/lib/systemd/systemd";
+        assert_eq!(role(nix, &[b"systemd", b"--user"]), manager);
+        let other = ParentRole::Other;
+        assert_eq!(role(b"/usr/lib/systemd/systemd", &[b"/sbin/init"]), other);
+        assert_eq!(
+            role(b"/home/u/bin/systemd", &[b"systemd", b"--user"]),
+            other
+        );
+        assert_eq!(role(b"/init", &[b"/init"]), other);
+        assert_eq!(role(b"/bin/bash", &[b"systemd", b"--user"]), other);
+        assert_eq!(role(b"/lib/systemd/systemd-x", &[b"--user"]), other);
+    }
+
+    #[test]
     fn protections_apply_in_their_order() {
         // foreground before attached, attached before serving
-        let mut p = attached(process(10, 2 * DAY), 4321, Some("claude"));
+        let mut p = attached(process(10, 2 * DAY), 4321, ParentRole::Other);
         p.serving = Some("/run/s.sock".into());
         p.has_tty = true;
         p.tpgid = 10;
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Foreground));
         p.has_tty = false;
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Attached));
-        p.ppid = 1;
+        p = attached(p, 1, ParentRole::Init);
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Serving));
         p.serving = None;
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
@@ -337,7 +380,7 @@ mod tests {
         p.serving = Some("/run/s.sock".into());
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
         // replaced but attached, in the foreground or a zombie: kept
-        let q = attached(p.clone(), 4321, Some("claude"));
+        let q = attached(p.clone(), 4321, ParentRole::Other);
         assert_eq!(verdict(&q, DAY, &[]), Verdict::Keep(SkipReason::Attached));
         p.state = b'Z';
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Zombie));
@@ -353,7 +396,7 @@ mod tests {
         p.sockets.superseded = Some("/run/s.sock".into());
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
         assert_eq!(trigger(&p), Trigger::Superseded);
-        let q = attached(p.clone(), 4321, Some("claude"));
+        let q = attached(p.clone(), 4321, ParentRole::Other);
         assert_eq!(verdict(&q, DAY, &[]), Verdict::Keep(SkipReason::Attached));
     }
 

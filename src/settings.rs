@@ -27,6 +27,8 @@ pub(crate) struct Settings {
     pub(crate) names: Vec<String>,
     /// `None` for the default socket, empty for `--socket none`.
     pub(crate) sockets: Option<Vec<std::path::PathBuf>>,
+    /// The uids of `--user`; empty for the default.
+    pub(crate) users: Vec<u32>,
 }
 
 /// Parse and check `args`; on a usage error (or help, or version) it has been printed and
@@ -63,13 +65,51 @@ impl Settings {
             }
         }
         let sockets = cli.socket_list()?;
+        let users = cli
+            .users
+            .iter()
+            .map(|user| uid_of(user))
+            .collect::<Result<Vec<u32>, String>>()?;
         Ok(Self {
             threshold,
             grace,
             names,
             sockets,
+            users,
         })
     }
+}
+
+/// The uid `--user` means: a number as it is (pgrep takes uids no account has), else
+/// the account of that name in `/etc/passwd`.
+fn uid_of(user: &str) -> Result<u32, String> {
+    let invalid = |why: &str| {
+        format!(
+            "invalid value '{}' for '--user <USER>': {why}",
+            escape(user)
+        )
+    };
+    if user.is_empty() {
+        return Err(invalid("a user name or uid cannot be empty"));
+    }
+    if user.bytes().all(|b| b.is_ascii_digit()) {
+        return user
+            .parse()
+            .map_err(|_| invalid("a uid is at most 4294967295"));
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|e| invalid(&format!("cannot read /etc/passwd to look it up: {e}")))?;
+    uid_in_passwd(&passwd, user).ok_or_else(|| invalid("no such user in /etc/passwd"))
+}
+
+/// The uid of the account `name` in the text of an `/etc/passwd`.
+fn uid_in_passwd(passwd: &str, name: &str) -> Option<u32> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next() == Some(name))
+            .then(|| fields.nth(1)?.parse().ok())
+            .flatten()
+    })
 }
 
 fn resolve_threshold(cli: &Cli, from_env: bool) -> Result<Threshold, String> {
@@ -120,4 +160,21 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
         };
         format!("invalid value '{}' for '{origin}': {why}", escape(value))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_in_passwd;
+
+    #[test]
+    fn users_are_found_by_their_exact_name() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\n\
+                      nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
+                      broken:x:notanumber:1::/:/bin/sh\n";
+        assert_eq!(uid_in_passwd(passwd, "root"), Some(0));
+        assert_eq!(uid_in_passwd(passwd, "nobody"), Some(65534));
+        assert_eq!(uid_in_passwd(passwd, "nob"), None);
+        assert_eq!(uid_in_passwd(passwd, "broken"), None);
+        assert_eq!(uid_in_passwd(passwd, "x"), None);
+    }
 }

@@ -103,6 +103,8 @@ fn the_man_page_has_every_section_in_order() {
             "OPTIONS",
             "ENVIRONMENT",
             "EXIT STATUS",
+            "JSON OUTPUT",
+            "FILES",
             "EXAMPLES",
             "SEE ALSO"
         ]
@@ -121,6 +123,9 @@ fn the_man_page_has_every_section_in_order() {
         "PATINA_REAP_THRESHOLD",
         "PATINA_REAP_BACKEND",
         "NO_COLOR",
+        "would_fail",
+        "threshold_secs",
+        "patina-reap-UID-HASH.lock",
         "jq",
         "crontab",
         "launchd",
@@ -244,6 +249,9 @@ fn short_help_is_shorter_and_long_help_documents_every_flag_and_variable() {
         "--grace",
         "--name",
         "--all-users",
+        "--user",
+        "--pids",
+        "--full",
         "--verbose",
         "--quiet",
         "--color",
@@ -282,4 +290,75 @@ fn an_unknown_backend_fails_with_the_documented_status() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn the_readme_options_block_is_what_dash_h_prints() {
+    let out = Command::new(reaper_bin())
+        .arg("-h")
+        .env("COLUMNS", generate::README_COLUMNS.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find(generate::README_START)
+        .expect("the README's options block")
+        + generate::README_START.len();
+    let end = start + readme[start..].find(generate::README_END).unwrap();
+    assert_eq!(
+        readme[start..end].trim_end(),
+        stdout(&out).trim_end(),
+        "the README's options block differs from `patina-reap -h`; run `{REGENERATE}`"
+    );
+    assert_eq!(stdout(&out), generate::short_help());
+}
+
+#[test]
+fn long_help_starts_with_usage_and_options_and_explains_after_them() {
+    let out = Command::new(reaper_bin())
+        .arg("--help")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    let lines: Vec<&str> = help.lines().collect();
+    let usage = lines.iter().position(|l| l.starts_with("Usage: ")).unwrap();
+    assert!(usage <= 4, "Usage: on line {}:\n{help}", usage + 1);
+    assert_eq!(lines[usage + 2], "Options:", "{help}");
+    let options_end = lines.iter().position(|l| l.starts_with("  -V, --version"));
+    let prose = lines
+        .iter()
+        .position(|l| l.starts_with("A process is a patina process"));
+    assert!(options_end < prose && prose.is_some(), "{help}");
+}
+
+#[test]
+fn the_readme_and_the_man_page_explain_every_json_field() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    let (doc, out) = sb.run_json(&["-n", "-t", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let page = man_page().replace("\\-", "-");
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let process = entry(&doc, pid).expect("the sleeper is listed");
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for key in keys(&doc) {
+        fields.push((format!("`{key}"), key.clone()));
+    }
+    for key in keys(process) {
+        fields.push((format!("`.{key}`"), key.clone()));
+    }
+    for key in keys(&doc["summary"]) {
+        fields.push((format!("`{key}`"), key.clone()));
+    }
+    for (in_readme, in_man) in fields {
+        assert!(
+            readme.contains(&format!("| {in_readme}")) || readme.contains(&in_readme),
+            "README.md's JSON table lacks {in_readme}"
+        );
+        assert!(page.contains(&in_man), "the man page lacks {in_man}");
+    }
 }

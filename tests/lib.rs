@@ -4,7 +4,10 @@
 mod common;
 
 mod adversarial;
+mod argv0;
 mod cli;
+#[cfg(target_os = "linux")]
+mod containers;
 mod daemon;
 mod faults;
 mod generated;

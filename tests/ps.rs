@@ -229,9 +229,18 @@ fn unparseable_ps_output_is_an_error() {
 }
 
 #[test]
-fn ps_output_without_this_process_is_an_error() {
+fn ps_output_whose_every_age_is_impossible_is_an_error_with_the_reason() {
     fails_closed(
         "echo '    1     0     0     1    -1 ?        Ss   Thu Nov 26 15:49:23 2026 3-01:02:03 12444 /sbin/init'",
+        "its age cannot be true",
+    );
+}
+
+#[test]
+fn ps_output_without_this_process_is_an_error() {
+    fails_closed(
+        // Started now, as its etime says: a row that can be read.
+        "echo \"    1     0     0     1    -1 ?        Ss   $(date -u '+%a %b %e %H:%M:%S %Y')    00:00 12444 /sbin/init\"",
         "did not list this process",
     );
 }
@@ -324,6 +333,149 @@ exec '{ps}' "$@""#,
         ps = real_ps.display()
     );
     fake_ps(sb, &body)
+}
+
+/// Re-prints one `ps` run the way macOS's `ps` lays it out (apple-oss-distributions/
+/// adv_cmds-237): each column at its width from ps/keyword.c, left-justified where
+/// keyword.c says LJUST or print.c prints `%-*s` (`tty` 8, `stat` 4, `lstart` 28,
+/// `ucomm` 16, padded even when last), right-justified otherwise (`pid`, `ppid`, `uid`,
+/// `pgid` 5, `tpgid` 4, `rss` 6); `etime` (DSIZ) as wide as its widest value, at most
+/// 20; one space between columns; a last `args` unpadded (`-ww`, print.c
+/// `p_command_and_or_args`).
+const MACOS_LAYOUT: &str = r#"BEGIN {
+  n = split(kws, kw, " ")
+  # adv_cmds ps/keyword.c widths; L = left-justified (LJUST or %-*s in print.c)
+  w["pid"] = 5; w["ppid"] = 5; w["uid"] = 5; w["pgid"] = 5; w["tpgid"] = 4
+  w["tty"] = 8; j["tty"] = "L"; w["stat"] = 4; j["stat"] = "L"
+  w["lstart"] = 28; j["lstart"] = "L"; w["rss"] = 6; w["ucomm"] = 16; j["ucomm"] = "L"
+  # DSIZ: sized to the widest value, at most this
+  dyn["etime"] = 20; dyn["args"] = 64; j["args"] = "L"
+  rows = 0
+}
+NF == 0 { next }
+{
+  rows++
+  rest = $0
+  for (i = 1; i <= n; i++) {
+    k = kw[i]
+    if (i == n && (k == "args" || k == "ucomm")) {
+      sub(/^ /, "", rest); v = rest; sub(/[ \t]+$/, "", v)
+    } else {
+      cnt = (k == "lstart") ? 5 : 1
+      v = ""
+      for (c = 1; c <= cnt; c++) {
+        sub(/^[ \t]+/, "", rest)
+        if (match(rest, /^[^ \t]+/)) {
+          word = substr(rest, 1, RLENGTH); rest = substr(rest, RLENGTH + 1)
+        } else { word = "" }
+        if (word == "-") { c = cnt }
+        part[c] = word
+        v = (v == "") ? word : v " " word
+      }
+      # strftime %c in the C locale: the day of the month is space-padded to two.
+      if (k == "lstart" && v != "-") v = sprintf("%s %s %2s %s %s", part[1], part[2], part[3], part[4], part[5])
+    }
+    val[rows, i] = v
+    if (k in dyn && length(v) > width[k]) width[k] = (length(v) > dyn[k]) ? dyn[k] : length(v)
+  }
+}
+END {
+  for (r = 1; r <= rows; r++) {
+    line = ""
+    for (i = 1; i <= n; i++) {
+      k = kw[i]; v = val[r, i]
+      wd = (k in dyn) ? width[k] : w[k]
+      if (i == n && k == "args") cell = v
+      else if (j[k] == "L") cell = sprintf("%-*s", wd, v)
+      else cell = sprintf("%*s", wd, v)
+      line = (i == 1) ? cell : line " " cell
+    }
+    print line
+  }
+}
+"#;
+
+/// A stand-in for macOS's `ps` first on PATH: the real `ps` with the same arguments,
+/// its columns re-laid out as [`MACOS_LAYOUT`] says. Every run is logged to `log`.
+fn macos_ps(sb: &Sandbox, log: &std::path::Path) -> PathBuf {
+    let dir = sb.dir.path().join("fake-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let layout = dir.join("macos-layout.awk");
+    std::fs::write(&layout, MACOS_LAYOUT).unwrap();
+    let body = format!(
+        r#"echo "$*" >> '{log}'
+kws=""
+opt=0
+for a do
+  if [ "$opt" = 1 ]; then kws="$kws ${{a%=}}"; fi
+  if [ "$a" = -o ]; then opt=1; else opt=0; fi
+done
+out=$('{ps}' "$@")
+rc=$?
+printf '%s\n' "$out" | awk -v kws="$kws" -f '{layout}'
+exit $rc"#,
+        log = log.display(),
+        ps = which("ps").display(),
+        layout = layout.display(),
+    );
+    fake_ps(sb, &body)
+}
+
+#[test]
+fn the_macos_layout_stand_in_pads_as_adv_cmds_does() {
+    let sb = Sandbox::new();
+    let log = sb.dir.path().join("ps.log");
+    let ps = macos_ps(&sb, &log).join("ps");
+    let me = std::process::id().to_string();
+    let out = Command::new(&ps)
+        .args([
+            "-ww", "-o", "pid=", "-o", "stat=", "-o", "lstart=", "-o", "args=",
+        ])
+        .args(["-p", &me])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let line = text.lines().next().unwrap_or_default();
+    // pid right-justified at 5, stat left at 4, lstart left at 28, then args.
+    assert_eq!(line[..5].trim_start(), me, "{text:?}");
+    assert_eq!(line.as_bytes()[5], b' ', "{text:?}");
+    assert!(line[6..10].starts_with(['S', 'R']), "{text:?}");
+    assert_eq!(&line[11 + 24..11 + 29], "     ", "{text:?}");
+    assert!(!line[11 + 29..].starts_with(' '), "{text:?}");
+    // No pid listed: nothing printed, ps's exit status kept.
+    let out = Command::new(&ps)
+        .args(["-o", "pid=", "-o", "args=", "-p", "99999999"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The re-check before SIGTERM must read `args` as the scan did; with `lstart` padded
+/// to 28 columns a re-check that put `args` after it read four more leading spaces and
+/// reported every stale process `already gone`, leaving it running.
+#[test]
+fn the_ps_backend_scans_and_reaps_through_a_macos_style_ps() {
+    let mut sb = Sandbox::new();
+    let log = sb.dir.path().join("ps.log");
+    let dir = macos_ps(&sb, &log);
+    let polite = sb.spawn_sleeper();
+    let stubborn = sb.spawn_term_ignorer();
+    let lookalike = sb.spawn_with_argv0(&format!("{}d", sb.name), &[]);
+    let out = ps_reaper(&sb, Some(&dir))
+        .args(["--threshold", "0s", "--grace", "1s", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert_eq!(outcome(&doc, polite), "terminated", "{doc}");
+    assert_eq!(outcome(&doc, stubborn), "killed", "{doc}");
+    assert_eq!(outcome(&doc, lookalike), "absent", "{doc}");
+    assert!(sb.exits_within(polite, Duration::from_secs(5)));
+    assert!(sb.exits_within(stubborn, Duration::from_secs(5)));
+    assert!(sb.alive(lookalike));
+    let runs = std::fs::read_to_string(&log).unwrap();
+    assert!(runs.lines().any(|l| l.contains("-p")), "{runs}");
 }
 
 #[test]
@@ -497,4 +649,39 @@ fn rows_ps_cannot_read_are_left_out_and_named_under_verbose() {
         .output()
         .unwrap();
     assert!(!stderr(&out).contains("99999999"), "{}", stderr(&out));
+}
+
+/// procps has printed an `etime` of 4123168608 s for a process that had just started;
+/// read as true, a young process was reaped as stale. A row whose age cannot be true is
+/// left out with its reason, and the process is kept.
+#[test]
+fn a_young_process_that_ps_calls_ancient_is_left_out_and_kept() {
+    let mut sb = Sandbox::new();
+    let young = sb.spawn_sleeper();
+    let old_enough = sb.spawn_sleeper();
+    std::thread::sleep(Duration::from_millis(1100));
+    // The real table, with the etime column (13th word: lstart is five) of `young`
+    // replaced.
+    let dir = fake_ps(
+        &sb,
+        &format!(
+            "out=$('{}' \"$@\")\nrc=$?\nprintf '%s\\n' \"$out\" | awk '$1 == {young} {{ $13 = \"47721-20:36:48\" }} NF > 0 {{ print }}'\nexit $rc",
+            which("ps").display()
+        ),
+    );
+    let out = ps_reaper(&sb, Some(&dir))
+        .args(["--threshold", "1s", "--grace", "1s", "--json", "--verbose"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert_eq!(outcome(&doc, young), "absent", "{doc}");
+    assert_eq!(outcome(&doc, old_enough), "terminated", "{doc}");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("PID {young}: its age cannot be true")),
+        "{err}"
+    );
+    assert!(sb.alive(young), "the young process was signalled");
+    assert!(sb.exits_within(old_enough, Duration::from_secs(5)));
 }

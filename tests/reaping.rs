@@ -249,7 +249,7 @@ fn json_is_complete_and_valid_when_nothing_matched() {
     assert_eq!(doc["processes"], serde_json::json!([]));
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"reaped": 0, "failed": 0, "freed_bytes": 0, "would_reap": 0, "would_free_bytes": 0})
+        serde_json::json!({"reaped": 0, "failed": 0, "freed_bytes": 0, "would_reap": 0, "would_fail": 0, "would_free_bytes": 0})
     );
     assert!(!stdout(&out).contains('\u{1b}'));
 }

@@ -584,10 +584,11 @@ fn write_errors_on_stdout_or_stderr_are_never_a_panic() {
     let off = [("PATINA_REAP_THRESHOLD", "off")];
     assert_eq!(run(&off, &[], false, true), Some(0));
     assert_eq!(run(&off, &[], true, true), Some(0));
-    // Output that cannot be written is a failure (exit 1), not a crash (101).
-    assert_eq!(run(&[], &["--dry-run"], true, false), Some(1));
-    assert_eq!(run(&[], &["--dry-run"], true, true), Some(1));
-    assert_eq!(run(&[], &["--dry-run", "--json"], true, true), Some(1));
+    // A report that cannot be written has its own status (3, never 1, which says a
+    // reap failed), not a crash (101).
+    assert_eq!(run(&[], &["--dry-run"], true, false), Some(3));
+    assert_eq!(run(&[], &["--dry-run"], true, true), Some(3));
+    assert_eq!(run(&[], &["--dry-run", "--json"], true, true), Some(3));
     assert_eq!(run(&[], &["--threshold", "24"], false, true), Some(2));
 }
 

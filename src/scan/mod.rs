@@ -36,9 +36,11 @@ pub(crate) struct Process {
     /// The argument vector; empty for zombies and kernel threads. Exact from `/proc`;
     /// from `ps` only the whitespace-separated words of its `args` text (approximate).
     pub(crate) argv: Vec<Vec<u8>>,
-    /// The parent's program name (comm on Linux, from `args` on `ps`); `None` when the
-    /// parent could not be read (then it is taken to be alive and not an adopter).
+    /// The parent's program name (comm on Linux, from `args` on `ps`), for the report;
+    /// `None` when the parent could not be read or lies outside this PID namespace.
     pub(crate) parent_name: Option<String>,
+    /// What the parent is, as far as adopting orphans goes.
+    pub(crate) parent_role: ParentRole,
     /// Its executable was replaced since it started. Only where the backend can tell
     /// exactly (`/proc`); elsewhere always false.
     pub(crate) replaced: bool,
@@ -69,6 +71,70 @@ pub(crate) struct SocketFacts {
     /// Whether it serves a daemon socket could not be told (a socket path that did not
     /// answer, descriptors that could not all be read in time).
     pub(crate) serving_unknown: bool,
+}
+
+/// What a process's parent is. Only an adopter says nothing about a live session: a
+/// process whose parent is anything else was started by something still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParentRole {
+    /// PID 1 of this PID namespace, whatever its program (init, systemd, tini, or a
+    /// shell that is PID 1 of a container): orphans are reparented to it.
+    Init,
+    /// The user's service manager, `systemd --user` (its executable is systemd's and it
+    /// was started with `--user`), which adopts the orphans of its session as a child
+    /// subreaper.
+    ServiceManager,
+    /// No parent at all: ppid 0 in the initial PID namespace (or where there are no PID
+    /// namespaces), which only the first process has.
+    Kernel,
+    /// ppid 0 in a PID namespace below the initial one: the parent lives outside the
+    /// namespace (`docker exec`, `nsenter`) and is alive, or the kernel would have
+    /// reparented the process to PID 1.
+    Outside,
+    /// A live parent that is none of the above: an editor, a shell, an agent host, a
+    /// relay (WSL's per-session `init` is a child of PID 1, not PID 1).
+    Other,
+    /// The parent could not be read; taken to be alive and not an adopter.
+    Unknown,
+}
+
+impl ParentRole {
+    /// Whether having this parent says nothing about a live session.
+    pub(crate) fn adopts_orphans(self) -> bool {
+        matches!(self, Self::Init | Self::ServiceManager | Self::Kernel)
+    }
+
+    /// The role of a parent that is neither PID 1 nor absent, from its executable's path
+    /// (where known; the first word of `argv[0]` elsewhere) and its arguments: systemd's
+    /// binary (`…/lib/systemd/systemd`, as Debian, Fedora, Arch and NixOS install it)
+    /// run with `--user`.
+    pub(crate) fn of_live_parent<'a>(
+        program: &[u8],
+        mut args: impl Iterator<Item = &'a [u8]>,
+    ) -> Self {
+        if program.ends_with(b"/lib/systemd/systemd") && args.any(|a| a == b"--user") {
+            Self::ServiceManager
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The role of parent pid 0, the same for every process of one scan: no parent in the
+/// initial PID namespace, a live one outside ours anywhere else. Where the namespace
+/// cannot be told, outside (the process is kept).
+pub(crate) fn role_of_no_parent() -> ParentRole {
+    #[cfg(target_os = "linux")]
+    {
+        // PROC_PID_INIT_INO: the inode of the initial PID namespace, fixed since Linux 3.8.
+        const INITIAL_PID_NS: u64 = 0xEFFF_FFFC;
+        match rustix::fs::stat("/proc/self/ns/pid") {
+            Ok(st) if st.st_ino == INITIAL_PID_NS => ParentRole::Kernel,
+            _ => ParentRole::Outside,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    ParentRole::Kernel
 }
 
 impl Process {
@@ -232,39 +298,61 @@ pub(crate) fn program_name(argv0: &[u8]) -> &[u8] {
 /// The program name of a process whose argv[0] may hold white space, decided with its
 /// executable's path (`/proc/PID/exe`) where that is needed and known.
 ///
-/// argv[0] equal to the executable's path is one path (`/Applications/Patina Tools/patina`
-/// gives `patina`, `/opt/patina tools/indexer` gives `indexer`); otherwise its first word
-/// is the name (`exec -a "patina serve --test"`). When the path cannot be read, a name
-/// counts only if both readings give it: anything else could be the wrong process.
+/// argv[0] that names the executable is one path (`/Applications/Patina Tools/patina`
+/// gives `patina`, `/opt/patina tools/indexer` gives `indexer`): its text is the
+/// executable's path, or else `same_file` says the whole argv[0] resolves to the
+/// executable (a symlink such as `/opt/patina tools/indexer` to another program: still
+/// `indexer`). Otherwise its first word is the name (`exec -a "patina serve --test"`).
+/// When that cannot be told (unreadable executable, a lookup that failed or took too
+/// long), a name counts only if both readings give it: anything else could be the wrong
+/// process. `same_file` is asked only when the text does not decide.
 #[cfg(any(target_os = "linux", test))]
-pub(crate) fn program_name_with_exe<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
+pub(crate) fn program_name_with_exe<'a>(
+    argv0: &'a [u8],
+    exe: Option<&[u8]>,
+    same_file: impl FnOnce() -> Option<bool>,
+) -> Option<&'a [u8]> {
     let first_word = program_name(argv0);
     if !argv0.iter().any(u8::is_ascii_whitespace) {
         return Some(first_word);
     }
     let whole = basename(argv0);
+    if first_word == whole {
+        return Some(whole);
+    }
     match exe {
         Some(exe) if exe == argv0 || exe.strip_suffix(b" (deleted)") == Some(argv0) => Some(whole),
-        Some(_) => Some(first_word),
-        None => (first_word == whole).then_some(first_word),
+        Some(_) => match same_file() {
+            Some(true) => Some(whole),
+            Some(false) => Some(first_word),
+            None => None,
+        },
+        None => None,
     }
 }
 
 /// [`matching_name`], deciding an argv[0] with white space by [`program_name_with_exe`];
-/// `exe` is asked for only then (`None` when it cannot be read).
+/// `exe` (`None` when it cannot be read) and `same_file` (whether the whole argv[0]
+/// resolves to the executable; `None` when that cannot be told) are asked for only
+/// then, and only when one of the two readings is one of `names`.
 #[cfg(any(target_os = "linux", test))]
 pub(crate) fn matching_name_by_exe<'n>(
     names: &'n [String],
     cmdline: &[u8],
     comm: &[u8],
     exe: impl FnOnce() -> Option<Vec<u8>>,
+    same_file: impl FnOnce(&[u8]) -> Option<bool>,
 ) -> Option<&'n String> {
     let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
     if argv0.is_empty() || !argv0.iter().any(u8::is_ascii_whitespace) {
         return matching_name(names, cmdline, comm);
     }
+    let wanted = |name: &[u8]| names.iter().any(|n| n.as_bytes() == name);
+    if !wanted(program_name(argv0)) && !wanted(basename(argv0)) {
+        return None;
+    }
     let exe = exe();
-    let program = program_name_with_exe(argv0, exe.as_deref())?;
+    let program = program_name_with_exe(argv0, exe.as_deref(), || same_file(argv0))?;
     names.iter().find(|n| n.as_bytes() == program)
 }
 
@@ -342,8 +430,9 @@ mod tests {
 
     #[test]
     fn an_argv0_with_white_space_is_decided_with_the_executable() {
+        // Texts alone: the lookup is never needed or says the path is not a file.
         fn whole<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
-            program_name_with_exe(argv0, exe)
+            program_name_with_exe(argv0, exe, || Some(false))
         }
         // One path, as the executable says.
         assert_eq!(
@@ -378,18 +467,53 @@ mod tests {
             whole(b"/opt/patina tools/patina", None),
             Some(&b"patina"[..])
         );
+        // A symlink to another program: argv[0] resolves to the executable, so it is
+        // one path and its own basename decides.
+        let exe = Some(&b"/usr/lib/indexer-1.2/bin/indexer"[..]);
+        let argv0 = b"/opt/patina tools/indexer";
+        assert_eq!(
+            program_name_with_exe(argv0, exe, || Some(true)),
+            Some(&b"indexer"[..])
+        );
+        assert_eq!(
+            program_name_with_exe(argv0, exe, || Some(false)),
+            Some(&b"patina"[..])
+        );
+        // A lookup that cannot tell: neither reading is trusted.
+        assert_eq!(program_name_with_exe(argv0, exe, || None), None);
+        let exe = Some(&b"/usr/bin/patina"[..]);
+        let argv0 = b"/Apps/Other Tools/patina";
+        assert_eq!(
+            program_name_with_exe(argv0, exe, || Some(true)),
+            Some(&b"patina"[..])
+        );
     }
 
     #[test]
     fn the_executable_is_read_only_for_an_argv0_with_white_space() {
         let n = names(&["patina"]);
         let never = || -> Option<Vec<u8>> { panic!("exe read") };
-        assert!(matching_name_by_exe(&n, b"/usr/bin/patina\0serve\0", b"x", never).is_some());
-        assert!(matching_name_by_exe(&n, b"", b"patina", never).is_some());
-        let exe = || Some(b"/opt/patina tools/indexer".to_vec());
-        assert!(matching_name_by_exe(&n, b"/opt/patina tools/indexer\0", b"x", exe).is_none());
-        let exe = || Some(b"/bin/sleep".to_vec());
-        assert!(matching_name_by_exe(&n, b"patina serve\0", b"sleep", exe).is_some());
+        let no_lookup = |_: &[u8]| -> Option<bool> { panic!("path looked up") };
+        let not_a_file = |_: &[u8]| Some(false);
+        let m = |cmdline: &[u8], exe: Option<&[u8]>, same: &dyn Fn(&[u8]) -> Option<bool>| {
+            matching_name_by_exe(&n, cmdline, b"x", || exe.map(<[u8]>::to_vec), same).is_some()
+        };
+        assert!(
+            matching_name_by_exe(&n, b"/usr/bin/patina\0serve\0", b"x", never, no_lookup).is_some()
+        );
+        assert!(matching_name_by_exe(&n, b"", b"patina", never, no_lookup).is_some());
+        // Neither reading is a wanted name: nothing is read.
+        assert!(
+            matching_name_by_exe(&n, b"/opt/other tools/indexer\0", b"x", never, no_lookup)
+                .is_none()
+        );
+        let exe = Some(&b"/opt/patina tools/indexer"[..]);
+        assert!(!m(b"/opt/patina tools/indexer\0", exe, &no_lookup));
+        let exe = Some(&b"/bin/sleep"[..]);
+        assert!(m(b"patina serve\0", exe, &not_a_file));
+        // The symlink case: only the lookup tells.
+        assert!(!m(b"/opt/patina tools/indexer\0", exe, &|_| Some(true)));
+        assert!(!m(b"/opt/patina tools/indexer\0", exe, &|_| None));
     }
 
     #[test]

@@ -14,7 +14,8 @@ use rustix::fs::{self, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use super::{
-    mark_unknown_ancestry, matching_name_by_exe, split_cmdline, Process, Query, Scan, Source,
+    mark_unknown_ancestry, matching_name_by_exe, role_of_no_parent, split_cmdline, ParentRole,
+    Process, Query, Scan, Source,
 };
 use crate::Error;
 
@@ -404,6 +405,50 @@ fn place(proc_dir: impl AsFd + Copy, pid: &[u8]) -> Place {
     ))
 }
 
+/// How long [`argv0_is_exe`] waits for its lookup (a path on a dead network mount can
+/// block); after that the answer is unknown.
+const ARGV0_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Whether the whole argv\[0\] of `pid`, which holds white space, resolves to the
+/// process's executable: the same file (device and inode) as `/proc/PID/exe`, looked up
+/// where the process sees it (an absolute path under `/proc/PID/root`, a relative one
+/// under `/proc/PID/cwd`), symlinks followed. `Some(false)` when no such file exists
+/// (a title such as `patina serve --test`), `None` when it cannot be told: the lookup
+/// failed otherwise or took longer than [`ARGV0_LOOKUP_TIMEOUT`] (it runs on a thread
+/// of its own, left to finish, with `AT_NO_AUTOMOUNT` and `AT_STATX_DONT_SYNC`).
+/// Asked only for argv\[0\] with white space whose readings differ and one of them is
+/// a wanted name, so it is rare and cheap.
+fn argv0_is_exe(proc_dir: impl AsFd, pid: &[u8], argv0: &[u8]) -> Option<bool> {
+    let dir = rustix::io::fcntl_dupfd_cloexec(proc_dir, 0).ok()?;
+    let mut exe = pid.to_vec();
+    exe.extend_from_slice(b"/exe");
+    let mut path = pid.to_vec();
+    path.extend_from_slice(if argv0.starts_with(b"/") {
+        b"/root"
+    } else {
+        b"/cwd/"
+    });
+    path.extend_from_slice(argv0);
+    let (tell, answer) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("argv0-lookup".into())
+        .spawn(move || {
+            let flags = fs::AtFlags::NO_AUTOMOUNT | fs::AtFlags::STATX_DONT_SYNC;
+            let id = |path: &[u8]| {
+                fs::statx(&dir, path, flags, fs::StatxFlags::INO)
+                    .map(|x| (x.stx_dev_major, x.stx_dev_minor, x.stx_ino))
+            };
+            let same = match (id(&exe), id(&path)) {
+                (Ok(exe), Ok(path)) => Some(exe == path),
+                (Ok(_), Err(Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG)) => Some(false),
+                _ => None,
+            };
+            let _ = tell.send(same);
+        })
+        .ok()?;
+    answer.recv_timeout(ARGV0_LOOKUP_TIMEOUT).ok().flatten()
+}
+
 /// Whether the executable of `pid` was replaced since it started: `/proc/PID/exe` reads
 /// ` (deleted)`, or, for a process in this process's mount namespace and root, its path
 /// now names another file. Whatever cannot be read counts as not replaced.
@@ -430,13 +475,52 @@ fn exe_replaced(proc_dir: impl AsFd + Copy, pid: &[u8], own: &mut Option<Place>)
     }
 }
 
-/// The kernel name of `ppid`, read into `buf`; `None` for no parent (ppid 0) or one
-/// that cannot be read.
-fn parent_name(proc_dir: impl AsFd, ppid: u32, buf: &mut Vec<u8>) -> Option<String> {
-    if ppid == 0 {
-        return None;
+/// The kernel name and the role of the parent `ppid`, its stat read into `buf`. A
+/// parent that cannot be read has no name and an unknown role; a parent called
+/// `systemd` is the user's service manager only if its executable is systemd's and it
+/// runs with `--user` (anything can name itself `systemd`).
+fn parent_facts(
+    proc_dir: impl AsFd + Copy,
+    ppid: u32,
+    no_parent: &mut Option<ParentRole>,
+    buf: &mut Vec<u8>,
+) -> (Option<String>, ParentRole) {
+    match ppid {
+        0 => return (None, *no_parent.get_or_insert_with(role_of_no_parent)),
+        // PID 1 need not be readable (hidepid hides root's init from users).
+        1 => return (read_comm(proc_dir, 1, buf), ParentRole::Init),
+        _ => {}
     }
-    let path = ProcPath::for_pid(ppid, b"stat")?;
+    let Some(name) = read_comm(proc_dir, ppid, buf) else {
+        return (None, ParentRole::Unknown);
+    };
+    if name != "systemd" {
+        return (Some(name), ParentRole::Other);
+    }
+    let exe = ProcPath::for_pid(ppid, b"exe")
+        .and_then(|path| fs::readlinkat(proc_dir, path.as_cstr(), Vec::new()).ok());
+    let cmdline = ProcPath::for_pid(ppid, b"cmdline").and_then(|path| {
+        let fd = open_in(proc_dir, &path).ok()?;
+        let mut raw = Vec::new();
+        read_rest(&fd, &mut raw).ok()?;
+        Some(raw)
+    });
+    let role = match (exe, cmdline) {
+        (Some(exe), Some(raw)) => {
+            let exe = exe.as_bytes();
+            // Upgraded since it started: still systemd.
+            let exe = exe.strip_suffix(b" (deleted)").unwrap_or(exe);
+            ParentRole::of_live_parent(exe, raw.split(|&b| b == 0))
+        }
+        // Its executable or arguments cannot be read: not known to be an adopter.
+        _ => ParentRole::Other,
+    };
+    (Some(name), role)
+}
+
+/// The kernel name of `pid`, its stat read into `buf`.
+fn read_comm(proc_dir: impl AsFd, pid: u32, buf: &mut Vec<u8>) -> Option<String> {
+    let path = ProcPath::for_pid(pid, b"stat")?;
     let fd = open_in(proc_dir, &path).ok()?;
     read_into(&fd, buf, STAT_BUF * 4).ok()?;
     let stat = parse_stat(buf)?;
@@ -457,6 +541,7 @@ impl Source for ProcSource {
         // This process's mount namespace and root, read at the first match.
         let mut own = None;
         let mut parent_buf = Vec::new();
+        let mut no_parent = None;
 
         let mut dir_buf = Vec::<u8>::with_capacity(32 * 1024);
         let mut dir = RawDir::new(&proc_dir, dir_buf.spare_capacity_mut());
@@ -527,7 +612,9 @@ impl Source for ProcSource {
                 let target = fs::readlinkat(&proc_dir, path.as_cstr(), Vec::new()).ok()?;
                 Some(target.into_bytes())
             };
-            let Some(name) = matching_name_by_exe(query.names, &cmd_buf, stat.comm, exe) else {
+            let same_file = |argv0: &[u8]| argv0_is_exe(&proc_dir, pid_bytes, argv0);
+            let Some(name) = matching_name_by_exe(query.names, &cmd_buf, stat.comm, exe, same_file)
+            else {
                 continue;
             };
             let mut raw = cmd_buf.clone();
@@ -552,6 +639,8 @@ impl Source for ProcSource {
             {
                 continue;
             }
+            let (parent_name, parent_role) =
+                parent_facts(&proc_dir, stat.ppid, &mut no_parent, &mut parent_buf);
             processes.push(Process {
                 pid,
                 ppid: stat.ppid,
@@ -565,7 +654,8 @@ impl Source for ProcSource {
                 rss_bytes: stat.rss_pages * self.page_size,
                 name: name.clone(),
                 argv: split_cmdline(&raw),
-                parent_name: parent_name(&proc_dir, stat.ppid, &mut parent_buf),
+                parent_name,
+                parent_role,
                 replaced,
                 serving: None,
                 sockets: Default::default(),
@@ -833,6 +923,62 @@ Locked:                0 kB
     #[test]
     fn this_process_owns_its_proc() {
         check_proc_is_ours().unwrap();
+    }
+
+    #[test]
+    fn argv0_is_looked_up_where_the_process_sees_it() {
+        use std::os::unix::ffi::OsStrExt;
+        let proc_dir = ProcSource::open_proc().unwrap();
+        let me = std::process::id().to_string();
+        let exe = std::env::current_exe().unwrap();
+        let exe = exe.as_os_str().as_bytes();
+        assert_eq!(argv0_is_exe(&proc_dir, me.as_bytes(), exe), Some(true));
+        // Relative to the working directory, through a symlink in a spaced directory.
+        let dir = tempfile::Builder::new()
+            .prefix("argv0 lookup")
+            .tempdir()
+            .unwrap();
+        let link = dir.path().join("a tool");
+        std::os::unix::fs::symlink(std::env::current_exe().unwrap(), &link).unwrap();
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), link.as_os_str().as_bytes()),
+            Some(true)
+        );
+        let cwd = std::env::current_dir().unwrap();
+        let relative = pathdiff(&link, &cwd);
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), &relative),
+            Some(true)
+        );
+        // Another file, or none: not the executable.
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), b"/bin/sh"),
+            Some(false)
+        );
+        assert_eq!(
+            argv0_is_exe(&proc_dir, me.as_bytes(), b"patina serve --test"),
+            Some(false)
+        );
+        // No such process: cannot tell.
+        assert_eq!(argv0_is_exe(&proc_dir, b"999999999", exe), None);
+    }
+
+    /// `path` relative to `base` (`../..` as needed).
+    fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        let common = path
+            .components()
+            .zip(base.components())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let mut out = std::path::PathBuf::new();
+        for _ in base.components().skip(common) {
+            out.push("..");
+        }
+        for c in path.components().skip(common) {
+            out.push(c);
+        }
+        out.as_os_str().as_bytes().to_vec()
     }
 
     #[test]

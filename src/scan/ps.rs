@@ -30,21 +30,24 @@ use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
-use super::{matching_name, program_name, Process, Query, Scan, Source};
+use super::{
+    matching_name, program_name, role_of_no_parent, ParentRole, Process, Query, Scan, Source,
+};
 use crate::Error;
 
-/// The columns of a scan, one keyword per `-o`: FreeBSD's `ps` ends the keyword list of
+/// The columns of every scan and every re-check, one keyword per `-o`, read by one parser
+/// ([`parse_lines`]): FreeBSD's `ps` ends the keyword list of
 /// one `-o` at its first `=` (the rest is that column's header, bin/ps/ps.1), while
 /// macOS, FreeBSD and procps all accept `-o k1= -o k2=`. `lstart` is five words
 /// (`Mon Jan  2 15:04:05 2006`) or `-` (FreeBSD, a process not in memory); `args` comes
-/// last because it may hold spaces.
-const SCAN_COLUMNS: [&str; 11] = [
+/// last because it may hold spaces. A re-check asks for the same columns as the scan so
+/// that `args` reads the same in both: macOS pads fixed-width columns (`lstart` to 28
+/// characters, `%-*s` in adv_cmds ps/print.c `lstarted()`, while `%c` prints 24), so
+/// the text after any other column than `rss` (right-justified) would differ.
+const PS_COLUMNS: [&str; 11] = [
     "pid=", "ppid=", "uid=", "pgid=", "tpgid=", "tty=", "stat=", "lstart=", "etime=", "rss=",
     "args=",
 ];
-/// The columns of a re-check of processes before or after signalling them: with `args`
-/// the identity is (pid, start second, command line), not just (pid, start second).
-const CHECK_COLUMNS: [&str; 4] = ["pid=", "stat=", "lstart=", "args="];
 /// The columns that give the kernel's name of a few processes whose `args` does not.
 const COMM_COLUMNS: [&str; 2] = ["pid=", "ucomm="];
 /// How the scan is named in errors.
@@ -64,7 +67,7 @@ fn columns(list: &[&'static str]) -> Vec<&'static str> {
     list.iter().flat_map(|c| ["-o", c]).collect()
 }
 
-/// One line of `ps` output for [`SCAN_COLUMNS`].
+/// One line of `ps` output for [`PS_COLUMNS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Row<'a> {
     pub(crate) pid: u32,
@@ -104,6 +107,9 @@ pub(crate) enum BadRow {
     NoStartTime,
     /// Some column after the parent pid is malformed.
     Malformed(&'static str),
+    /// The start time or age cannot be true ([`Clock::impossible`]): the row is not
+    /// trusted to say how old the process is.
+    ImpossibleAge(&'static str),
 }
 
 impl BadRow {
@@ -112,6 +118,7 @@ impl BadRow {
             Self::NotARow => "not a process line".into(),
             Self::NoStartTime => "ps shows no start time ('-'), so it cannot be identified".into(),
             Self::Malformed(column) => format!("its {column} column cannot be read"),
+            Self::ImpossibleAge(why) => format!("its age cannot be true ({why})"),
         }
     }
 }
@@ -216,15 +223,6 @@ fn args_column(rest: &[u8]) -> &[u8] {
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(0, |i| i + 1);
     &rest[..end]
-}
-
-/// One line of [`CHECK_COLUMNS`] output: pid, whether it is a zombie, start, args.
-pub(crate) fn parse_check(line: &[u8]) -> Option<(u32, bool, u64, &[u8])> {
-    let mut rest = line;
-    let pid = number(word(&mut rest)?)?;
-    let stat = word(&mut rest)?;
-    let start = parse_lstart(&mut rest)?;
-    Some((pid, stat.contains(&b'Z'), start, args_column(rest)))
 }
 
 fn trim_ascii(mut s: &[u8]) -> &[u8] {
@@ -417,6 +415,7 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         name: name.clone(),
         argv,
         parent_name: None,
+        parent_role: ParentRole::Unknown,
         replaced: false,
         serving: None,
         sockets: Default::default(),
@@ -426,6 +425,67 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         other_namespace: false,
         ancestry_unknown: false,
     })
+}
+
+/// How far `etime` may differ from `lstart` against the clock: both are whole seconds
+/// (truncated) and procps computes them from different clocks (boot time plus start
+/// for `lstart`, uptime minus start for `etime`), so up to about two seconds.
+const AGE_TOLERANCE_SECS: u64 = 3;
+
+/// The clock around one `ps` run, against which its ages are checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    /// Seconds since the epoch just before `ps` started and just after it finished.
+    pub(crate) before: u64,
+    pub(crate) after: u64,
+    /// Seconds since boot, suspend included, just after `ps` finished, where known
+    /// exactly: `CLOCK_BOOTTIME` on Linux (what procps measures `etime` against). macOS
+    /// and FreeBSD have no clock that is known to be time since boot including sleep
+    /// without a sysctl, so there only the two other checks apply.
+    pub(crate) uptime: Option<u64>,
+}
+
+impl Clock {
+    fn epoch_secs() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    fn uptime() -> Option<u64> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+            u64::try_from(t.tv_sec).ok()
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        None
+    }
+
+    /// Why a row's age cannot be true, if it cannot: a start after now, an age above
+    /// the machine's uptime, or an `etime` that disagrees with `lstart` and now by more
+    /// than [`AGE_TOLERANCE_SECS`]. procps has been seen printing an `etime` of 4123168608
+    /// seconds for a process that had just started; read as true, that makes a young
+    /// process stale.
+    pub(crate) fn impossible(&self, row: &Row<'_>) -> Option<&'static str> {
+        let tol = AGE_TOLERANCE_SECS;
+        if row.start > self.after.saturating_add(tol) {
+            return Some("it starts after now");
+        }
+        if let Some(uptime) = self.uptime {
+            let up = uptime.saturating_add(tol);
+            // An lstart before boot with a matching etime is caught here too.
+            if row.etime_secs > up {
+                return Some("etime is more than the machine's uptime");
+            }
+        }
+        let least = self.before.saturating_sub(row.start);
+        let most = self.after.saturating_sub(row.start);
+        if row.etime_secs.saturating_add(tol) < least || row.etime_secs > most.saturating_add(tol) {
+            return Some("etime disagrees with lstart and the clock");
+        }
+        None
+    }
 }
 
 /// A parsed scan: every row that could be read, every listed pid's parent, and the
@@ -439,8 +499,9 @@ struct Parsed<'a> {
 
 /// Parse a whole scan. A line that cannot be read is left out with its reason (its
 /// parent is still recorded when its pid and parent pid can be read); only when no line
-/// at all can be read is it an error.
-fn parse_lines(out: &[u8]) -> io::Result<Parsed<'_>> {
+/// at all can be read is it an error. With a `clock`, a row whose age cannot be true
+/// ([`Clock::impossible`]) is left out too.
+fn parse_lines<'a>(out: &'a [u8], clock: Option<&Clock>) -> io::Result<Parsed<'a>> {
     let mut parsed = Parsed::default();
     let mut first_bad = None;
     for (n, line) in out.split(|&b| b == b'\n').enumerate() {
@@ -455,12 +516,16 @@ fn parse_lines(out: &[u8]) -> io::Result<Parsed<'_>> {
             }
             None => Err(BadRow::NotARow),
         };
+        let row = row.and_then(|row| match clock.and_then(|c| c.impossible(&row)) {
+            Some(why) => Err(BadRow::ImpossibleAge(why)),
+            None => Ok(row),
+        });
         match row {
             Ok(row) => parsed.rows.push(row),
             Err(why) => {
                 let shown: String = String::from_utf8_lossy(line).chars().take(200).collect();
                 let shown = crate::report::escape(&shown);
-                first_bad.get_or_insert((n + 1, shown.clone()));
+                first_bad.get_or_insert((n + 1, shown.clone(), why));
                 parsed.left_out.push(match pids {
                     Some((pid, ..)) => format!("ps line {}, PID {pid}: {}", n + 1, why.describe()),
                     None => format!("ps line {} (\"{shown}\"): {}", n + 1, why.describe()),
@@ -469,9 +534,12 @@ fn parse_lines(out: &[u8]) -> io::Result<Parsed<'_>> {
         }
     }
     match first_bad {
-        Some((n, shown)) if parsed.rows.is_empty() => Err(io::Error::new(
+        Some((n, shown, why)) if parsed.rows.is_empty() => Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("unparseable output on line {n}: \"{shown}\""),
+            format!(
+                "unparseable output on line {n}: \"{shown}\" ({})",
+                why.describe()
+            ),
         )),
         _ => Ok(parsed),
     }
@@ -501,13 +569,30 @@ fn build_scan(parsed: &Parsed<'_>, query: &Query<'_>, comms: &HashMap<u32, Vec<u
         scan.processes.extend(candidate(row, query, comm));
     }
     // Each record's parent name from the parent's row (`/lib/systemd/systemd --user`
-    // gives `systemd`); a parent not listed, or listed without a name, leaves it `None`.
-    // `ps` cannot tell a replaced executable.
+    // gives `systemd`); a parent not listed, or listed without a name, leaves it `None`
+    // and its role unknown. `ps` gives no executable path: the user's service manager is
+    // told by the words of its `args`. `ps` cannot tell a replaced executable.
+    let args_by_pid: HashMap<u32, &[u8]> = parsed.rows.iter().map(|r| (r.pid, r.args)).collect();
+    let mut no_parent = None;
     for p in &mut scan.processes {
         p.parent_name = names_by_pid
             .get(&p.ppid)
             .filter(|name| !name.is_empty())
             .map(|name| String::from_utf8_lossy(name).into_owned());
+        p.parent_role = match p.ppid {
+            0 => *no_parent.get_or_insert_with(role_of_no_parent),
+            1 => ParentRole::Init,
+            ppid => match (&p.parent_name, args_by_pid.get(&ppid)) {
+                (Some(_), Some(args)) => {
+                    let mut words = args
+                        .split(u8::is_ascii_whitespace)
+                        .filter(|w| !w.is_empty());
+                    let program = words.next().unwrap_or_default();
+                    ParentRole::of_live_parent(program, words)
+                }
+                _ => ParentRole::Unknown,
+            },
+        };
     }
     scan.left_out.clone_from(&parsed.left_out);
     scan
@@ -636,6 +721,22 @@ impl PsSource {
         })
     }
 
+    /// [`Self::run`], with the clock around it.
+    fn run_timed(&self, args: &[&str]) -> (io::Result<PsOutput>, Clock) {
+        let before = Clock::epoch_secs();
+        let out = self.run(args);
+        let after = Clock::epoch_secs().max(before);
+        let uptime = Clock::uptime();
+        (
+            out,
+            Clock {
+                before,
+                after,
+                uptime,
+            },
+        )
+    }
+
     /// Re-read `targets` in one `ps` run: for each, whether it is still that process
     /// (same start time and, if the scan saw it, same command line) and not a zombie.
     /// `None` when `ps` could not be run or said nothing usable.
@@ -647,29 +748,29 @@ impl PsSource {
         pids.dedup();
         let list = pids.join(",");
         let mut args = vec!["-ww"];
-        args.extend(columns(&CHECK_COLUMNS));
+        args.extend(columns(&PS_COLUMNS));
         args.extend(["-p", &list]);
-        let out = self.run(&args).ok()?;
+        let (out, clock) = self.run_timed(&args);
+        let out = out.ok()?;
         // ps exits 1 when none of the pids exists, silently: that is an answer too.
         if !out.status.success() && !out.stderr.is_empty() {
             return None;
         }
-        let mut now = HashMap::new();
-        for line in out.stdout.split(|&b| b == b'\n') {
-            if trim_ascii(line).is_empty() {
-                continue;
-            }
-            let (pid, zombie, start, args) = parse_check(line)?;
-            now.insert(pid, (zombie, start, args));
+        // The scan's parser: a line it cannot read leaves every target unknown, so none
+        // is taken for gone or for the same process.
+        let parsed = parse_lines(&out.stdout, Some(&clock)).ok()?;
+        if !parsed.left_out.is_empty() {
+            return None;
         }
+        let now: HashMap<u32, &Row<'_>> = parsed.rows.iter().map(|r| (r.pid, r)).collect();
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         Some(
             targets
                 .iter()
                 .map(|&(pid, start)| match now.get(&pid) {
-                    Some(&(false, s, args)) if s == start => {
-                        seen.get(&(pid, start)).is_none_or(|was| was == args)
-                    }
+                    Some(row) if !row.is_zombie() && row.start == start => seen
+                        .get(&(pid, start))
+                        .is_none_or(|was| was.as_slice() == row.args),
                     _ => false,
                 })
                 .collect(),
@@ -814,8 +915,9 @@ impl Source for PsSource {
     fn scan(&self, query: &Query<'_>) -> Result<Scan, Error> {
         let fail = |message: String| Error::scan(SCAN_WHAT, io::Error::other(message));
         let mut args = vec!["-A", "-ww"];
-        args.extend(columns(&SCAN_COLUMNS));
-        let out = self.run(&args).map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        args.extend(columns(&PS_COLUMNS));
+        let (out, clock) = self.run_timed(&args);
+        let out = out.map_err(|e| Error::scan(SCAN_WHAT, e))?;
         if !out.status.success() {
             let complaint = out.complaint();
             return Err(fail(if complaint.is_empty() {
@@ -824,7 +926,8 @@ impl Source for PsSource {
                 format!("ps failed ({}): {complaint}", out.status)
             }));
         }
-        let parsed = parse_lines(&out.stdout).map_err(|e| Error::scan(SCAN_WHAT, e))?;
+        let parsed =
+            parse_lines(&out.stdout, Some(&clock)).map_err(|e| Error::scan(SCAN_WHAT, e))?;
         let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
         // Without this process in the list, the pids cannot be trusted to be ours.
         if !parsed.parents.contains_key(&me) {
@@ -906,7 +1009,7 @@ impl Source for PsSource {
 mod tests {
     use super::*;
 
-    // Hand-written from the documented formats of macOS ps(1) for SCAN_COLUMNS: tty `??`
+    // Hand-written from the documented formats of macOS ps(1) for PS_COLUMNS: tty `??`
     // without a terminal, tpgid 0 without one, zombies shown as `(name)`, raw bytes.
     const MACOS: &[u8] = b"\
     1     0     0     1     0 ??       Ss   Mon Mar  4 09:12:01 2024 12-03:04:05  14032 /sbin/launchd
@@ -918,7 +1021,7 @@ mod tests {
   840     1   502   840     0 ??       S    Wed Mar 13 10:06:02 2024    06:32   2048 /usr/bin/vim /Users/me/src/patina/main.rs
 ";
 
-    // Hand-written from procps-ng ps(1) for SCAN_COLUMNS: tty `?`, tpgid -1, zombies as
+    // Hand-written from procps-ng ps(1) for PS_COLUMNS: tty `?`, tpgid -1, zombies as
     // `[name] <defunct>`, kernel threads in brackets, non-printables as `?`.
     const PROCPS: &[u8] = b"\
     1     0     0     1    -1 ?        Ss   Thu Nov 26 15:49:23 2026 3-01:02:03 12444 /sbin/init splash
@@ -929,7 +1032,7 @@ mod tests {
  4100     1  1000  4100  4242 pts/0    Ss   Sun Nov 29 15:59:00 2026       06:06  5000 -bash
 ";
 
-    // macOS (adv_cmds-237, apple-oss-distributions/adv_cmds) for SCAN_COLUMNS, built
+    // macOS (adv_cmds-237, apple-oss-distributions/adv_cmds) for COLUMNS, built
     // from the formats in its sources: ps/keyword.c prints uid, pid, ppid, pgid and
     // tpgid with `%d` (so `nobody` is -2); ps/print.c prints lstart with strftime `%c`
     // (C locale: `Tue Mar  5 08:00:00 2024`), etime in `get_etime` as `%02ld:%02ld`
@@ -958,7 +1061,7 @@ mod tests {
   815     1   501   815     0 ??       S    Wed Mar 13 10:05:01 2024    07:33      0 (patina)
 ";
 
-    // FreeBSD (freebsd/freebsd-src, bin/ps) for SCAN_COLUMNS: bin/ps/print.c prints
+    // FreeBSD (freebsd/freebsd-src, bin/ps) for PS_COLUMNS: bin/ps/print.c prints
     // `-` for lstart and etime of a process whose u-area is not valid (not in memory),
     // etime with `%3d-%02d:%02d:%02d` (days padded to three places), a terminal-less tty
     // as `-`, uids unsigned; bin/ps/ps.c gives a zombie the args `<defunct>`; and
@@ -986,7 +1089,7 @@ mod tests {
 
     /// A scan of recorded output, with the kernel names `comms` for the rows that need one.
     fn scan_with(out: &[u8], query: &Query<'_>, comms: &[(u32, &[u8])]) -> io::Result<Scan> {
-        let parsed = parse_lines(out)?;
+        let parsed = parse_lines(out, None)?;
         let comms = comms.iter().map(|&(p, c)| (p, c.to_vec())).collect();
         let mut scan = build_scan(&parsed, query, &comms);
         scan.ancestors = parsed.parents.keys().copied().collect();
@@ -995,7 +1098,7 @@ mod tests {
 
     /// The matched processes and every row's parent, as a scan of `out` finds them.
     fn parse_scan(out: &[u8], query: &Query<'_>) -> io::Result<(Vec<Process>, HashMap<u32, u32>)> {
-        let parents = parse_lines(out)?.parents;
+        let parents = parse_lines(out, None)?.parents;
         Ok((scan_with(out, query, &[])?.processes, parents))
     }
 
@@ -1207,26 +1310,97 @@ mod tests {
             Err(BadRow::NotARow)
         );
         // Only output with no readable row at all fails the scan.
-        let err = parse_lines(b"this is not ps output\n  PID COMMAND\n").unwrap_err();
+        let err = parse_lines(b"this is not ps output\n  PID COMMAND\n", None).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
         assert!(err.to_string().contains("this is not ps output"), "{err}");
     }
 
+    /// A re-check reads what the scan read: macOS pads `lstart` to 28 characters and
+    /// `stat` to 4 (adv_cmds ps/print.c `lstarted()`, `state()`), so `args` must follow
+    /// a right-justified column in every run, as `rss` is, or it gains leading spaces.
     #[test]
-    fn check_rows_carry_pid_zombie_and_start() {
-        assert_eq!(
-            parse_check(b" 4242 S+   Sun Nov 29 16:00:00 2026"),
-            Some((4242, false, 1_795_968_000, &b""[..]))
-        );
-        assert_eq!(
-            parse_check(b"4300 Z Sun Nov 29 16:00:01 2026"),
-            Some((4300, true, 1_795_968_001, &b""[..]))
-        );
-        assert_eq!(
-            parse_check(b"4300 S Sun Nov 29 16:00:01 2026  patina serve "),
-            Some((4300, false, 1_795_968_001, &b" patina serve"[..]))
-        );
-        assert_eq!(parse_check(b"4300 Z"), None);
+    fn scan_and_check_read_the_same_args_from_padded_macos_columns() {
+        let line = b"  501   300   501   501    0 ??       S    Sun Nov 29 16:00:00 2026          01:02:03   1234 /usr/local/bin/patina serve";
+        let row = parse_row(line).unwrap();
+        assert_eq!(row.start, 1_795_968_000);
+        assert_eq!(row.args, b"/usr/local/bin/patina serve");
+        let parsed = parse_lines(line, None).unwrap();
+        assert_eq!(parsed.rows, [row]);
+        assert!(PS_COLUMNS.last() == Some(&"args=") && PS_COLUMNS[PS_COLUMNS.len() - 2] == "rss=");
+    }
+
+    /// Recorded rows against a clock: 2026-11-29 16:00:00 UTC is 1_795_968_000.
+    #[test]
+    fn rows_whose_age_cannot_be_true_are_left_out_never_stale() {
+        let now = 1_795_968_000 + 3600;
+        let clock = Clock {
+            before: now,
+            after: now + 1,
+            uptime: Some(10 * 86_400),
+        };
+        let lines: &[&[u8]] = &[
+            // Started an hour ago, etime an hour: true.
+            b" 4242     1   501  4242     0 ??       S    Sun Nov 29 16:00:00 2026          01:00:00   1234 patina serve",
+            // The procps case: a young process with etime 4123168608 s (47721 days).
+            b" 4243     1   501  4243     0 ??       S    Sun Nov 29 16:59:59 2026   47721-20:36:48   1234 patina serve",
+            // Starts tomorrow.
+            b" 4244     1   501  4244     0 ??       S    Mon Nov 30 17:00:00 2026            00:00   1234 patina serve",
+            // lstart and etime agree, but on a machine up ten days, 30 days old.
+            b" 4245     1   501  4245     0 ??       S    Fri Oct 30 17:00:00 2026      30-00:00:00   1234 patina serve",
+            // etime a day older than lstart says.
+            b" 4246     1   501  4246     0 ??       S    Sun Nov 29 16:00:00 2026       1-01:00:00   1234 patina serve",
+            // Within the tolerance: one second off either way.
+            b" 4247     1   501  4247     0 ??       S    Sun Nov 29 16:00:00 2026          59:59   1234 patina serve",
+            b" 4248     1   501  4248     0 ??       S    Sun Nov 29 16:00:00 2026       01:00:02   1234 patina serve",
+        ];
+        let out = lines.join(&b"\n"[..]);
+        let parsed = parse_lines(&out, Some(&clock)).unwrap();
+        let kept: Vec<u32> = parsed.rows.iter().map(|r| r.pid).collect();
+        assert_eq!(kept, [4242, 4247, 4248]);
+        let why = parsed.left_out.join("\n");
+        for (pid, reason) in [
+            (4243, "more than the machine's uptime"),
+            (4244, "starts after now"),
+            (4245, "more than the machine's uptime"),
+            (4246, "disagrees with lstart"),
+        ] {
+            assert!(
+                why.contains(&format!("PID {pid}: its age cannot be true")) && why.contains(reason),
+                "{why}"
+            );
+        }
+        // Without a known uptime (macOS, FreeBSD) the consistent 30-day row is read as
+        // true, and the others are still left out.
+        let clock = Clock {
+            uptime: None,
+            ..clock
+        };
+        let parsed = parse_lines(&out, Some(&clock)).unwrap();
+        let kept: Vec<u32> = parsed.rows.iter().map(|r| r.pid).collect();
+        assert_eq!(kept, [4242, 4245, 4247, 4248]);
+        // Those rows never become candidates, whatever the threshold.
+        let names = vec!["patina".to_string()];
+        let scan = build_scan(&parsed, &query(&names), &HashMap::new());
+        let pids: Vec<u32> = scan.processes.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [4242, 4245, 4247, 4248]);
+    }
+
+    #[test]
+    fn this_machine_s_clock_reads_this_process_as_possible() {
+        let src = PsSource::new();
+        if src.ps.is_none() {
+            eprintln!("skipped: no ps on this system");
+            return;
+        }
+        let me = std::process::id().to_string();
+        let mut args = vec!["-ww"];
+        args.extend(columns(&PS_COLUMNS));
+        args.extend(["-p", &me]);
+        let (out, clock) = src.run_timed(&args);
+        let out = out.unwrap();
+        let row = parse_row(trim_ascii(&out.stdout)).unwrap();
+        assert_eq!(clock.impossible(&row), None, "{row:?} {clock:?}");
+        assert_eq!(clock.uptime.is_some(), cfg!(target_os = "linux"));
     }
 
     #[test]
@@ -1262,7 +1436,7 @@ mod tests {
         let names = vec!["patina".to_owned()];
         let q = query(&names);
         // 812 and 813 print only `<defunct>`, and the empty argv[0] of 814 needs a name.
-        let rows = parse_lines(MACOS_CURRENT).unwrap().rows;
+        let rows = parse_lines(MACOS_CURRENT, None).unwrap().rows;
         let wanted: Vec<u32> = rows
             .iter()
             .filter(|r| needs_comm(r, &q))
@@ -1322,7 +1496,7 @@ mod tests {
 
     #[test]
     fn freebsd_rows_without_a_start_time_are_left_out_with_a_reason() {
-        let parsed = parse_lines(FREEBSD).unwrap();
+        let parsed = parse_lines(FREEBSD, None).unwrap();
         assert_eq!(parsed.rows.len(), 7);
         assert_eq!(parsed.left_out.len(), 1);
         assert!(
@@ -1345,7 +1519,7 @@ mod tests {
     fn freebsd_comm_suffix_and_brackets_are_not_arguments() {
         let names = vec!["patina".to_owned()];
         let q = query(&names);
-        let rows = parse_lines(FREEBSD).unwrap().rows;
+        let rows = parse_lines(FREEBSD, None).unwrap().rows;
         let wanted: Vec<u32> = rows
             .iter()
             .filter(|r| needs_comm(r, &q))
@@ -1375,7 +1549,7 @@ mod tests {
     fn one_unreadable_row_no_longer_fails_the_scan() {
         let names = vec!["patina".to_owned()];
         let garbled = [PROCPS, b"this is not ps output\n 4400 1 1000 4400 -1 ? S Sun Nov 29 16:00:00 2026 xx 0 patina\n"].concat();
-        let parsed = parse_lines(&garbled).unwrap();
+        let parsed = parse_lines(&garbled, None).unwrap();
         assert_eq!(parsed.rows.len(), 6);
         assert_eq!(parsed.left_out.len(), 2, "{:?}", parsed.left_out);
         assert!(
@@ -1390,7 +1564,7 @@ mod tests {
 
     #[test]
     fn columns_are_one_keyword_per_option() {
-        let args = columns(&SCAN_COLUMNS);
+        let args = columns(&PS_COLUMNS);
         assert_eq!(args.len(), 22);
         for pair in args.chunks(2) {
             assert_eq!(pair[0], "-o");
@@ -1487,12 +1661,13 @@ mod tests {
         let scan = src.scan(&query(&names)).unwrap();
         assert_eq!(scan.ancestors[0], me);
         assert!(scan.ancestors.len() >= 2, "{:?}", scan.ancestors);
-        let mut args = columns(&CHECK_COLUMNS);
+        let mut args = columns(&PS_COLUMNS);
         let me_text = me.to_string();
         args.extend(["-p", &me_text]);
         let out = src.run(&args).unwrap();
-        let (pid, zombie, start, _) = parse_check(trim_ascii(&out.stdout)).unwrap();
-        assert_eq!((pid, zombie), (me, false));
+        let row = parse_row(trim_ascii(&out.stdout)).unwrap();
+        let start = row.start;
+        assert_eq!((row.pid, row.is_zombie()), (me, false));
         assert!(src.is_same_live(me, start).unwrap());
         assert!(!src.is_same_live(me, start + 1).unwrap());
         assert!(!src.has_exited(me, start));
@@ -1553,7 +1728,6 @@ mod proptests {
         #[test]
         fn any_bytes_are_parsed_or_rejected_without_panic(raw in prop::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse_row(&raw);
-            let _ = parse_check(&raw);
             let _ = parse_etime(&raw);
             let _ = parse_lstart(&mut &raw[..]);
             let _ = zombie_name(&raw);
@@ -1565,7 +1739,6 @@ mod proptests {
         ) {
             let line = words.join(" ");
             let _ = parse_row(line.as_bytes());
-            let _ = parse_check(line.as_bytes());
         }
 
         #[test]

@@ -353,31 +353,47 @@ pub fn ppid_of(pid: u32) -> Option<u32> {
     stdout(&out).trim().parse().ok()
 }
 
-/// The kernel's name of `pid` (via `ps`).
-pub fn comm_of(pid: u32) -> Option<String> {
-    let out = Command::new(which("ps"))
-        .args(["-o", "comm=", "-p", &pid.to_string()])
-        .output()
-        .ok()?;
-    let text = stdout(&out).trim().to_owned();
-    (!text.is_empty()).then_some(text)
-}
-
 /// Panics unless `pid` was adopted by a parent the reaper counts as an adopter: PID 1
-/// or a service manager called `systemd` or `init`. Another child subreaper above the
+/// or the user's service manager (`systemd --user`). Another child subreaper above the
 /// test run would adopt the test's orphans and keep them `attached`.
 pub fn assert_adopted(pid: u32) {
     let ppid = ppid_of(pid).expect("the orphan is gone");
     if ppid == 1 {
         return;
     }
-    let comm = comm_of(ppid).unwrap_or_default();
-    let name = comm.rsplit('/').next().unwrap_or_default();
+    let args = args_of(ppid).unwrap_or_default();
+    let mut words = args.split_whitespace();
+    let program = words.next().unwrap_or_default();
     assert!(
-        matches!(name, "systemd" | "init"),
-        "orphans of this test run are adopted by {comm} (PID {ppid}), a child subreaper \
+        program.ends_with("/lib/systemd/systemd") && words.any(|w| w == "--user"),
+        "orphans of this test run are adopted by {args} (PID {ppid}), a child subreaper \
          the reaper does not count as an adopter: run the tests outside it"
     );
+}
+
+/// Wait (bounded) until `path` holds a pid, and return it.
+pub fn read_pid(path: &Path) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no pid in {}", path.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The command line of `pid` as `ps` shows it.
+pub fn args_of(pid: u32) -> Option<String> {
+    let out = Command::new(which("ps"))
+        .args(["-o", "args=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    let text = stdout(&out).trim().to_owned();
+    (!text.is_empty()).then_some(text)
 }
 
 pub fn stdout(out: &Output) -> String {
