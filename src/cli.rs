@@ -32,8 +32,12 @@ indexer; where that path cannot be read, it matches only if its first word and i
 text give the same name. A process with an empty argv (a zombie, or a live process whose \
 main thread exited) is matched by its kernel name; kernel threads never match.
 
-It is stale when its age is at least --threshold (default 24h), or, on Linux, when its \
-executable was replaced since it started (an upgrade), whatever its age. The age comes \
+It is stale when its age is at least --threshold (default 24h), or, whatever its age, \
+when it listens on a daemon socket (--socket) whose path now leads to another live \
+listener, so that nobody can reach it (superseded: a second daemon removed its socket \
+file and bound its own), or, on Linux, when it listens on a socket and its executable \
+was replaced since it started (replaced: the old daemon after an upgrade; a replaced \
+process that does not listen, a forked worker, follows the age rule). The age comes \
 from the start time the kernel recorded for the process (on Linux /proc/PID/stat against \
 CLOCK_BOOTTIME), to the second, never from the process's own claims or the wall clock.
 
@@ -54,7 +58,7 @@ may be a hidden ancestor (with ps: every process, as ps gives no ancestor start 
   - namespace: in a PID namespace below ours, a container's or sandbox's (not seen by ps);
   - zombie: a process that has already exited (a leader in state Z whose other threads \
 still run is live; with ps it counts as a zombie);
-  - young: younger than --threshold, and its executable not replaced;
+  - young: younger than --threshold, and neither superseded nor a replaced listener;
   - foreground: in the foreground process group of a live terminal, also when that \
 group and the process's own both lie outside our PID namespace;
   - attached: its parent is alive and does not adopt orphans: an editor's MCP server, a \
@@ -64,7 +68,15 @@ namespace (whatever program, also a container's shell) and the user's service ma
 (an executable called systemd run with --user); any other parent, also one called init \
 (WSL's relay) or a child subreaper, keeps its children;
   - serving: it listens on a daemon socket (--socket) and its executable was not \
-replaced.
+replaced;
+  - unknown-serving: whether it serves could not be told in time (a socket path on a \
+file system that does not answer, a descriptor table too large for the budget, a user \
+whose home is not in /etc/passwd), so it may.
+
+Before signalling, the files of a live daemon that is not being reaped (the socket and \
+mother.pid beside it) get spare hard links in their directory; once the stale processes \
+are gone, a file whose path is empty is linked back (never over a newer file), and the \
+spare links are removed. patina's daemon removes both files on SIGTERM, whoever's.
 
 Other users' processes are not even looked at: only those whose effective uid (on Linux \
 the Uid: line of /proc/PID/status) is the caller's count, also when running as root, \
@@ -402,14 +414,16 @@ pub(crate) struct Cli {
     /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
     ///
     /// A process listening on PATH that runs the executable it started with is kept as
-    /// serving, whatever its age. Giving --socket replaces the default,
-    /// $HOME/.patina/run/serve.sock (with --all-users as root, each other owner's
+    /// serving, whatever its age; one still listening on a file that is no longer at
+    /// PATH, while PATH leads to another live listener, is superseded. Giving --socket
+    /// replaces the default, $HOME/.patina/run/serve.sock (HOME unset or empty: the
+    /// home in /etc/passwd; with --all-users as root, each other owner's
     /// ~/.patina/run/serve.sock counts too, for that owner); '--socket none' checks no
     /// socket. Only a listener running as the caller counts. The lookup sends nothing
-    /// and takes at most 100ms: on Linux the kernel's socket diagnostics name the
-    /// listener bound to the file at PATH, and its process is found by its descriptors;
-    /// elsewhere one connection, closed at once, tells whether anybody listens, and
-    /// then every old process of that user is kept.
+    /// and takes at most 100ms, a path that does not answer included: on Linux the
+    /// kernel's socket diagnostics name the listener bound to the file at PATH, and one
+    /// connection, closed at once, names its process; elsewhere that connection tells
+    /// whether anybody listens, and then every old process of that user is kept.
     #[arg(
         long = "socket",
         value_name = "PATH",

@@ -1,16 +1,17 @@
 //! The engine both the CLI and the preflight run: scan, select, reap, report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::lock::{self, ReapLock};
 use crate::reap::{self, Fate};
 use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
 use crate::scan::{Backend, Query, Scan, Source};
-use crate::select::{may_be_serving, trigger, verdict, Verdict};
+use crate::select::{may_be_stale, needs_lookup, trigger, verdict, Verdict};
 use crate::socket::{self, Socket};
+use crate::spare;
 use crate::watch::{Progress, Watch};
 use crate::Error;
 
@@ -28,7 +29,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// name `patina`, threshold 24h, grace 5s, only the caller's own processes.
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 ///
 /// // List (and, without dry_run, reap) `my-daemon` processes older than 12 hours.
 /// let report = patina_reap::Reaper::new()
@@ -193,31 +194,41 @@ impl Reaper {
     }
 
     /// The sockets to check for candidates owned by `owners`: the configured ones for
-    /// the caller, or by default the caller's `$HOME` socket and, with `--all-users` as
-    /// root, each other owner's own.
-    fn socket_list(&self, owners: &[u32]) -> Vec<Socket> {
+    /// the caller, or by default the caller's home socket and, with `--all-users` as
+    /// root, each other owner's own. The caller's home is `$HOME`, or where that is
+    /// unset or empty (`env -i`, hooks, services) its home in `/etc/passwd`. Also the
+    /// users whose home could not be found: their default socket is unknown.
+    fn socket_list(&self, owners: &[u32]) -> (Vec<Socket>, Vec<u32>) {
         let me = rustix::process::geteuid().as_raw();
         if let Some(paths) = &self.sockets {
-            return paths
+            let list = paths
                 .iter()
                 .map(|path| Socket {
                     path: path.clone(),
                     user: me,
                 })
                 .collect();
+            return (list, Vec::new());
         }
         let mut list = Vec::new();
-        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-            list.push(socket::default_socket(Path::new(&home), me));
+        let mut unknown = Vec::new();
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| home_of(me));
+        match home {
+            Some(home) => list.push(socket::default_socket(&home, me)),
+            None => unknown.push(me),
         }
         if self.other_users() && me == 0 {
             for &owner in owners.iter().filter(|&&o| o != me) {
-                if let Some(home) = home_of(owner) {
-                    list.push(socket::default_socket(&home, owner));
+                match home_of(owner) {
+                    Some(home) => list.push(socket::default_socket(&home, owner)),
+                    None => unknown.push(owner),
                 }
             }
         }
-        list
+        (list, unknown)
     }
 
     /// This user's reap turn for these names, waiting for another reaper if need be.
@@ -271,14 +282,13 @@ impl Reaper {
                 .is_some_and(|u| u.iter().any(|&u| u != me))
     }
 
-    /// Select from a finished scan and reap.
-    /// Whether any scanned process would be reaped (before the socket lookup, which
-    /// only ever keeps more).
+    /// Whether any scanned process may be reaped: stale before the socket lookup, or
+    /// young with a replaced executable (the lookup tells whether it is a daemon).
     pub(crate) fn any_stale(&self, scan: &Scan) -> bool {
         let threshold_secs = self.threshold.as_secs();
         scan.processes
             .iter()
-            .any(|p| verdict(p, threshold_secs, &scan.ancestors) == Verdict::Stale)
+            .any(|p| may_be_stale(p, verdict(p, threshold_secs, &scan.ancestors)))
     }
 
     pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
@@ -288,7 +298,7 @@ impl Reaper {
             .iter()
             .map(|p| verdict(p, threshold_secs, &scan.ancestors))
             .collect();
-        self.find_serving(&mut scan, &mut verdicts, threshold_secs);
+        let live = self.find_serving(&mut scan, &mut verdicts, threshold_secs);
         let targets: Vec<(u32, u64)> = scan
             .processes
             .iter()
@@ -303,12 +313,26 @@ impl Reaper {
             .zip(&verdicts)
             .map(|(p, v)| (*v == Verdict::Stale).then(|| source.private_bytes(p.pid))?)
             .collect();
-        let mut fates = if self.dry_run || targets.is_empty() {
-            Vec::new()
-        } else {
-            reap::reap(source, &targets, self.grace, &self.watch)
-        }
-        .into_iter();
+        let mut fates =
+            if self.dry_run || targets.is_empty() {
+                Vec::new()
+            } else {
+                // The live daemons' files, which a stale duplicate may delete as it exits.
+                let guarded: Vec<PathBuf> =
+                    live.into_iter()
+                        .filter(|path| {
+                            !scan.processes.iter().zip(&verdicts).any(|(p, v)| {
+                                *v == Verdict::Stale && p.serving.as_ref() == Some(path)
+                            })
+                        })
+                        .collect();
+                let pids: Vec<u32> = targets.iter().map(|t| t.0).collect();
+                let spares = spare::keep(&guarded, &pids, Instant::now() + socket::BUDGET);
+                let fates = reap::reap(source, &targets, self.grace, &self.watch);
+                spares.restore(Instant::now() + socket::BUDGET);
+                fates
+            }
+            .into_iter();
 
         let mut report = self.report();
         report.left_out = scan.left_out;
@@ -342,37 +366,59 @@ impl Reaper {
                 reason,
                 trigger,
                 parent_name: p.parent_name,
-                socket: p.serving,
+                socket: p.serving.or(p.sockets.superseded),
             });
         }
         report
     }
 
-    /// Look up, for the processes that would otherwise be stale and were not replaced,
-    /// whether they listen on a daemon socket, and decide those again. Nothing is
-    /// looked up when no process is stale.
-    fn find_serving(&self, scan: &mut Scan, verdicts: &mut [Verdict], threshold_secs: u64) {
+    /// Look up, for the processes that are stale or young, which daemon socket they
+    /// serve or were superseded on and whether they listen at all, and decide those
+    /// again. Nothing is looked up when no process is stale or young. Returns the
+    /// sockets whose path leads to a live listener.
+    fn find_serving(
+        &self,
+        scan: &mut Scan,
+        verdicts: &mut [Verdict],
+        threshold_secs: u64,
+    ) -> Vec<PathBuf> {
         let asked: Vec<usize> = (0..verdicts.len())
-            .filter(|&i| may_be_serving(&scan.processes[i], verdicts[i]))
+            .filter(|&i| needs_lookup(verdicts[i]))
             .collect();
         if asked.is_empty() {
-            return;
+            return Vec::new();
         }
-        let candidates: Vec<(u32, u32)> = asked
+        let candidates: Vec<socket::Candidate> = asked
             .iter()
-            .map(|&i| (scan.processes[i].pid, scan.processes[i].uid))
+            .map(|&i| {
+                let p = &scan.processes[i];
+                socket::Candidate {
+                    pid: p.pid,
+                    uid: p.uid,
+                    replaced: p.replaced,
+                    young: verdicts[i] != Verdict::Stale,
+                }
+            })
             .collect();
-        let mut owners: Vec<u32> = candidates.iter().map(|c| c.1).collect();
+        let mut owners: Vec<u32> = candidates.iter().map(|c| c.uid).collect();
         owners.sort_unstable();
         owners.dedup();
-        let sockets = self.socket_list(&owners);
-        for (&i, found) in asked.iter().zip(socket::serving(&sockets, &candidates)) {
-            if let Some(s) = found {
-                let p = &mut scan.processes[i];
-                p.serving = Some(sockets[s].path.clone());
-                verdicts[i] = verdict(p, threshold_secs, &scan.ancestors);
-            }
+        let (sockets, homeless) = self.socket_list(&owners);
+        let lookup = socket::lookup(&sockets, &homeless, &candidates);
+        for (&i, found) in asked.iter().zip(lookup.found) {
+            let p = &mut scan.processes[i];
+            p.serving = found.serving.map(|s| sockets[s].path.clone());
+            p.sockets.superseded = found.superseded.map(|s| sockets[s].path.clone());
+            p.sockets.listens = found.listens;
+            p.sockets.serving_unknown = found.unknown;
+            verdicts[i] = verdict(p, threshold_secs, &scan.ancestors);
         }
+        sockets
+            .into_iter()
+            .zip(lookup.live)
+            .filter(|(_, live)| *live == Some(true))
+            .map(|(s, _)| s.path)
+            .collect()
     }
 
     /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
@@ -414,6 +460,10 @@ fn may_signal(pid: u32) -> bool {
 }
 
 /// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.
+/// Users that only NSS knows (LDAP, SSSD, systemd-homed) are not in that file, and a
+/// lookup through NSS needs libc's getpwuid (unsafe code, and a blocking network call
+/// in the preflight): for them the default socket is unknown, and a process of theirs
+/// that listens on a socket, or may, is kept (`unknown-serving`).
 fn home_of(uid: u32) -> Option<PathBuf> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {

@@ -28,7 +28,7 @@ pub enum Outcome {
     /// Could not be reaped; `reason` says why.
     Failed,
     /// Matched but kept; `reason` is `ancestor`, `init`, `unknown-ancestry`, `namespace`,
-    /// `zombie`, `young`, `foreground`, `attached` or `serving`.
+    /// `zombie`, `young`, `foreground`, `attached`, `serving` or `unknown-serving`.
     Skipped,
 }
 
@@ -68,13 +68,16 @@ pub struct ProcessReport {
     pub outcome: Outcome,
     /// Why it was skipped or failed; `None` otherwise.
     pub reason: Option<String>,
-    /// What made a stale process stale: `age` or `replaced` (its executable was
-    /// replaced since it started); `None` for skipped processes.
+    /// What made a stale process stale: `age`, `replaced` (it listens on a socket and
+    /// its executable was replaced since it started) or `superseded` (it listens on a
+    /// daemon socket whose path now leads to another live listener); `None` for
+    /// skipped processes.
     pub trigger: Option<String>,
     /// The parent's program name, for `attached` (not in the JSON).
     #[serde(skip)]
     pub(crate) parent_name: Option<String>,
-    /// The daemon socket it serves, for `serving` (not in the JSON).
+    /// The daemon socket it serves, for `serving`, or was superseded on, for
+    /// `superseded` (not in the JSON).
     #[serde(skip)]
     pub(crate) socket: Option<std::path::PathBuf>,
 }
@@ -296,8 +299,15 @@ impl ProcessReport {
         let age = format_age(self.age_secs);
         let size = format_bytes(self.freed_bytes());
         let mut facts = format!("PID {}, running {age}, {size}", self.pid);
-        if self.trigger.as_deref() == Some("replaced") {
-            facts.push_str("; replaced since it started");
+        match self.trigger.as_deref() {
+            Some("replaced") => facts.push_str("; replaced since it started"),
+            Some("superseded") => {
+                facts.push_str("; superseded on ");
+                if let Some(path) = &self.socket {
+                    facts.push_str(&escape(&home_relative(path)));
+                }
+            }
+            _ => {}
         }
         let reason = self.reason.as_deref().unwrap_or("");
         match self.outcome {
@@ -359,6 +369,7 @@ fn skip_text(reason: &str) -> &str {
         "foreground" => "in the foreground of a terminal",
         "unknown-ancestry" => "could be a hidden ancestor of this reaper",
         "namespace" => "in another PID namespace",
+        "unknown-serving" => "could be serving a daemon socket (the lookup did not finish in time)",
         "init" => "PID 1 of this PID namespace",
         other => other,
     }

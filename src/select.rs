@@ -18,6 +18,9 @@ pub(crate) enum SkipReason {
     Attached,
     /// It listens on a daemon socket and runs the executable it started with.
     Serving,
+    /// Whether it listens on a daemon socket could not be told in time (a socket path
+    /// that does not answer, a descriptor table too large for the budget): it may serve.
+    UnknownServing,
     /// The reaper's ancestors could not all be read (hidepid, an unreadable parent), and
     /// this process may be one of the hidden ones.
     UnknownAncestry,
@@ -37,6 +40,7 @@ impl SkipReason {
             Self::Foreground => "foreground",
             Self::Attached => "attached",
             Self::Serving => "serving",
+            Self::UnknownServing => "unknown-serving",
             Self::UnknownAncestry => "unknown-ancestry",
             Self::Namespace => "namespace",
             Self::Init => "init",
@@ -56,8 +60,12 @@ pub(crate) enum Verdict {
 pub(crate) enum Trigger {
     /// At least the threshold old.
     Age,
-    /// Its executable was replaced since it started (an upgrade), whatever its age.
+    /// It listens on a socket and its executable was replaced since it started (an
+    /// upgrade), whatever its age.
     Replaced,
+    /// It listens on a daemon socket through a file that is gone, while the path leads
+    /// to another live listener: unreachable, whatever its age.
+    Superseded,
 }
 
 impl Trigger {
@@ -65,13 +73,16 @@ impl Trigger {
         match self {
             Self::Age => "age",
             Self::Replaced => "replaced",
+            Self::Superseded => "superseded",
         }
     }
 }
 
 /// Decide one process. When several rules apply the first of ancestor, init,
-/// unknown-ancestry, namespace, zombie, young, foreground, attached, serving is the reason. A replaced executable makes a process
-/// eligible whatever its age, and a replaced process is not protected as serving.
+/// unknown-ancestry, namespace, zombie, young, foreground, attached, serving,
+/// unknown-serving is the reason. A listener whose executable was replaced, and one
+/// superseded on a daemon socket, are eligible whatever their age; a replaced process
+/// is not protected as serving.
 pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> Verdict {
     if ancestors.contains(&process.pid) {
         Verdict::Keep(SkipReason::Ancestor)
@@ -83,7 +94,7 @@ pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32])
         Verdict::Keep(SkipReason::Namespace)
     } else if process.is_zombie() {
         Verdict::Keep(SkipReason::Zombie)
-    } else if process.age_secs < threshold_secs && !process.replaced {
+    } else if process.age_secs < threshold_secs && early_trigger(process).is_none() {
         Verdict::Keep(SkipReason::Young)
     } else if is_foreground(process) {
         Verdict::Keep(SkipReason::Foreground)
@@ -91,24 +102,41 @@ pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32])
         Verdict::Keep(SkipReason::Attached)
     } else if process.serving.is_some() && !process.replaced {
         Verdict::Keep(SkipReason::Serving)
+    } else if process.sockets.serving_unknown && !process.replaced {
+        Verdict::Keep(SkipReason::UnknownServing)
     } else {
         Verdict::Stale
     }
 }
 
-/// Why a stale process is stale.
-pub(crate) fn trigger(process: &Process) -> Trigger {
-    if process.replaced {
-        Trigger::Replaced
+/// What makes a process stale whatever its age, if anything: superseded on a daemon
+/// socket, or a listener (a daemon) whose executable was replaced. A replaced process
+/// that does not listen (a forked `patina scrape forge --sync`) follows the age rule.
+fn early_trigger(process: &Process) -> Option<Trigger> {
+    if process.sockets.superseded.is_some() {
+        Some(Trigger::Superseded)
+    } else if process.replaced && process.sockets.listens == Some(true) {
+        Some(Trigger::Replaced)
     } else {
-        Trigger::Age
+        None
     }
 }
 
-/// Whether a stale verdict could still turn into `serving`: the socket lookup is made
-/// only for these.
-pub(crate) fn may_be_serving(process: &Process, verdict: Verdict) -> bool {
-    verdict == Verdict::Stale && !process.replaced
+/// Why a stale process is stale.
+pub(crate) fn trigger(process: &Process) -> Trigger {
+    early_trigger(process).unwrap_or(Trigger::Age)
+}
+
+/// Whether the socket lookup is made for a process with this verdict: it can only
+/// change the verdict of one that is stale or young.
+pub(crate) fn needs_lookup(verdict: Verdict) -> bool {
+    matches!(verdict, Verdict::Stale | Verdict::Keep(SkipReason::Young))
+}
+
+/// Whether a process may turn out stale once its sockets are looked up: stale already,
+/// or young with a replaced executable (a daemon after an upgrade, if it listens).
+pub(crate) fn may_be_stale(process: &Process, verdict: Verdict) -> bool {
+    verdict == Verdict::Stale || (verdict == Verdict::Keep(SkipReason::Young) && process.replaced)
 }
 
 /// In the foreground process group of its terminal. A group and a foreground group that
@@ -141,6 +169,7 @@ mod tests {
             parent_role: ParentRole::Init,
             replaced: false,
             serving: None,
+            sockets: Default::default(),
             live_threads: false,
             other_namespace: false,
             ancestry_unknown: false,
@@ -332,12 +361,21 @@ mod tests {
     }
 
     #[test]
-    fn a_replaced_executable_makes_it_stale_whatever_its_age() {
+    fn a_replaced_listener_is_stale_whatever_its_age_and_a_replaced_worker_follows_age() {
         let mut p = process(10, 5);
         p.replaced = true;
+        // Not looked up yet, or not listening: the age rule.
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
+        assert!(may_be_stale(&p, verdict(&p, DAY, &[])));
+        p.sockets.listens = Some(false);
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
+        p.age_secs = DAY;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+        assert_eq!(trigger(&p), Trigger::Age);
+        p.age_secs = 5;
+        p.sockets.listens = Some(true);
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
         assert_eq!(trigger(&p), Trigger::Replaced);
-        assert!(!may_be_serving(&p, Verdict::Stale));
         // replaced but serving: still stale (the old daemon after an upgrade)
         p.serving = Some("/run/s.sock".into());
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
@@ -349,6 +387,32 @@ mod tests {
         // not replaced and young: young
         p.state = b'S';
         p.replaced = false;
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
+    }
+
+    #[test]
+    fn a_superseded_listener_is_stale_whatever_its_age_but_not_when_attached() {
+        let mut p = process(10, 5);
+        p.sockets.superseded = Some("/run/s.sock".into());
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
+        assert_eq!(trigger(&p), Trigger::Superseded);
+        let q = attached(p.clone(), 4321, ParentRole::Other);
+        assert_eq!(verdict(&q, DAY, &[]), Verdict::Keep(SkipReason::Attached));
+    }
+
+    #[test]
+    fn a_lookup_that_could_not_tell_keeps_an_old_process_as_unknown_serving() {
+        let mut p = process(10, 2 * DAY);
+        p.sockets.serving_unknown = true;
+        assert_eq!(
+            verdict(&p, DAY, &[]),
+            Verdict::Keep(SkipReason::UnknownServing)
+        );
+        // Serving, when it was found, says more.
+        p.serving = Some("/run/s.sock".into());
+        assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Serving));
+        // Young stays young.
+        p.age_secs = 5;
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
     }
 }

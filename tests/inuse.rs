@@ -2,6 +2,8 @@
 //! socket is kept whatever its age; one whose executable was replaced is reaped young.
 
 use std::path::{Path, PathBuf};
+#[cfg(target_os = "linux")]
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -35,9 +37,21 @@ fn identifies_listener() -> bool {
 /// A "host" (a shell named `claude`, in its own session with no terminal) that starts
 /// this sandbox's sleeper as its child and waits; returns (host, child).
 fn spawn_host_with_child(sb: &mut Sandbox, program: &Path) -> (u32, u32) {
+    spawn_host_with_child_listening(sb, program, None)
+}
+
+/// [`spawn_host_with_child`] whose child listens on the Unix socket `listen`, if given.
+fn spawn_host_with_child_listening(
+    sb: &mut Sandbox,
+    program: &Path,
+    listen: Option<&Path>,
+) -> (u32, u32) {
     let host = sb.link(&which("sh"), "claude");
     let pidfile = sb.dir.path().join("child.pid");
     let mut cmd = orphan_command(&host);
+    if let Some(socket) = listen {
+        cmd.env("SLEEPER_LISTEN", socket);
+    }
     cmd.arg("-c")
         .arg("\"$1\" 1000 & echo $! > \"$2\"; wait")
         .arg("claude")
@@ -46,6 +60,9 @@ fn spawn_host_with_child(sb: &mut Sandbox, program: &Path) -> (u32, u32) {
     let host_pid = sb.spawn_launched(cmd);
     let child = read_pid(&pidfile);
     wait_for_argv0(child, &program.display().to_string());
+    if let Some(socket) = listen {
+        wait_for_file(socket);
+    }
     (host_pid, child)
 }
 
@@ -291,19 +308,40 @@ fn spawn_at(sb: &mut Sandbox, path: &Path) -> u32 {
     })
 }
 
+/// A sleeper (orphan) running the file at `path`, with argv[0] `path`, listening on the
+/// Unix socket `socket` (not a daemon socket: any listener).
+fn spawn_listening_at(sb: &mut Sandbox, path: &Path, socket: &Path) -> u32 {
+    let pid = sb.spawn_orphan(path, path, |cmd| {
+        cmd.arg("1000").env("SLEEPER_LISTEN", socket);
+    });
+    wait_for_file(socket);
+    pid
+}
+
 #[test]
-fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_is_young() {
+fn a_young_replaced_listener_is_reaped_and_a_young_replaced_worker_or_an_unchanged_one_is_young() {
+    // An upgrade replaced the executable of a daemon (it listens on a socket) and of a
+    // worker that does not listen (a forked `patina scrape forge --sync`): only the
+    // daemon is stale before its time.
     let mut sb = Sandbox::new();
     let path = own_copy(&sb, "run");
-    let replaced = spawn_at(&mut sb, &path);
+    let any = sb.dir.path().join("any.sock");
+    let replaced = spawn_listening_at(&mut sb, &path, &any);
+    let worker = spawn_at(&mut sb, &path);
     let kept_path = own_copy(&sb, "keep");
     let unchanged = spawn_at(&mut sb, &kept_path);
     replace_file(&path);
 
-    let (doc, out) = sb.run_json(&["--threshold", "1h", "-n"]);
+    let (doc, out) = sb.run_json(&["--threshold", "1h", "-n", "--socket", "none"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let young = entry(&doc, unchanged).unwrap();
     assert_eq!(young["reason"], "young", "{young}");
+    let w = entry(&doc, worker).unwrap();
+    assert_eq!(
+        (&w["outcome"], &w["reason"]),
+        (&"skipped".into(), &"young".into()),
+        "{w}"
+    );
     let e = entry(&doc, replaced).unwrap();
     if !tells_replaced() {
         assert_eq!(e["reason"], "young", "{e}");
@@ -323,7 +361,9 @@ fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_
             && text.contains("; replaced since it started)"),
         "{text}"
     );
+    assert!(!text.contains(&format!("(PID {worker},")), "{text}");
     assert!(sb.exits_within(replaced, EXIT));
+    assert!(sb.alive(worker));
     assert!(sb.alive(unchanged));
 }
 
@@ -331,7 +371,8 @@ fn a_young_process_whose_executable_was_replaced_is_reaped_and_an_unchanged_one_
 fn a_deleted_executable_counts_as_replaced() {
     let mut sb = Sandbox::new();
     let path = own_copy(&sb, "keep");
-    let pid = spawn_at(&mut sb, &path);
+    let any = sb.dir.path().join("any.sock");
+    let pid = spawn_listening_at(&mut sb, &path, &any);
     std::fs::remove_file(&path).unwrap();
     let (doc, out) = sb.run_json(&["--threshold", "1h", "-n"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -345,11 +386,12 @@ fn a_deleted_executable_counts_as_replaced() {
 }
 
 #[test]
-fn a_replaced_process_attached_to_a_live_host_is_kept() {
+fn a_replaced_listener_attached_to_a_live_host_is_kept() {
     let mut sb = Sandbox::new();
     let strays = Strays::under(sb.dir.path());
     let path = own_copy(&sb, "run");
-    let (host, child) = spawn_host_with_child(&mut sb, &path);
+    let socket = sb.dir.path().join("any.sock");
+    let (host, child) = spawn_host_with_child_listening(&mut sb, &path, Some(&socket));
     replace_file(&path);
     let (doc, out) = sb.run_json(&["--threshold", "1h"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -387,25 +429,162 @@ fn a_replaced_process_serving_the_socket_is_reaped() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn a_daemon_whose_socket_file_another_one_replaced_is_reaped() {
-    // What a second `patina mother start` does today: remove the socket file and bind
-    // a new one. The first daemon still listens, but nobody can reach it any more.
+fn a_young_daemon_whose_socket_file_another_one_replaced_is_reaped_as_superseded() {
+    // What a second `patina mother start` does: remove the socket file and bind a new
+    // one. The first daemon still listens, but nobody can reach it any more: stale
+    // whatever its age.
     let mut sb = Sandbox::new();
     let socket = sb.dir.path().join("serve.sock");
+    let socket_arg = socket.to_str().unwrap();
     let unreachable = spawn_listener(&mut sb, &socket);
     std::fs::remove_file(&socket).unwrap();
     let live = spawn_listener(&mut sb, &socket);
-    let (doc, out) = sb.run_json(&["--threshold", "0s", "--socket", socket.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let e = entry(&doc, live).unwrap();
-    assert_eq!(e["reason"], "serving", "{e}");
-    let e = entry(&doc, unreachable).unwrap();
-    if e["reason"] == "serving" {
+    let (doc, _) = sb.run_json(&["--threshold", "0s", "-n", "--socket", socket_arg]);
+    if entry(&doc, unreachable).unwrap()["reason"] == "serving" {
         // Without the kernel's socket diagnostics both listeners count (fail closed).
         skip("no socket diagnostics here, both listeners were kept");
         return;
     }
+    let args = ["--threshold", "1h", "--socket", socket_arg];
+    let verbose = sb.run(&[&args[..], &["-n", "-v", "--color", "never"]].concat());
+    let text = stdout(&verbose);
+    let (doc, out) = sb.run_json(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, live).unwrap();
+    assert_eq!(e["outcome"], "skipped", "{e}");
+    let e = entry(&doc, unreachable).unwrap();
     assert_eq!(e["outcome"], "terminated", "{e}");
+    assert_eq!(e["trigger"], "superseded", "{e}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("(PID {unreachable}, "))
+                && l.ends_with(&format!("; superseded on {socket_arg})"))),
+        "{text}"
+    );
     assert!(sb.exits_within(unreachable, EXIT));
     assert!(sb.alive(live));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_listener_whose_socket_file_is_gone_is_superseded_by_nobody() {
+    let mut sb = Sandbox::new();
+    let socket = sb.dir.path().join("serve.sock");
+    let listener = spawn_listener(&mut sb, &socket);
+    std::fs::remove_file(&socket).unwrap();
+    let (doc, out) = sb.run_json(&[
+        "--threshold",
+        "1h",
+        "-n",
+        "--socket",
+        socket.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = entry(&doc, listener).unwrap();
+    assert_eq!(e["reason"], "young", "{e}");
+    // A plain file put in its place leads to no listener either.
+    std::fs::write(&socket, b"").unwrap();
+    let (doc, _) = sb.run_json(&[
+        "--threshold",
+        "1h",
+        "-n",
+        "--socket",
+        socket.to_str().unwrap(),
+    ]);
+    assert_eq!(entry(&doc, listener).unwrap()["reason"], "young");
+    assert!(sb.alive(listener));
+}
+
+/// Run the reaper with an empty environment (`env -i`, and `HOME=` if `empty_home`)
+/// in a private mount namespace whose `/etc/passwd` is `passwd`; `None` (with the
+/// reason printed) where that cannot be done (not root, no unshare).
+#[cfg(target_os = "linux")]
+fn run_without_home(
+    sb: &Sandbox,
+    passwd: &Path,
+    empty_home: bool,
+    args: &[&str],
+) -> Option<serde_json::Value> {
+    if !is_root() {
+        skip("needs root to put another /etc/passwd in a private mount namespace");
+        return None;
+    }
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(unshare) = unshare else {
+        skip("unshare(1) is not installed");
+        return None;
+    };
+    let mut cmd = Command::new(unshare);
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(
+            r#"mount --bind "$1" /etc/passwd || exit 99; shift
+               b=${PATINA_REAP_BACKEND:+PATINA_REAP_BACKEND=$PATINA_REAP_BACKEND}
+               if [ "$1" = empty ]; then shift; exec env -i $b HOME= "$@"; fi
+               shift; exec env -i $b "$@""#,
+        )
+        .arg("sh")
+        .arg(passwd)
+        .arg(if empty_home { "empty" } else { "unset" })
+        .arg(reaper_bin())
+        .args(["--name", &sb.name])
+        .args(args);
+    let out = cmd.output().unwrap();
+    if out.status.code() == Some(99) {
+        skip("cannot bind-mount over /etc/passwd here");
+        return None;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    Some(serde_json::from_slice(&out.stdout).expect("JSON"))
+}
+
+/// `/etc/passwd` with this user's home set to `home`, or without this user's line.
+#[cfg(target_os = "linux")]
+fn passwd_with_home(home: Option<&Path>) -> String {
+    let me = rustix::process::geteuid().as_raw().to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let mut fields: Vec<String> = line.split(':').map(str::to_owned).collect();
+            if fields.len() < 7 || fields[2] != me {
+                return Some(line.to_owned());
+            }
+            fields[5] = home?.display().to_string();
+            Some(fields.join(":"))
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn without_home_the_default_socket_is_the_one_under_the_passwd_home() {
+    let mut sb = Sandbox::new();
+    let run_dir = sb.dir.path().join(".patina/run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let listener = spawn_listener(&mut sb, &run_dir.join("serve.sock"));
+    let duplicate = sb.spawn_sleeper();
+    let passwd = sb.dir.path().join("passwd");
+    std::fs::write(&passwd, passwd_with_home(Some(sb.dir.path()))).unwrap();
+    let args = ["--threshold", "0s", "-n", "--json"];
+    for empty_home in [false, true] {
+        let Some(doc) = run_without_home(&sb, &passwd, empty_home, &args) else {
+            return;
+        };
+        let e = entry(&doc, listener).expect("listed");
+        assert_eq!(e["reason"], "serving", "HOME empty: {empty_home}: {e}");
+        assert_eq!(outcome(&doc, duplicate), "would_reap");
+    }
+    // A user that /etc/passwd does not know (NSS, LDAP): its socket is unknown, so a
+    // process that listens is kept, and one that does not is still stale.
+    std::fs::write(&passwd, passwd_with_home(None)).unwrap();
+    let Some(doc) = run_without_home(&sb, &passwd, false, &args) else {
+        return;
+    };
+    let e = entry(&doc, listener).expect("listed");
+    assert_eq!(e["reason"], "unknown-serving", "{e}");
+    assert_eq!(outcome(&doc, duplicate), "would_reap");
+    assert!(sb.alive(listener) && sb.alive(duplicate));
 }

@@ -8,8 +8,10 @@ mod argv0;
 mod cli;
 #[cfg(target_os = "linux")]
 mod containers;
+mod daemon;
 mod faults;
 mod generated;
+mod homes;
 mod inuse;
 mod numbers;
 mod preflight;

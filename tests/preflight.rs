@@ -295,8 +295,8 @@ fn a_shell_script_can_read_the_json_report() {
 #[test]
 fn the_preflight_keeps_attached_serves_and_reaps_orphaned_and_replaced_ones() {
     // In a PID namespace whose PID 1 is this script's shell: O is an orphan-like serve
-    // (its parent is PID 1), C a serve whose host shell H still runs, R a young serve
-    // whose executable is replaced after it started.
+    // (its parent is PID 1), C a serve whose host shell H still runs, R a young daemon
+    // (it listens on its socket) whose executable is replaced after it started.
     let Some(p) = patina_for_namespace() else {
         return;
     };
@@ -304,7 +304,8 @@ fn the_preflight_keeps_attached_serves_and_reaps_orphaned_and_replaced_ones() {
         r#"{STATE_FN}
 d=$(mktemp -d)
 cp "{p}" "$d/patina"
-"$d/patina" serve 2>/dev/null & R=$!
+mkdir "$d/r"
+HOME="$d/r" "$d/patina" mother start 2>/dev/null & R=$!
 "{p}" serve 2>/dev/null & O=$!
 sh -c '"$0" serve 2>/dev/null & echo $! > "$1"; wait' "{p}" "$d/c.pid" & H=$!
 sleep 1.5

@@ -45,8 +45,10 @@ pub(crate) struct Process {
     /// exactly (`/proc`); elsewhere always false.
     pub(crate) replaced: bool,
     /// The daemon socket it listens on; filled in by the engine, and only for processes
-    /// that would otherwise be stale.
+    /// that would otherwise be stale or young.
     pub(crate) serving: Option<std::path::PathBuf>,
+    /// What else the socket lookup found; filled in by the engine.
+    pub(crate) sockets: SocketFacts,
     /// Its main thread has exited (state `Z`) but other threads still run: a live
     /// process (Linux `/proc` only).
     pub(crate) live_threads: bool,
@@ -56,6 +58,19 @@ pub(crate) struct Process {
     /// The caller's ancestor chain could not be followed to its top, and this process
     /// may lie above the gap: it could be an ancestor.
     pub(crate) ancestry_unknown: bool,
+}
+
+/// What the socket lookup found for a process besides the socket it serves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SocketFacts {
+    /// The daemon socket it listens on through a file that is no longer at the path,
+    /// which now leads to another live listener: nobody can reach it.
+    pub(crate) superseded: Option<std::path::PathBuf>,
+    /// Whether it holds a listening socket (Unix or TCP); `None` when not known.
+    pub(crate) listens: Option<bool>,
+    /// Whether it serves a daemon socket could not be told (a socket path that did not
+    /// answer, descriptors that could not all be read in time).
+    pub(crate) serving_unknown: bool,
 }
 
 /// What a process's parent is. Only an adopter says nothing about a live session: a

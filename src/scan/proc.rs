@@ -658,6 +658,7 @@ impl Source for ProcSource {
                 parent_role,
                 replaced,
                 serving: None,
+                sockets: Default::default(),
                 live_threads: stat.live_threads(),
                 other_namespace: status.pid_levels > 1,
                 ancestry_unknown: false,

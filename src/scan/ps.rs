@@ -418,6 +418,7 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         parent_role: ParentRole::Unknown,
         replaced: false,
         serving: None,
+        sockets: Default::default(),
         // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
         // are not seen.
         live_threads: false,

@@ -14,6 +14,12 @@
 //                          environment, print its pid and exit at once: the new process
 //                          is an orphan, adopted by PID 1 or the nearest subreaper
 //   SLEEPER_LISTEN=PATH    listen on a Unix socket bound at PATH (never accepting)
+//   SLEEPER_FDS=N          raise the soft RLIMIT_NOFILE to the hard one and hold N
+//                          more descriptors open (on /dev/null), no socket among them
+//   SLEEPER_DAEMON=DIR     behave as patina's daemon does with its files: remove
+//                          DIR/serve.sock if it is there, bind and listen on it, write
+//                          its pid to DIR/mother.pid; on SIGTERM remove both (whoever's
+//                          they are by then) and exit 0
 //   SLEEPER_SUBREAPER=1    become a child subreaper (Linux); with SLEEPER_ADOPT=PATH,
 //                          then start PATH through a launcher so that it is adopted,
 //                          and write its pid to the file SLEEPER_PIDFILE
@@ -28,6 +34,9 @@ extern "C" {
     fn signal(sig: i32, handler: usize) -> usize;
     fn pause() -> i32;
     fn fork() -> i32;
+    fn unlink(path: *const i8) -> i32;
+    fn getrlimit(resource: i32, limit: *mut [u64; 2]) -> i32;
+    fn setrlimit(resource: i32, limit: *const [u64; 2]) -> i32;
     fn _exit(code: i32) -> !;
     fn execve(path: *const i8, argv: *const *const i8, envp: *const *const i8) -> i32;
     #[cfg(target_os = "linux")]
@@ -46,6 +55,37 @@ extern "C" fn fork_and_exit(_sig: i32) {
         }
         signal(15, 0);
     }
+}
+
+/// The files a SLEEPER_DAEMON removes on SIGTERM, set before the handler is installed.
+static DAEMON_FILES: std::sync::OnceLock<[CString; 2]> = std::sync::OnceLock::new();
+
+extern "C" fn remove_files_and_exit(_sig: i32) {
+    // unlink and _exit are async-signal-safe; the paths were made before the handler.
+    if let Some(files) = DAEMON_FILES.get() {
+        for file in files {
+            unsafe { unlink(file.as_ptr()) };
+        }
+    }
+    unsafe { _exit(0) };
+}
+
+fn daemon(dir: std::ffi::OsString) -> ! {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::path::PathBuf::from(dir);
+    let socket = dir.join("serve.sock");
+    let pid_file = dir.join("mother.pid");
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
+    let c = |p: &std::path::Path| CString::new(p.as_os_str().as_bytes()).unwrap();
+    let _ = DAEMON_FILES.set([c(&socket), c(&pid_file)]);
+    unsafe { signal(15, remove_files_and_exit as *const () as usize) };
+    // Connections are accepted and closed, so a test can tell who is reached.
+    for stream in listener.incoming() {
+        drop(stream);
+    }
+    std::process::exit(0)
 }
 
 fn exec_with_empty_argv(path: std::ffi::OsString) -> ! {
@@ -106,6 +146,25 @@ fn main() {
     }
     if std::env::var_os("SLEEPER_EXIT").is_some() {
         return;
+    }
+    let mut _held = Vec::new();
+    if let Some(n) = std::env::var_os("SLEEPER_FDS") {
+        let n: usize = n.to_str().and_then(|n| n.parse().ok()).unwrap();
+        // RLIMIT_NOFILE is 7 on Linux, 8 on the BSDs and macOS.
+        let resource = if cfg!(target_os = "linux") { 7 } else { 8 };
+        let mut limit = [0u64; 2];
+        unsafe {
+            getrlimit(resource, &mut limit);
+            limit[0] = limit[1];
+            setrlimit(resource, &limit);
+        }
+        let null = std::fs::File::open("/dev/null").unwrap();
+        for _ in 0..n {
+            _held.push(null.try_clone().unwrap());
+        }
+    }
+    if let Some(dir) = std::env::var_os("SLEEPER_DAEMON") {
+        daemon(dir);
     }
     if let Some(path) = std::env::var_os("SLEEPER_EMPTY_ARGV") {
         exec_with_empty_argv(path);

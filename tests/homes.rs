@@ -1,0 +1,166 @@
+//! Homes that are not a plain local directory: an overlay (live USB, containers) and a
+//! network file system that no longer answers. Each case runs as root in a private
+//! mount namespace with a real mount; elsewhere it is skipped.
+
+#![cfg(target_os = "linux")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::common::*;
+
+/// Run `script` with `sh` in a private mount namespace (`$1` is the reaper, `$2` the
+/// sleeper copy, `$3` the sandbox directory); `None` (with the reason printed) where
+/// that cannot be done.
+fn in_mount_namespace(sb: &Sandbox, sleeper: &Path, script: &str) -> Option<Output> {
+    if !is_root() {
+        skip("needs root to mount in a private mount namespace");
+        return None;
+    }
+    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        skip("unshare(1) is not installed");
+        return None;
+    };
+    let mut cmd = Command::new(unshare);
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ])
+    .arg(reaper_bin())
+    .arg(sleeper)
+    .arg(sb.dir.path())
+    .stdin(Stdio::null());
+    sb.private_tmp(&mut cmd);
+    Some(cmd.output().expect("run unshare"))
+}
+
+/// A copy of the sleeper under the sandbox's name (a file of its own on the disk).
+fn sleeper_copy(sb: &Sandbox) -> PathBuf {
+    let dir = sb.dir.path().join("bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(&sb.name);
+    std::fs::copy(sleeper(), &path).unwrap();
+    path
+}
+
+#[test]
+fn a_daemon_on_an_overlay_home_whose_layers_are_on_other_file_systems_is_serving() {
+    // The lower layer on the disk, the upper one on a tmpfs: stat() of the socket file
+    // names the upper layer's device, the socket diagnostics the overlay's.
+    let sb = Sandbox::new();
+    let sleeper = sleeper_copy(&sb);
+    let script = r#"
+d="$3"; mkdir -p "$d/lower" "$d/merged" "$d/upper"
+mount -t tmpfs tmpfs "$d/upper" || { echo mounted=no; exit 0; }
+mkdir "$d/upper/up" "$d/upper/work"
+mount -t overlay overlay -o "lowerdir=$d/lower,upperdir=$d/upper/up,workdir=$d/upper/work" "$d/merged" || { echo mounted=no; exit 0; }
+echo mounted=yes
+L=$(SLEEPER_LAUNCH="$2" SLEEPER_LISTEN="$d/merged/serve.sock" "$2" serve)
+echo listener=$L
+i=0; while [ ! -S "$d/merged/serve.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+echo devices=$(stat -c %d "$d/merged/serve.sock")/$(stat -c %d "$d/upper/up/serve.sock")
+"$1" --name "$(basename "$2")" --threshold 0s -n --json --socket "$d/merged/serve.sock" > "$d/doc"
+echo rc=$?
+kill $L
+umount "$d/merged"; umount "$d/upper"
+"#;
+    let Some(out) = in_mount_namespace(&sb, &sleeper, script) else {
+        return;
+    };
+    let text = stdout(&out);
+    if field(&text, "mounted") != "yes" {
+        skip("cannot mount an overlay on a tmpfs here");
+        return;
+    }
+    assert_eq!(field(&text, "rc"), "0", "{text}{}", stderr(&out));
+    let listener: u32 = field(&text, "listener").parse().unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.dir.path().join("doc")).unwrap()).unwrap();
+    let e = entry(&doc, listener).expect("listed");
+    assert_eq!(e["reason"], "serving", "{e} {text}");
+}
+
+/// The part of a script that mounts a FUSE file system at `$d/home` and never answers
+/// it: every lookup under it blocks until the connection goes (the descriptor on
+/// /dev/fuse, fd 3, is closed when the namespace's processes end).
+const DEAD_HOME: &str = r#"
+mkdir -p "$d/home"
+exec 3<>/dev/fuse || { echo mounted=no; exit 0; }
+mount -i -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 dead "$d/home" || { echo mounted=no; exit 0; }
+echo mounted=yes
+"#;
+
+#[test]
+fn a_home_that_never_answers_keeps_what_may_serve_and_the_run_returns() {
+    let mut sb = Sandbox::new();
+    let duplicate = sb.spawn_sleeper();
+    let sleeper = sleeper_copy(&sb);
+    let script = format!(
+        r#"d="$3"
+{DEAD_HOME}
+HOME="$d/home" timeout 20 "$1" --name {name} --threshold 0s -n --json > "$d/doc"
+echo rc=$?
+umount -l "$d/home"
+"#,
+        name = sb.name
+    );
+    let Some(out) = in_mount_namespace(&sb, &sleeper, &script) else {
+        return;
+    };
+    let text = stdout(&out);
+    if field(&text, "mounted") != "yes" {
+        skip("cannot mount a FUSE file system here");
+        return;
+    }
+    // 124: timeout(1) had to end it.
+    assert_eq!(field(&text, "rc"), "0", "{text}{}", stderr(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.dir.path().join("doc")).unwrap()).unwrap();
+    let e = entry(&doc, duplicate).expect("listed");
+    assert_eq!(e["reason"], "unknown-serving", "{e}");
+    assert!(sb.alive(duplicate));
+}
+
+#[test]
+fn the_preflight_returns_when_the_home_never_answers() {
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
+    let script = format!(
+        r#"
+state() {{ s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }}
+d=$(mktemp -d)
+{DEAD_HOME}
+"{p}" serve 2>/dev/null & S=$!
+sleep 1.5
+HOME="$d/home" PATINA_REAP_THRESHOLD=1s timeout 20 "{p}" status >/dev/null 2>"$d/err"
+echo rc=$?
+echo state=$(state $S)
+echo err=$(cat "$d/err")
+kill $S
+umount -l "$d/home"
+exec 3>&-
+rm -rf "$d"
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    if field(&text, "mounted") != "yes" {
+        skip("cannot mount a FUSE file system here");
+        return;
+    }
+    assert_eq!(field(&text, "rc"), "0", "{text}");
+    // What may serve on the unanswered socket is kept, silently.
+    assert_eq!(field(&text, "state"), "running", "{text}");
+    assert_eq!(field(&text, "err"), "", "{text}");
+}
