@@ -608,19 +608,20 @@ fn build_scan(parsed: &Parsed<'_>, query: &Query<'_>, comms: &HashMap<u32, Vec<u
         };
     }
     scan.left_out.clone_from(&parsed.left_out);
-    // A row whose age cannot be true is named only if it could be a candidate: its
-    // program name is wanted, or ps shows no name for it.
+    // A row whose age cannot be true is named only when the name ps shows for it (its
+    // program name, or a zombie's bracketed name) is wanted.
     scan.left_out.extend(
         parsed
             .impossible
             .iter()
             .filter(|(args, _)| {
-                let args = trim_ascii(args);
-                args.is_empty()
-                    || args.starts_with(b"[")
-                    || args.starts_with(b"(")
-                    || args.ends_with(b"<defunct>")
-                    || matching_name(query.names, args, b"").is_some()
+                let shown = zombie_name(args);
+                let shown = if shown.is_empty() {
+                    program_name(trim_ascii(args))
+                } else {
+                    shown
+                };
+                query.names.iter().any(|n| n.as_bytes() == shown)
             })
             .map(|(_, note)| note.clone()),
     );
