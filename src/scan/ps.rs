@@ -495,6 +495,11 @@ struct Parsed<'a> {
     rows: Vec<Row<'a>>,
     parents: HashMap<u32, u32>,
     left_out: Vec<String>,
+    /// Rows whose age cannot be true, with their `args` and the reason. Kept apart:
+    /// procps reads the uptime once as it starts, so every process started during its
+    /// run gets a negative `etime` printed wrapped (seen: 4123168608 s) and lands here
+    /// on a busy machine; only those that could be a candidate are worth a note.
+    impossible: Vec<(&'a [u8], String)>,
 }
 
 /// Parse a whole scan. A line that cannot be read is left out with its reason (its
@@ -517,10 +522,19 @@ fn parse_lines<'a>(out: &'a [u8], clock: Option<&Clock>) -> io::Result<Parsed<'a
             None => Err(BadRow::NotARow),
         };
         let row = row.and_then(|row| match clock.and_then(|c| c.impossible(&row)) {
-            Some(why) => Err(BadRow::ImpossibleAge(why)),
+            Some(why) => {
+                let why = BadRow::ImpossibleAge(why);
+                let note = format!("ps line {}, PID {}: {}", n + 1, row.pid, why.describe());
+                parsed.impossible.push((row.args, note));
+                Err(why)
+            }
             None => Ok(row),
         });
         match row {
+            Err(why @ BadRow::ImpossibleAge(_)) => {
+                let shown: String = String::from_utf8_lossy(line).chars().take(200).collect();
+                first_bad.get_or_insert((n + 1, crate::report::escape(&shown), why));
+            }
             Ok(row) => parsed.rows.push(row),
             Err(why) => {
                 let shown: String = String::from_utf8_lossy(line).chars().take(200).collect();
@@ -595,6 +609,23 @@ fn build_scan(parsed: &Parsed<'_>, query: &Query<'_>, comms: &HashMap<u32, Vec<u
         };
     }
     scan.left_out.clone_from(&parsed.left_out);
+    // A row whose age cannot be true is named only when the name ps shows for it (its
+    // program name, or a zombie's bracketed name) is wanted.
+    scan.left_out.extend(
+        parsed
+            .impossible
+            .iter()
+            .filter(|(args, _)| {
+                let shown = zombie_name(args);
+                let shown = if shown.is_empty() {
+                    program_name(trim_ascii(args))
+                } else {
+                    shown
+                };
+                query.names.iter().any(|n| n.as_bytes() == shown)
+            })
+            .map(|(_, note)| note.clone()),
+    );
     scan
 }
 
@@ -759,7 +790,7 @@ impl PsSource {
         // The scan's parser: a line it cannot read leaves every target unknown, so none
         // is taken for gone or for the same process.
         let parsed = parse_lines(&out.stdout, Some(&clock)).ok()?;
-        if !parsed.left_out.is_empty() {
+        if !parsed.left_out.is_empty() || !parsed.impossible.is_empty() {
             return None;
         }
         let now: HashMap<u32, &Row<'_>> = parsed.rows.iter().map(|r| (r.pid, r)).collect();
@@ -1357,7 +1388,9 @@ mod tests {
         let parsed = parse_lines(&out, Some(&clock)).unwrap();
         let kept: Vec<u32> = parsed.rows.iter().map(|r| r.pid).collect();
         assert_eq!(kept, [4242, 4247, 4248]);
-        let why = parsed.left_out.join("\n");
+        assert!(parsed.left_out.is_empty(), "{:?}", parsed.left_out);
+        let why: Vec<&str> = parsed.impossible.iter().map(|(_, n)| n.as_str()).collect();
+        let why = why.join("\n");
         for (pid, reason) in [
             (4243, "more than the machine's uptime"),
             (4244, "starts after now"),
@@ -1383,6 +1416,12 @@ mod tests {
         let scan = build_scan(&parsed, &query(&names), &HashMap::new());
         let pids: Vec<u32> = scan.processes.iter().map(|p| p.pid).collect();
         assert_eq!(pids, [4242, 4245, 4247, 4248]);
+        // Each is named under --verbose when its name is wanted, and not otherwise (procps
+        // prints a wrapped etime for every process started during its run).
+        assert_eq!(scan.left_out.len(), 3, "{:?}", scan.left_out);
+        let names = vec!["other".to_string()];
+        let scan = build_scan(&parsed, &query(&names), &HashMap::new());
+        assert!(scan.left_out.is_empty(), "{:?}", scan.left_out);
     }
 
     #[test]
