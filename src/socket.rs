@@ -889,6 +889,31 @@ mod imp {
             bad[32] = 200;
             assert_eq!(diag::parse(&bad, &mut Vec::new()), None);
             assert_eq!(diag::request().len(), 40);
+            // A name attribute (NUL-terminated, padded to 4 bytes) after the VFS one.
+            let mut named = Vec::new();
+            named.extend_from_slice(&56u32.to_ne_bytes());
+            named.extend_from_slice(&20u16.to_ne_bytes());
+            named.extend_from_slice(&[0; 10]);
+            named.extend_from_slice(&[1, 1, 10, 0]);
+            named.extend_from_slice(&78u32.to_ne_bytes());
+            named.extend_from_slice(&[0; 8]);
+            named.extend_from_slice(&12u16.to_ne_bytes());
+            named.extend_from_slice(&1u16.to_ne_bytes());
+            named.extend_from_slice(&5u32.to_ne_bytes());
+            named.extend_from_slice(&((8u32 << 20) | 1).to_ne_bytes());
+            named.extend_from_slice(&9u16.to_ne_bytes());
+            named.extend_from_slice(&0u16.to_ne_bytes());
+            named.extend_from_slice(b"/a/s\0\0\0\0");
+            let mut found = Vec::new();
+            assert_eq!(diag::parse(&named, &mut found), Some(false));
+            assert_eq!(
+                found,
+                [diag::Bound {
+                    socket: 78,
+                    file: Some((8, 1, 5)),
+                    name: Some(b"/a/s".to_vec()),
+                }]
+            );
         }
 
         #[test]

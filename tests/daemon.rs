@@ -235,3 +235,53 @@ fn duplicates_holding_many_descriptors_and_no_socket_are_reaped_not_kept_serving
     }
     assert_eq!(listener_reached_at(&socket), Some(live));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn where_the_listener_cannot_be_named_a_lookup_cut_short_says_unknown_serving() {
+    // As PID 1's child in a private PID namespace the reaper does not ask for the peer
+    // credentials, so each duplicate's table is compared with the socket: those the
+    // budget cuts short are kept as unknown-serving, and none is called serving.
+    let per_process = hard_nofile().saturating_sub(100).min(19_000);
+    if per_process < 5_000 {
+        skip("the hard limit on open descriptors is too low to hold thousands of them");
+        return;
+    }
+    let sb = Sandbox::new();
+    let run = sb.dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let script = format!(
+        r#"
+s="{sleeper}"; run="{run}"
+SLEEPER_DAEMON="$run" "$s" mother start & echo live=$!
+i=0; while [ ! -s "$run/mother.pid" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+for n in 1 2 3 4 5 6; do SLEEPER_FDS={per_process} "$s" serve & done
+sleep 2
+"{reaper}" --name "$(basename "$s")" --threshold 0s -n --json --socket "$run/serve.sock" > "$run/doc"
+echo rc=$?
+"#,
+        sleeper = sb.sleeper_path().display(),
+        run = run.display(),
+        reaper = reaper_bin(),
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "rc"), "0", "{text}{}", stderr(&out));
+    let live: u32 = field(&text, "live").parse().unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("doc")).unwrap()).unwrap();
+    let processes = doc["processes"].as_array().unwrap();
+    assert_eq!(processes.len(), 7, "{doc}");
+    for e in processes {
+        if e["pid"] == live {
+            assert_eq!(e["reason"], "serving", "{e}");
+        } else {
+            assert!(
+                e["outcome"] == "would_reap" || e["reason"] == "unknown-serving",
+                "{e}"
+            );
+        }
+    }
+}
