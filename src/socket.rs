@@ -848,22 +848,29 @@ mod imp {
             assert_eq!(parse_tcp_listener(header), None);
         }
 
-        #[test]
-        fn diagnostic_answers_are_parsed_or_rejected() {
-            let mut found = Vec::new();
-            // One answer: header, unix_diag_msg (inode 77), a VFS attribute (inode 5 on
-            // device 8:1), then DONE.
+        /// One answer of `len` bytes: header, unix_diag_msg for `inode`, and a VFS
+        /// attribute (inode 5 on device 8:1); the caller appends any further attributes.
+        fn answer(len: u32, inode: u32) -> Vec<u8> {
             let mut msg = Vec::new();
-            msg.extend_from_slice(&44u32.to_ne_bytes());
+            msg.extend_from_slice(&len.to_ne_bytes());
             msg.extend_from_slice(&20u16.to_ne_bytes());
             msg.extend_from_slice(&[0; 10]);
             msg.extend_from_slice(&[1, 1, 10, 0]);
-            msg.extend_from_slice(&77u32.to_ne_bytes());
+            msg.extend_from_slice(&inode.to_ne_bytes());
             msg.extend_from_slice(&[0; 8]);
             msg.extend_from_slice(&12u16.to_ne_bytes());
             msg.extend_from_slice(&1u16.to_ne_bytes());
             msg.extend_from_slice(&5u32.to_ne_bytes());
             msg.extend_from_slice(&((8u32 << 20) | 1).to_ne_bytes());
+            msg
+        }
+
+        #[test]
+        fn diagnostic_answers_are_parsed_or_rejected() {
+            let mut found = Vec::new();
+            // One answer: header, unix_diag_msg (inode 77), a VFS attribute (inode 5 on
+            // device 8:1), then DONE.
+            let msg = answer(44, 77);
             let mut done = Vec::new();
             done.extend_from_slice(&20u32.to_ne_bytes());
             done.extend_from_slice(&3u16.to_ne_bytes());
@@ -890,17 +897,7 @@ mod imp {
             assert_eq!(diag::parse(&bad, &mut Vec::new()), None);
             assert_eq!(diag::request().len(), 40);
             // A name attribute (NUL-terminated, padded to 4 bytes) after the VFS one.
-            let mut named = Vec::new();
-            named.extend_from_slice(&56u32.to_ne_bytes());
-            named.extend_from_slice(&20u16.to_ne_bytes());
-            named.extend_from_slice(&[0; 10]);
-            named.extend_from_slice(&[1, 1, 10, 0]);
-            named.extend_from_slice(&78u32.to_ne_bytes());
-            named.extend_from_slice(&[0; 8]);
-            named.extend_from_slice(&12u16.to_ne_bytes());
-            named.extend_from_slice(&1u16.to_ne_bytes());
-            named.extend_from_slice(&5u32.to_ne_bytes());
-            named.extend_from_slice(&((8u32 << 20) | 1).to_ne_bytes());
+            let mut named = answer(56, 78);
             named.extend_from_slice(&9u16.to_ne_bytes());
             named.extend_from_slice(&0u16.to_ne_bytes());
             named.extend_from_slice(b"/a/s\0\0\0\0");
