@@ -4,10 +4,12 @@
 mod common;
 
 mod adversarial;
+#[cfg(target_os = "linux")]
 mod argv0;
 mod cli;
 #[cfg(target_os = "linux")]
 mod containers;
+#[cfg(target_os = "linux")]
 mod daemon;
 mod faults;
 mod generated;

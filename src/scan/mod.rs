@@ -90,6 +90,8 @@ pub(crate) enum ParentRole {
     /// ppid 0 in a PID namespace below the initial one: the parent lives outside the
     /// namespace (`docker exec`, `nsenter`) and is alive, or the kernel would have
     /// reparented the process to PID 1.
+    // Only Linux has PID namespaces.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Outside,
     /// A live parent that is none of the above: an editor, a shell, an agent host, a
     /// relay (WSL's per-session `init` is a child of PID 1, not PID 1).
