@@ -228,7 +228,11 @@ fn a_process_entered_from_outside_the_namespace_is_attached_and_an_orphan_of_a_s
 fn adopted_by(sb: &mut Sandbox, path: &str, args: &[&str]) -> (u32, u32) {
     let manager_exe = sb.dir.path().join(path);
     std::fs::create_dir_all(manager_exe.parent().unwrap()).unwrap();
-    std::fs::hard_link(sleeper(), &manager_exe).unwrap();
+    // A real file at that path (so /proc/PID/exe names it): a hard link, or a copy where
+    // an ordinary user may not link another's file (protected_hardlinks).
+    if std::fs::hard_link(sleeper(), &manager_exe).is_err() {
+        std::fs::copy(sleeper(), &manager_exe).unwrap();
+    }
     let name = path.rsplit('/').next().unwrap();
     let pidfile = sb.dir.path().join(format!("adopted-by-{name}.pid"));
     let mut cmd = Command::new(&manager_exe);
