@@ -269,7 +269,12 @@ mod imp {
             return Some((bound, true));
         }
         let table = std::fs::read("/proc/net/unix").ok()?;
-        let bound = table
+        Some((bound_by_name(&table), false))
+    }
+
+    /// The listening sockets of a `/proc/net/unix` table, known by their bound name only.
+    fn bound_by_name(table: &[u8]) -> Vec<diag::Bound> {
+        table
             .split(|&b| b == b'\n')
             .filter_map(parse_listener)
             .map(|(socket, path)| diag::Bound {
@@ -277,8 +282,7 @@ mod imp {
                 file: None,
                 name: Some(path.to_vec()),
             })
-            .collect();
-        Some((bound, false))
+            .collect()
     }
 
     /// [`at_path`] without the diagnostics: every listener bound under the path counts
@@ -783,16 +787,7 @@ mod imp {
             let held = walk_fds(me, &wanted, deadline).unwrap();
             assert_eq!((held.serving, held.superseded), (None, Some(0)));
             // By path alone (no diagnostics), both count as reached.
-            let table = std::fs::read("/proc/net/unix").unwrap();
-            let by_name: Vec<diag::Bound> = table
-                .split(|&b| b == b'\n')
-                .filter_map(parse_listener)
-                .map(|(socket, path)| diag::Bound {
-                    socket,
-                    file: None,
-                    name: Some(path.to_vec()),
-                })
-                .collect();
+            let by_name = bound_by_name(&std::fs::read("/proc/net/unix").unwrap());
             assert_eq!(at_path_by_name(&by_name, &facts).reached.len(), 2);
             // Once the file is gone, nobody is reached and nobody superseded.
             std::fs::remove_file(&path).unwrap();
