@@ -1,17 +1,16 @@
 //! The engine both the CLI and the preflight run: scan, select, reap, report.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use crate::lock::{self, ReapLock};
 use crate::reap::{self, Fate};
 use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
 use crate::scan::{Backend, Query, Scan, Source};
-use crate::select::{may_be_stale, needs_lookup, trigger, verdict, Verdict};
-use crate::socket::{self, Socket};
-use crate::spare;
+use crate::select::{sockets_matter, trigger, verdict, SkipReason, Trigger, Verdict};
+use crate::socket::{self, Daemons};
 use crate::watch::{Progress, Watch};
 use crate::Error;
 
@@ -54,7 +53,7 @@ pub struct Reaper {
     /// with `all_users`.
     users: Option<Vec<u32>>,
     list_young: bool,
-    /// Daemon sockets; `None` for the default, `$HOME/.patina/run/serve.sock`.
+    /// Daemon sockets; `None` for the default, any `*/.patina/run/serve.sock`.
     sockets: Option<Vec<PathBuf>>,
     watch: Watch,
 }
@@ -132,7 +131,9 @@ impl Reaper {
     }
 
     /// Also report matches younger than the threshold as skipped (on by default). Off,
-    /// the command line of a young process is never read, which makes the scan cheaper.
+    /// they are left out of the report, and the command line of a young process that
+    /// cannot be stale is never read, which makes the scan cheaper. The verdict on every
+    /// process is the same either way.
     pub fn list_young(mut self, list_young: bool) -> Self {
         self.list_young = list_young;
         self
@@ -163,27 +164,14 @@ impl Reaper {
     /// temporary directory), so that each stale process is reported by one of them; a
     /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
-        let source = Backend::from_env()?.source();
-        let nobody = !self.all_users && self.users.as_ref().is_some_and(Vec::is_empty);
-        if self.names.is_empty() || nobody {
-            // Nothing can match: no scan, no lock, no signal.
-            return Ok(self.report());
-        }
-        let _turn = (!self.dry_run).then(|| self.take_turn());
-        if self.watch.interrupted() {
-            return Err(Error::Interrupted);
-        }
-        let scan = self.scan(&*source)?;
-        if self.watch.interrupted() {
-            return Err(Error::Interrupted);
-        }
-        Ok(self.finish(&*source, scan))
+        self.execute(Mode::Command)
     }
 
-    /// Daemon sockets whose listener is kept as `serving` (replaces the default,
-    /// `$HOME/.patina/run/serve.sock`); an empty list checks none, as an empty
-    /// [`names`](Self::names) list matches nothing. The listener counts only when it runs
-    /// as the caller.
+    /// Daemon sockets whose listener is kept as `serving` (replaces the default, any
+    /// `*/.patina/run/serve.sock`); an empty list checks none, as an empty
+    /// [`names`](Self::names) list matches nothing. A relative path is taken from the
+    /// current directory. A process serves a socket when it holds the listener that
+    /// connections to the path reach in its own mount namespace.
     pub fn sockets<I, P>(mut self, sockets: I) -> Self
     where
         I: IntoIterator<Item = P>,
@@ -193,44 +181,198 @@ impl Reaper {
         self
     }
 
-    /// The sockets to check for candidates owned by `owners`: the configured ones for
-    /// the caller, or by default the caller's home socket and, with `--all-users` as
-    /// root, each other owner's own. The caller's home is `$HOME`, or where that is
-    /// unset or empty (`env -i`, hooks, services) its home in `/etc/passwd`. Also the
-    /// users whose home could not be found: their default socket is unknown.
-    fn socket_list(&self, owners: &[u32]) -> (Vec<Socket>, Vec<u32>) {
-        let me = rustix::process::geteuid().as_raw();
-        if let Some(paths) = &self.sockets {
-            let list = paths
-                .iter()
-                .map(|path| Socket {
-                    path: path.clone(),
-                    user: me,
-                })
-                .collect();
-            return (list, Vec::new());
+    /// The one pipeline: take a turn, scan, gather the facts, decide once, act, report.
+    /// The modes differ only in when the turn is taken and how the scan is bounded.
+    pub(crate) fn execute(&self, mode: Mode) -> Result<Report, Error> {
+        let nobody = !self.all_users && self.users.as_ref().is_some_and(Vec::is_empty);
+        if self.names.is_empty() || nobody {
+            // Nothing can match: no scan, no lock, no signal.
+            return Ok(self.report());
         }
-        let mut list = Vec::new();
-        let mut unknown = Vec::new();
-        let home = std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| home_of(me));
-        match home {
-            Some(home) => list.push(socket::default_socket(&home, me)),
-            None => unknown.push(me),
+        let backend = Backend::from_env()?;
+        let mut turn = (mode == Mode::Command && !self.dry_run).then(|| self.take_turn());
+        if self.watch.interrupted() {
+            return Err(Error::Interrupted);
         }
-        if self.other_users() && me == 0 {
-            for &owner in owners.iter().filter(|&&o| o != me) {
-                match home_of(owner) {
-                    Some(home) => list.push(socket::default_socket(&home, owner)),
-                    None => unknown.push(owner),
-                }
+        let (source, mut scan) = match mode {
+            Mode::Command => {
+                let source = backend.source();
+                let scan = self.scan(&*source)?;
+                (source, scan)
             }
+            Mode::Preflight => self.scan_within_budget(backend)?,
+        };
+        if self.watch.interrupted() {
+            return Err(Error::Interrupted);
         }
-        (list, unknown)
+        let verdicts = self.decide(&mut scan);
+        let stale = stale_among(&verdicts);
+        // The preflight takes its turn only when there is something to do, and leaves
+        // the processes to a reaper that holds it.
+        if mode == Mode::Preflight && !self.dry_run && !stale.is_empty() {
+            turn = Some(lock::acquire(&self.names, Duration::ZERO));
+        }
+        let left_to_another = matches!(turn, Some(ReapLock::Busy)) && mode == Mode::Preflight;
+        Ok(self.act(&*source, scan, verdicts, &stale, left_to_another))
     }
 
+    /// Decide and act on a scan made earlier, without a turn: for the tests of what
+    /// happens between a scan and a signal.
+    #[cfg(test)]
+    pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
+        let verdicts = self.decide(&mut scan);
+        let stale = stale_among(&verdicts);
+        self.act(source, scan, verdicts, &stale, false)
+    }
+
+    /// Look up the sockets of the processes whose verdict they can change, then decide
+    /// every process once, with all facts in.
+    fn decide(&self, scan: &mut Scan) -> Vec<Verdict> {
+        let threshold_secs = self.threshold.as_secs();
+        let asked: Vec<usize> = (0..scan.processes.len())
+            .filter(|&i| sockets_matter(&scan.processes[i], threshold_secs, &scan.ancestors))
+            .collect();
+        if !asked.is_empty() {
+            let candidates: Vec<socket::Candidate> = asked
+                .iter()
+                .map(|&i| {
+                    let p = &scan.processes[i];
+                    socket::Candidate {
+                        pid: p.pid,
+                        uid: p.uid,
+                        replaced: p.replaced,
+                        young: p.age_secs < threshold_secs,
+                    }
+                })
+                .collect();
+            let facts = socket::lookup(&self.daemons(), &candidates);
+            for (&i, facts) in asked.iter().zip(facts) {
+                scan.processes[i].sockets = facts;
+            }
+        }
+        scan.processes
+            .iter()
+            .map(|p| verdict(p, threshold_secs, &scan.ancestors))
+            .collect()
+    }
+
+    /// Which bound names are daemon sockets.
+    fn daemons(&self) -> Daemons {
+        match &self.sockets {
+            None => Daemons::Default,
+            Some(paths) => Daemons::Paths(
+                paths
+                    .iter()
+                    .filter_map(|p| std::path::absolute(p).ok())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Signal the stale processes (unless a dry run, or they are left to another
+    /// reaper) and report on every process.
+    fn act(
+        &self,
+        source: &dyn Source,
+        scan: Scan,
+        verdicts: Vec<Verdict>,
+        stale: &[usize],
+        left_to_another: bool,
+    ) -> Report {
+        let triggers: Vec<Option<Trigger>> = scan
+            .processes
+            .iter()
+            .zip(&verdicts)
+            .map(|(p, v)| (*v == Verdict::Stale).then(|| trigger(p)))
+            .collect();
+        // Before any signal: what each stale process holds that ending it frees.
+        let private: Vec<Option<u64>> = scan
+            .processes
+            .iter()
+            .zip(&verdicts)
+            .map(|(p, v)| (*v == Verdict::Stale).then(|| source.private_bytes(p.pid))?)
+            .collect();
+        let mut fates = if self.dry_run || left_to_another || stale.is_empty() {
+            Vec::new()
+        } else {
+            let targets: Vec<(u32, u64)> = stale
+                .iter()
+                .map(|&i| (scan.processes[i].pid, scan.processes[i].start))
+                .collect();
+            let at_once: Vec<bool> = stale
+                .iter()
+                .map(|&i| triggers[i].is_some_and(Trigger::kills_at_once))
+                .collect();
+            reap::reap(source, &targets, &at_once, self.grace, &self.watch)
+        }
+        .into_iter();
+
+        let mut report = self.report();
+        report.left_out = scan.left_out;
+        for (((p, v), private_bytes), trigger) in scan
+            .processes
+            .into_iter()
+            .zip(verdicts)
+            .zip(private)
+            .zip(triggers)
+        {
+            let (outcome, reason) = match v {
+                Verdict::Keep(SkipReason::Young) if !self.list_young => continue,
+                Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
+                Verdict::Stale if self.dry_run => match may_signal(p.pid) {
+                    true => (Outcome::WouldReap, None),
+                    false => (Outcome::WouldFail, Some(NOT_PERMITTED.to_owned())),
+                },
+                Verdict::Stale if left_to_another => {
+                    (Outcome::Vanished, Some(LEFT_TO_ANOTHER.to_owned()))
+                }
+                Verdict::Stale => match fates.next() {
+                    Some(Fate::Terminated) => (Outcome::Terminated, None),
+                    Some(Fate::Killed) => (Outcome::Killed, None),
+                    Some(Fate::Vanished) | None => (Outcome::Vanished, None),
+                    Some(Fate::Failed(why)) => (Outcome::Failed, Some(why)),
+                },
+            };
+            let argv = lossy_argv(&p.argv);
+            let first_signal = trigger.map(|t| {
+                if t.kills_at_once() {
+                    "SIGKILL"
+                } else {
+                    "SIGTERM"
+                }
+                .to_owned()
+            });
+            report.push(ProcessReport {
+                pid: p.pid,
+                ppid: p.ppid,
+                name: p.name,
+                command: argv.join(" "),
+                argv,
+                uid: p.uid,
+                age_secs: p.age_secs,
+                rss_bytes: p.rss_bytes,
+                private_bytes,
+                outcome,
+                reason,
+                trigger: trigger.map(|t| t.as_str().to_owned()),
+                first_signal,
+                parent_name: p.parent_name,
+                socket: p.sockets.serving.or(p.sockets.superseded),
+            });
+        }
+        report
+    }
+
+    /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
+    pub fn disabled_report(&self) -> Report {
+        let mut report = self.report();
+        report.disabled = true;
+        report.threshold_secs = None;
+        report
+    }
+}
+
+impl Reaper {
     /// This user's reap turn for these names, waiting for another reaper if need be.
     fn take_turn(&self) -> ReapLock {
         let turn = lock::acquire(&self.names, Duration::ZERO);
@@ -242,10 +384,6 @@ impl Reaper {
         let turn = lock::acquire_unless(&self.names, up_to, &|| self.watch.interrupted());
         self.watch.report(Progress::DoneWaiting);
         turn
-    }
-
-    pub(crate) fn names_list(&self) -> &[String] {
-        &self.names
     }
 
     pub(crate) fn scan(&self, source: &dyn Source) -> Result<Scan, Error> {
@@ -264,6 +402,7 @@ impl Reaper {
         let mut scan = source.scan(&Query {
             names: &self.names,
             uid,
+            // Only what cannot be stale is left unread, and only when it is not listed.
             min_age_secs: if self.list_young { 0 } else { threshold_secs },
         })?;
         if let (Some(users), false) = (&self.users, self.all_users) {
@@ -272,165 +411,37 @@ impl Reaper {
         Ok(scan)
     }
 
-    /// Whether processes of users other than the caller may be considered.
-    fn other_users(&self) -> bool {
-        let me = rustix::process::geteuid().as_raw();
-        self.all_users
-            || self
-                .users
-                .as_ref()
-                .is_some_and(|u| u.iter().any(|&u| u != me))
-    }
-
-    /// Whether any scanned process may be reaped: stale before the socket lookup, or
-    /// young with a replaced executable (the lookup tells whether it is a daemon).
-    pub(crate) fn any_stale(&self, scan: &Scan) -> bool {
-        let threshold_secs = self.threshold.as_secs();
-        scan.processes
-            .iter()
-            .any(|p| may_be_stale(p, verdict(p, threshold_secs, &scan.ancestors)))
-    }
-
-    pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
-        let threshold_secs = self.threshold.as_secs();
-        let mut verdicts: Vec<Verdict> = scan
-            .processes
-            .iter()
-            .map(|p| verdict(p, threshold_secs, &scan.ancestors))
-            .collect();
-        let live = self.find_serving(&mut scan, &mut verdicts, threshold_secs);
-        let targets: Vec<(u32, u64)> = scan
-            .processes
-            .iter()
-            .zip(&verdicts)
-            .filter(|(_, v)| **v == Verdict::Stale)
-            .map(|(p, _)| (p.pid, p.start))
-            .collect();
-        // Before any signal: what each stale process holds that ending it frees.
-        let private: Vec<Option<u64>> = scan
-            .processes
-            .iter()
-            .zip(&verdicts)
-            .map(|(p, v)| (*v == Verdict::Stale).then(|| source.private_bytes(p.pid))?)
-            .collect();
-        let mut fates =
-            if self.dry_run || targets.is_empty() {
-                Vec::new()
-            } else {
-                // The live daemons' files, which a stale duplicate may delete as it exits.
-                let guarded: Vec<PathBuf> =
-                    live.into_iter()
-                        .filter(|path| {
-                            !scan.processes.iter().zip(&verdicts).any(|(p, v)| {
-                                *v == Verdict::Stale && p.serving.as_ref() == Some(path)
-                            })
-                        })
-                        .collect();
-                let pids: Vec<u32> = targets.iter().map(|t| t.0).collect();
-                let spares = spare::keep(&guarded, &pids, Instant::now() + socket::BUDGET);
-                let fates = reap::reap(source, &targets, self.grace, &self.watch);
-                spares.restore(Instant::now() + socket::BUDGET);
-                fates
-            }
-            .into_iter();
-
-        let mut report = self.report();
-        report.left_out = scan.left_out;
-        for ((p, v), private_bytes) in scan.processes.into_iter().zip(verdicts).zip(private) {
-            let trigger = (v == Verdict::Stale).then(|| trigger(&p).as_str().to_owned());
-            let (outcome, reason) = match v {
-                Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
-                Verdict::Stale if self.dry_run => match may_signal(p.pid) {
-                    true => (Outcome::WouldReap, None),
-                    false => (Outcome::WouldFail, Some(NOT_PERMITTED.to_owned())),
-                },
-                Verdict::Stale => match fates.next() {
-                    Some(Fate::Terminated) => (Outcome::Terminated, None),
-                    Some(Fate::Killed) => (Outcome::Killed, None),
-                    Some(Fate::Vanished) | None => (Outcome::Vanished, None),
-                    Some(Fate::Failed(why)) => (Outcome::Failed, Some(why)),
-                },
-            };
-            let argv = lossy_argv(&p.argv);
-            report.push(ProcessReport {
-                pid: p.pid,
-                ppid: p.ppid,
-                name: p.name,
-                command: argv.join(" "),
-                argv,
-                uid: p.uid,
-                age_secs: p.age_secs,
-                rss_bytes: p.rss_bytes,
-                private_bytes,
-                outcome,
-                reason,
-                trigger,
-                parent_name: p.parent_name,
-                socket: p.serving.or(p.sockets.superseded),
+    /// Scan on a helper thread and wait at most [`SCAN_BUDGET`] for it: the preflight
+    /// must not hold `patina` up (a read of `/proc/PID/cmdline` can block on a process
+    /// stuck in D state).
+    fn scan_within_budget(&self, backend: Backend) -> Result<Scanned, Error> {
+        let (tx, rx) = mpsc::channel::<Result<Scanned, Error>>();
+        let worker = self.clone();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&abandoned);
+        let spawned = std::thread::Builder::new()
+            .name("patina-reap-scan".into())
+            .spawn(move || {
+                let source = backend.abandonable_source(flag);
+                let result = worker.scan(&*source).map(|scan| (source, scan));
+                // The receiver is gone if the budget ran out: nothing to do then.
+                let _ = tx.send(result);
             });
+        if spawned.is_err() {
+            let source = backend.source();
+            let scan = self.scan(&*source)?;
+            return Ok((source, scan));
         }
-        report
+        rx.recv_timeout(SCAN_BUDGET).unwrap_or_else(|_| {
+            // Out of time: the scan stops reading (a flooding `ps` must not grow patina).
+            abandoned.store(true, Ordering::Relaxed);
+            Err(Error::scan(
+                "the preflight's scan",
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "took longer than 500 ms"),
+            ))
+        })
     }
 
-    /// Look up, for the processes that are stale or young, which daemon socket they
-    /// serve or were superseded on and whether they listen at all, and decide those
-    /// again. Nothing is looked up when no process is stale or young. Returns the
-    /// sockets whose path leads to a live listener.
-    fn find_serving(
-        &self,
-        scan: &mut Scan,
-        verdicts: &mut [Verdict],
-        threshold_secs: u64,
-    ) -> Vec<PathBuf> {
-        let asked: Vec<usize> = (0..verdicts.len())
-            .filter(|&i| needs_lookup(verdicts[i]))
-            .collect();
-        if asked.is_empty() {
-            return Vec::new();
-        }
-        let candidates: Vec<socket::Candidate> = asked
-            .iter()
-            .map(|&i| {
-                let p = &scan.processes[i];
-                socket::Candidate {
-                    pid: p.pid,
-                    uid: p.uid,
-                    replaced: p.replaced,
-                    young: verdicts[i] != Verdict::Stale,
-                }
-            })
-            .collect();
-        let mut owners: Vec<u32> = candidates.iter().map(|c| c.uid).collect();
-        owners.sort_unstable();
-        owners.dedup();
-        let (sockets, homeless) = self.socket_list(&owners);
-        let lookup = socket::lookup(&sockets, &homeless, &candidates);
-        for (&i, found) in asked.iter().zip(lookup.found) {
-            let p = &mut scan.processes[i];
-            p.serving = found.serving.map(|s| sockets[s].path.clone());
-            p.sockets.superseded = found.superseded.map(|s| sockets[s].path.clone());
-            p.sockets.listens = found.listens;
-            p.sockets.serving_unknown = found.unknown;
-            verdicts[i] = verdict(p, threshold_secs, &scan.ancestors);
-        }
-        sockets
-            .into_iter()
-            .zip(lookup.live)
-            .filter(|(_, live)| *live == Some(true))
-            .map(|(s, _)| s.path)
-            .collect()
-    }
-
-    /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
-    pub fn disabled_report(&self) -> Report {
-        let mut report = self.report();
-        report.disabled = true;
-        report.threshold_secs = None;
-        report
-    }
-}
-
-impl Reaper {
     /// An empty report of this configuration.
     fn report(&self) -> Report {
         Report::new(
@@ -442,9 +453,35 @@ impl Reaper {
     }
 }
 
+/// The indices of the stale verdicts.
+fn stale_among(verdicts: &[Verdict]) -> Vec<usize> {
+    (0..verdicts.len())
+        .filter(|&i| verdicts[i] == Verdict::Stale)
+        .collect()
+}
+
+/// How a run takes its turn and bounds its scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// [`Reaper::run`] and the CLI: the turn first (waiting for another reaper), then a
+    /// scan that takes what it takes.
+    Command,
+    /// [`ensure_clean_state`](crate::ensure_clean_state): a scan bounded by
+    /// [`SCAN_BUDGET`], and the turn only when something is stale, never waited for.
+    Preflight,
+}
+
+type Scanned = (Box<dyn Source + Send>, Scan);
+
+/// How long the preflight waits for the process scan before `patina` goes on without it.
+const SCAN_BUDGET: Duration = Duration::from_millis(500);
+
 /// The reason of a dry run's `would_fail`.
 const NOT_PERMITTED: &str =
     "not permitted (EPERM): signalling another user's process needs root or CAP_KILL";
+
+/// The reason of a process the preflight left to the reaper that holds the turn.
+const LEFT_TO_ANOTHER: &str = "left to another reaper, which holds the turn";
 
 /// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
 /// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
@@ -457,18 +494,4 @@ fn may_signal(pid: u32) -> bool {
         return true;
     };
     rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::PERM)
-}
-
-/// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.
-/// Users that only NSS knows (LDAP, SSSD, systemd-homed) are not in that file, and a
-/// lookup through NSS needs libc's getpwuid (unsafe code, and a blocking network call
-/// in the preflight): for them the default socket is unknown, and a process of theirs
-/// that listens on a socket, or may, is kept (`unknown-serving`).
-fn home_of(uid: u32) -> Option<PathBuf> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split(':').collect();
-        (fields.len() >= 7 && fields[2].parse() == Ok(uid) && fields[5].starts_with('/'))
-            .then(|| PathBuf::from(fields[5]))
-    })
 }

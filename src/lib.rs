@@ -48,7 +48,6 @@ mod report;
 mod scan;
 mod select;
 mod socket;
-mod spare;
 mod watch;
 
 pub use duration::{parse_duration, DurationError};

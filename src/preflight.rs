@@ -1,22 +1,14 @@
 //! `ensure_clean_state()`: the one call `patina` makes before dispatching any command.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use crate::engine::{Reaper, DEFAULT_THRESHOLD};
-use crate::lock::{self, ReapLock};
+use crate::engine::{Mode, Reaper, DEFAULT_THRESHOLD};
+use crate::parse_duration;
 use crate::report::Outcome;
-use crate::scan::Backend;
-use crate::{parse_duration, Error};
 
 /// The environment variable that changes the threshold, or turns reaping `off`.
 pub const THRESHOLD_ENV: &str = "PATINA_REAP_THRESHOLD";
-
-/// How long the preflight waits for the process scan before `patina` goes on without it
-/// (a read of `/proc/PID/cmdline` can block on a process stuck in D state).
-const SCAN_BUDGET: Duration = Duration::from_millis(500);
 
 /// Reap stale `patina` processes, tell the user in one line each, and carry on.
 ///
@@ -52,25 +44,13 @@ fn preflight(out: &mut dyn Write) {
     check(&Reaper::new().threshold(threshold).list_young(false), out);
 }
 
-/// Take this user's reap turn, scan within the budget, reap, and write one line per
-/// reaped or failed process.
+/// Run `reaper` as the preflight (the engine's one pipeline, its scan bounded, its turn
+/// never waited for) and write one line per reaped or failed process. A scan that failed
+/// or ran out of time is not patina's problem: nothing is said.
 pub(crate) fn check(reaper: &Reaper, out: &mut dyn Write) {
-    // A scan that failed or ran out of time is not patina's problem: go on silently.
-    let Some((source, scan)) = scan_within_budget(reaper) else {
+    let Ok(report) = reaper.execute(Mode::Preflight) else {
         return;
     };
-    // Nothing stale, the usual case: no turn to take, nothing to say.
-    if !reaper.any_stale(&scan) {
-        return;
-    }
-    // Another patina starting at the same moment is already reaping: leave it to that
-    // one. A turn taken after the other's ends finds its processes gone (each is checked
-    // again right before its signal), and gone ones are not reported.
-    let turn = lock::acquire(reaper.names_list(), Duration::ZERO);
-    if matches!(turn, ReapLock::Busy) {
-        return;
-    }
-    let report = reaper.finish(&*source, scan);
     for p in &report.processes {
         if p.outcome.is_reaped() {
             let _ = writeln!(out, "{p}");
@@ -99,36 +79,6 @@ fn threshold_from_env(out: &mut dyn Write) -> Option<Duration> {
             DEFAULT_THRESHOLD
         })),
     }
-}
-
-type Scanned = (Box<dyn crate::scan::Source + Send>, crate::scan::Scan);
-
-/// Scan on a helper thread and wait at most [`SCAN_BUDGET`] for it; `None` if the scan
-/// failed or did not finish in time.
-fn scan_within_budget(reaper: &Reaper) -> Option<Scanned> {
-    let backend = Backend::from_env().ok()?;
-    let (tx, rx) = mpsc::channel::<Result<Scanned, Error>>();
-    let worker = reaper.clone();
-    let abandoned = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&abandoned);
-    let spawned = std::thread::Builder::new()
-        .name("patina-reap-scan".into())
-        .spawn(move || {
-            let source = backend.abandonable_source(flag);
-            let result = worker.scan(&*source).map(|scan| (source, scan));
-            // The receiver is gone if the budget ran out: nothing to do then.
-            let _ = tx.send(result);
-        });
-    if spawned.is_err() {
-        let source = backend.source();
-        return reaper.scan(&*source).ok().map(|scan| (source, scan));
-    }
-    let result = rx.recv_timeout(SCAN_BUDGET);
-    if result.is_err() {
-        // Out of time: the scan stops reading (a flooding `ps` must not grow patina).
-        abandoned.store(true, Ordering::Relaxed);
-    }
-    result.ok()?.ok()
 }
 
 #[cfg(test)]

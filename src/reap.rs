@@ -31,17 +31,19 @@ pub(crate) enum Fate {
 /// A stale process to reap: (pid, start time in the backend's unit).
 pub(crate) type Target = (u32, u64);
 
-/// Reap `targets`; the result has one fate per target, in order. Once `watch` is
-/// interrupted no further signal is sent and no wait goes on.
+/// Reap `targets`, those marked in `at_once` with SIGKILL straight away; the result
+/// has one fate per target, in order. Once `watch` is interrupted no further signal is
+/// sent and no wait goes on.
 pub(crate) fn reap(
     source: &dyn Source,
     targets: &[Target],
+    at_once: &[bool],
     grace: Duration,
     watch: &Watch,
 ) -> Vec<Fate> {
     #[cfg(target_os = "linux")]
     if source.supports_pidfd() {
-        return pidfd::reap(source, targets, grace, watch);
+        return pidfd::reap(source, targets, at_once, grace, watch);
     }
     let all: Vec<usize> = (0..targets.len()).collect();
     let mut fates = vec![Fate::Vanished; targets.len()];
@@ -49,7 +51,7 @@ pub(crate) fn reap(
         inner: KillTargets { source, targets },
         checked: std::cell::RefCell::new(None),
     };
-    for (i, fate) in escalate(&batched, &all, grace, watch) {
+    for (i, fate) in escalate(&batched, &all, at_once, grace, watch) {
         fates[i] = fate;
     }
     fates
@@ -64,11 +66,13 @@ trait Signaller {
     fn wait(&self, pending: Vec<usize>, deadline: Instant) -> Vec<usize>;
 }
 
-/// SIGTERM all of `indices`, wait up to `grace`, SIGKILL the survivors, confirm. After
-/// an interrupt nothing more is signalled: who is still running is reported failed.
+/// SIGKILL those of `indices` marked in `at_once`, SIGTERM the others, wait up to
+/// `grace`, SIGKILL the survivors, confirm. After an interrupt nothing more is
+/// signalled: who is still running is reported failed.
 fn escalate(
     s: &dyn Signaller,
     indices: &[usize],
+    at_once: &[bool],
     grace: Duration,
     watch: &Watch,
 ) -> Vec<(usize, Fate)> {
@@ -77,8 +81,17 @@ fn escalate(
         return indices.iter().map(|&i| (i, why())).collect();
     }
     let mut fates = Vec::with_capacity(indices.len());
+    let mut killed = Vec::new();
+    // First the SIGKILLs, then the SIGTERMs: each step checks every target once.
+    for &i in indices.iter().filter(|&&i| at_once[i]) {
+        match s.signal(i, Signal::KILL) {
+            Ok(()) => killed.push(i),
+            Err(Errno::SRCH) => fates.push((i, Fate::Vanished)),
+            Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGKILL")))),
+        }
+    }
     let mut pending = Vec::new();
-    for &i in indices {
+    for &i in indices.iter().filter(|&&i| !at_once[i]) {
         match s.signal(i, Signal::TERM) {
             Ok(()) => pending.push(i),
             // ESRCH: gone before our first signal, say a second reaper got there first.
@@ -88,7 +101,6 @@ fn escalate(
     }
     let survivors = wait_for_exit(s, pending.clone(), grace, "SIGTERM", watch);
     let interrupted = watch.interrupted();
-    let mut killed = Vec::new();
     for i in pending {
         if !survivors.contains(&i) {
             fates.push((i, Fate::Terminated));
@@ -278,6 +290,7 @@ mod pidfd {
     pub(super) fn reap(
         source: &dyn Source,
         targets: &[Target],
+        at_once: &[bool],
         grace: Duration,
         watch: &Watch,
     ) -> Vec<Fate> {
@@ -289,7 +302,7 @@ mod pidfd {
         };
         let all: Vec<usize> = (0..targets.len()).collect();
         let mut fates = vec![Fate::Vanished; targets.len()];
-        for (i, fate) in escalate(&pinned, &all, grace, watch) {
+        for (i, fate) in escalate(&pinned, &all, at_once, grace, watch) {
             fates[i] = fate;
         }
         fates
@@ -528,14 +541,26 @@ mod pid_reuse_tests {
         let mut s = Sleeper::start();
         let start = s.start_ticks();
         for wrong in [start + 1, start.wrapping_sub(1), 0, u64::MAX] {
-            let fates = reap(source, &[(s.pid(), wrong)], GRACE, &Watch::default());
+            let fates = reap(
+                source,
+                &[(s.pid(), wrong)],
+                &[false],
+                GRACE,
+                &Watch::default(),
+            );
             assert_eq!(fates, vec![Fate::Vanished], "start {wrong} vs {start}");
             assert!(
                 s.running(),
                 "a process with another start time was signalled"
             );
         }
-        let fates = reap(source, &[(s.pid(), start)], GRACE, &Watch::default());
+        let fates = reap(
+            source,
+            &[(s.pid(), start)],
+            &[false],
+            GRACE,
+            &Watch::default(),
+        );
         assert_eq!(fates, vec![Fate::Terminated]);
         assert!(s.exited_within(Duration::from_secs(10)));
     }
@@ -570,7 +595,13 @@ mod pid_reuse_tests {
         let start = found[0].start;
         for wrong in [start + 1, start.wrapping_sub(1)] {
             assert_eq!(
-                reap(&source, &[(s.pid(), wrong)], GRACE, &Watch::default()),
+                reap(
+                    &source,
+                    &[(s.pid(), wrong)],
+                    &[false],
+                    GRACE,
+                    &Watch::default()
+                ),
                 [Fate::Vanished]
             );
             assert!(
@@ -579,7 +610,13 @@ mod pid_reuse_tests {
             );
         }
         assert_eq!(
-            reap(&source, &[(s.pid(), start)], GRACE, &Watch::default()),
+            reap(
+                &source,
+                &[(s.pid(), start)],
+                &[false],
+                GRACE,
+                &Watch::default()
+            ),
             [Fate::Terminated]
         );
         assert!(s.exited_within(Duration::from_secs(10)));

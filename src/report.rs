@@ -73,6 +73,11 @@ pub struct ProcessReport {
     /// daemon socket whose path now leads to another live listener); `None` for
     /// skipped processes.
     pub trigger: Option<String>,
+    /// The first signal a stale process is sent (or, in a dry run, would be):
+    /// `SIGKILL` at once for a superseded daemon (it cannot be reached, and its graceful
+    /// shutdown would remove its successor's socket and pid file), else `SIGTERM`, then
+    /// SIGKILL after the grace period; `None` for skipped processes.
+    pub first_signal: Option<String>,
     /// The parent's program name, for `attached` (not in the JSON).
     #[serde(skip)]
     pub(crate) parent_name: Option<String>,
@@ -309,7 +314,15 @@ impl ProcessReport {
             }
             _ => {}
         }
+        if self.first_signal.as_deref() == Some("SIGKILL") {
+            facts.push_str("; SIGKILL at once, not SIGTERM");
+        }
         let reason = self.reason.as_deref().unwrap_or("");
+        let killed = if self.first_signal.as_deref() == Some("SIGKILL") {
+            ""
+        } else {
+            "; needed SIGKILL"
+        };
         match self.outcome {
             Outcome::WouldReap => write!(f, "Would clean up stale {command} ({facts})"),
             Outcome::WouldFail => write!(
@@ -317,7 +330,7 @@ impl ProcessReport {
                 "Would clean up stale {command} ({facts}): not permitted, needs root"
             ),
             Outcome::Terminated => write!(f, "Cleaned up stale {command} ({facts})"),
-            Outcome::Killed => write!(f, "Cleaned up stale {command} ({facts}; needed SIGKILL)"),
+            Outcome::Killed => write!(f, "Cleaned up stale {command} ({facts}{killed})"),
             Outcome::Vanished => write!(f, "Already gone: {command} ({facts})"),
             Outcome::Failed => write!(
                 f,
@@ -369,7 +382,10 @@ fn skip_text(reason: &str) -> &str {
         "foreground" => "in the foreground of a terminal",
         "unknown-ancestry" => "could be a hidden ancestor of this reaper",
         "namespace" => "in another PID namespace",
-        "unknown-serving" => "could be serving a daemon socket (the lookup did not finish in time)",
+        "unknown-serving" => {
+            "could be serving a daemon socket (what it serves could not be told in time, or \
+             safely, from here)"
+        }
         "init" => "PID 1 of this PID namespace",
         other => other,
     }
@@ -532,6 +548,7 @@ mod tests {
             reason: reason.map(str::to_owned),
             ppid: 4321,
             trigger: (!matches!(outcome, Outcome::Skipped)).then(|| "age".into()),
+            first_signal: (!matches!(outcome, Outcome::Skipped)).then(|| "SIGTERM".into()),
             parent_name: None,
             socket: None,
         }
@@ -916,6 +933,7 @@ mod proptests {
                 reason: None,
                 ppid: 1,
                 trigger: Some("age".into()),
+                first_signal: Some("SIGTERM".into()),
                 parent_name: None,
                 socket: None,
             };

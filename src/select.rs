@@ -69,6 +69,13 @@ pub(crate) enum Trigger {
 }
 
 impl Trigger {
+    /// Whether it is ended with SIGKILL at once, no SIGTERM first: a superseded daemon
+    /// cannot be reached, and its graceful shutdown removes the files it once bound,
+    /// which now are its successor's.
+    pub(crate) fn kills_at_once(self) -> bool {
+        self == Self::Superseded
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Age => "age",
@@ -84,23 +91,15 @@ impl Trigger {
 /// superseded on a daemon socket, are eligible whatever their age; a replaced process
 /// is not protected as serving.
 pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> Verdict {
-    if ancestors.contains(&process.pid) {
-        Verdict::Keep(SkipReason::Ancestor)
-    } else if process.pid == 1 {
-        Verdict::Keep(SkipReason::Init)
-    } else if process.ancestry_unknown {
-        Verdict::Keep(SkipReason::UnknownAncestry)
-    } else if process.other_namespace {
-        Verdict::Keep(SkipReason::Namespace)
-    } else if process.is_zombie() {
-        Verdict::Keep(SkipReason::Zombie)
+    if let Some(why) = kept_whatever_its_age(process, ancestors) {
+        Verdict::Keep(why)
     } else if process.age_secs < threshold_secs && early_trigger(process).is_none() {
         Verdict::Keep(SkipReason::Young)
     } else if is_foreground(process) {
         Verdict::Keep(SkipReason::Foreground)
     } else if !process.parent_role.adopts_orphans() {
         Verdict::Keep(SkipReason::Attached)
-    } else if process.serving.is_some() && !process.replaced {
+    } else if process.sockets.serving.is_some() && !process.replaced {
         Verdict::Keep(SkipReason::Serving)
     } else if process.sockets.serving_unknown && !process.replaced {
         Verdict::Keep(SkipReason::UnknownServing)
@@ -109,11 +108,41 @@ pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32])
     }
 }
 
+/// The reasons that rank before the age: ancestor, init, unknown-ancestry, namespace,
+/// zombie.
+fn kept_whatever_its_age(process: &Process, ancestors: &[u32]) -> Option<SkipReason> {
+    if ancestors.contains(&process.pid) {
+        Some(SkipReason::Ancestor)
+    } else if process.pid == 1 {
+        Some(SkipReason::Init)
+    } else if process.ancestry_unknown {
+        Some(SkipReason::UnknownAncestry)
+    } else if process.other_namespace {
+        Some(SkipReason::Namespace)
+    } else if process.is_zombie() {
+        Some(SkipReason::Zombie)
+    } else {
+        None
+    }
+}
+
+/// Whether the socket lookup can change this process's verdict: no reason that ranks
+/// before serving keeps it, and if it is young, it could be ended early. Decided before
+/// the lookup, from the facts of the scan alone.
+pub(crate) fn sockets_matter(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> bool {
+    kept_whatever_its_age(process, ancestors).is_none()
+        && !is_foreground(process)
+        && process.parent_role.adopts_orphans()
+        && (process.age_secs >= threshold_secs || process.comm_matches)
+}
+
 /// What makes a process stale whatever its age, if anything: superseded on a daemon
 /// socket, or a listener (a daemon) whose executable was replaced. A replaced process
 /// that does not listen (a forked `patina scrape forge --sync`) follows the age rule.
 fn early_trigger(process: &Process) -> Option<Trigger> {
-    if process.sockets.superseded.is_some() {
+    if !process.comm_matches {
+        None
+    } else if process.sockets.superseded.is_some() {
         Some(Trigger::Superseded)
     } else if process.replaced && process.sockets.listens == Some(true) {
         Some(Trigger::Replaced)
@@ -125,18 +154,6 @@ fn early_trigger(process: &Process) -> Option<Trigger> {
 /// Why a stale process is stale.
 pub(crate) fn trigger(process: &Process) -> Trigger {
     early_trigger(process).unwrap_or(Trigger::Age)
-}
-
-/// Whether the socket lookup is made for a process with this verdict: it can only
-/// change the verdict of one that is stale or young.
-pub(crate) fn needs_lookup(verdict: Verdict) -> bool {
-    matches!(verdict, Verdict::Stale | Verdict::Keep(SkipReason::Young))
-}
-
-/// Whether a process may turn out stale once its sockets are looked up: stale already,
-/// or young with a replaced executable (a daemon after an upgrade, if it listens).
-pub(crate) fn may_be_stale(process: &Process, verdict: Verdict) -> bool {
-    verdict == Verdict::Stale || (verdict == Verdict::Keep(SkipReason::Young) && process.replaced)
 }
 
 /// In the foreground process group of its terminal. A group and a foreground group that
@@ -168,7 +185,7 @@ mod tests {
             parent_name: Some("init".into()),
             parent_role: ParentRole::Init,
             replaced: false,
-            serving: None,
+            comm_matches: true,
             sockets: Default::default(),
             live_threads: false,
             other_namespace: false,
@@ -347,7 +364,7 @@ mod tests {
     fn protections_apply_in_their_order() {
         // foreground before attached, attached before serving
         let mut p = attached(process(10, 2 * DAY), 4321, ParentRole::Other);
-        p.serving = Some("/run/s.sock".into());
+        p.sockets.serving = Some("/run/s.sock".into());
         p.has_tty = true;
         p.tpgid = 10;
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Foreground));
@@ -355,7 +372,7 @@ mod tests {
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Attached));
         p = attached(p, 1, ParentRole::Init);
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Serving));
-        p.serving = None;
+        p.sockets.serving = None;
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
         assert_eq!(trigger(&p), Trigger::Age);
     }
@@ -366,7 +383,7 @@ mod tests {
         p.replaced = true;
         // Not looked up yet, or not listening: the age rule.
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
-        assert!(may_be_stale(&p, verdict(&p, DAY, &[])));
+        assert!(sockets_matter(&p, DAY, &[]));
         p.sockets.listens = Some(false);
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Young));
         p.age_secs = DAY;
@@ -377,7 +394,7 @@ mod tests {
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
         assert_eq!(trigger(&p), Trigger::Replaced);
         // replaced but serving: still stale (the old daemon after an upgrade)
-        p.serving = Some("/run/s.sock".into());
+        p.sockets.serving = Some("/run/s.sock".into());
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Stale);
         // replaced but attached, in the foreground or a zombie: kept
         let q = attached(p.clone(), 4321, ParentRole::Other);
@@ -409,7 +426,7 @@ mod tests {
             Verdict::Keep(SkipReason::UnknownServing)
         );
         // Serving, when it was found, says more.
-        p.serving = Some("/run/s.sock".into());
+        p.sockets.serving = Some("/run/s.sock".into());
         assert_eq!(verdict(&p, DAY, &[]), Verdict::Keep(SkipReason::Serving));
         // Young stays young.
         p.age_secs = 5;

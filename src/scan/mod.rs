@@ -44,10 +44,12 @@ pub(crate) struct Process {
     /// Its executable was replaced since it started. Only where the backend can tell
     /// exactly (`/proc`); elsewhere always false.
     pub(crate) replaced: bool,
-    /// The daemon socket it listens on; filled in by the engine, and only for processes
-    /// that would otherwise be stale or young.
-    pub(crate) serving: Option<std::path::PathBuf>,
-    /// What else the socket lookup found; filled in by the engine.
+    /// Its kernel name (comm) could be one of the names. Only such a process can be
+    /// ended while young (superseded or replaced): one that matched by `argv[0]` alone
+    /// (`exec -a`) is judged by its age, whatever the output asks to list.
+    pub(crate) comm_matches: bool,
+    /// What the socket lookup found; filled in by the engine, for processes whose
+    /// verdict it can change.
     pub(crate) sockets: SocketFacts,
     /// Its main thread has exited (state `Z`) but other threads still run: a live
     /// process (Linux `/proc` only).
@@ -60,11 +62,14 @@ pub(crate) struct Process {
     pub(crate) ancestry_unknown: bool,
 }
 
-/// What the socket lookup found for a process besides the socket it serves.
+/// What the socket lookup found for a process.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SocketFacts {
+    /// The daemon socket (its bound name) whose listener, the one connections to it
+    /// reach in the process's own mount namespace, it holds.
+    pub(crate) serving: Option<std::path::PathBuf>,
     /// The daemon socket it listens on through a file that is no longer at the path,
-    /// which now leads to another live listener: nobody can reach it.
+    /// which now leads to another live listener of the same user: nobody can reach it.
     pub(crate) superseded: Option<std::path::PathBuf>,
     /// Whether it holds a listening socket (Unix or TCP); `None` when not known.
     pub(crate) listens: Option<bool>,
@@ -152,7 +157,8 @@ pub(crate) struct Query<'a> {
     /// Only processes with this effective uid; `None` for all users.
     pub(crate) uid: Option<u32>,
     /// Processes younger than this many seconds may be left out (their command line is
-    /// then never read), unless their executable was replaced; 0 keeps every match.
+    /// then never read) when their kernel name cannot be one of the names: they cannot
+    /// be stale (see [`Process::comm_matches`]). 0 keeps every match.
     pub(crate) min_age_secs: u64,
 }
 

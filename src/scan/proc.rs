@@ -657,7 +657,7 @@ impl Source for ProcSource {
                 parent_name,
                 parent_role,
                 replaced,
-                serving: None,
+                comm_matches: comm_may_match(query.names, stat.comm),
                 sockets: Default::default(),
                 live_threads: stat.live_threads(),
                 other_namespace: status.pid_levels > 1,

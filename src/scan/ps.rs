@@ -351,7 +351,7 @@ fn without_comm_suffix<'a>(args: &'a [u8], comm: &[u8]) -> &'a [u8] {
 /// to be matched or shown: a zombie whose name `ps` does not show, an empty argv\[0\],
 /// or a match whose command line may end in FreeBSD's ` (comm)`.
 fn needs_comm(row: &Row<'_>, query: &Query<'_>) -> bool {
-    if query.uid.is_some_and(|uid| uid != row.uid) || row.etime_secs < query.min_age_secs {
+    if query.uid.is_some_and(|uid| uid != row.uid) {
         return false;
     }
     if row.is_zombie() {
@@ -367,7 +367,7 @@ fn needs_comm(row: &Row<'_>, query: &Query<'_>) -> bool {
 /// Turn one scan row into a record if it matches `query`. `comm` is the kernel's name
 /// where it was asked for ([`needs_comm`]).
 fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Process> {
-    if query.uid.is_some_and(|uid| uid != row.uid) || row.etime_secs < query.min_age_secs {
+    if query.uid.is_some_and(|uid| uid != row.uid) {
         return None;
     }
     let zombie = row.is_zombie();
@@ -417,7 +417,8 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         parent_name: None,
         parent_role: ParentRole::Unknown,
         replaced: false,
-        serving: None,
+        // Young or old, every row is read: the age filter saves nothing here.
+        comm_matches: true,
         sockets: Default::default(),
         // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
         // are not seen.
@@ -1653,6 +1654,7 @@ mod tests {
         let fates = crate::reap::reap(
             &src,
             &[(pid, start)],
+            &[false],
             Duration::from_secs(1),
             &crate::watch::Watch::default(),
         );

@@ -1,0 +1,154 @@
+//! Which matched processes serve a daemon socket, found without disturbing them and
+//! without trusting anything a user controls.
+//!
+//! Linux: from the process itself. The kernel's socket diagnostics (`NETLINK_SOCK_DIAG`,
+//! the interface of `ss -xl`) name, for every listening Unix socket, the path it was
+//! bound with and the file it is bound to. A listener whose bound name is a daemon
+//! socket's (`*/.patina/run/serve.sock`, or a configured path) is judged in the mount
+//! namespace of the process that holds it: its name is resolved under that process's
+//! root, one component at a time and without following a symlink that anyone but root
+//! (or the caller) could have made, to a socket owned by the process's user, and one
+//! connection to that very inode (closed at once, nothing sent) names through its peer
+//! credentials the process that listens there. That process, checked to hold the
+//! socket, serves it. A process holding a listener bound under the name whose file is no
+//! longer there, while the name leads to another live listener of the same user, is
+//! superseded: nobody can reach it. Whatever cannot be judged (a name that does not
+//! resolve safely or in time, a process in another network namespace, a descriptor
+//! table that cannot be read to its end) leaves what may serve kept (`unknown-serving`).
+//! `HOME` and the user database play no part.
+//!
+//! Elsewhere the listener cannot be told without unsafe code: the caller's own default
+//! socket (`$HOME/.patina/run/serve.sock`) or the configured paths are checked, a socket
+//! file owned by the caller that accepts one connection having a live listener, and then
+//! every candidate of the caller counts as serving it; another user's candidates may
+//! serve a socket that cannot be known, and are kept when old.
+//!
+//! Every lookup of a path runs on a thread of its own within the budget: a path on a
+//! network file system that no longer answers leaves what may serve on it kept, and the
+//! run goes on.
+
+#[cfg(target_os = "linux")]
+mod diag;
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(not(target_os = "linux"))]
+mod other;
+#[cfg(target_os = "linux")]
+use linux as imp;
+#[cfg(not(target_os = "linux"))]
+use other as imp;
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::scan::SocketFacts;
+
+/// The most all socket lookups of one run may take; past it, what is left unchecked
+/// counts as possibly serving (`unknown-serving`, fail closed).
+pub(crate) const BUDGET: Duration = Duration::from_millis(100);
+
+/// The end of the default daemon socket's path: `~/.patina/run/serve.sock`.
+pub(crate) const DEFAULT_SOCKET_TAIL: &str = "/.patina/run/serve.sock";
+
+/// Which bound names are daemon sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Daemons {
+    /// Any absolute path ending in [`DEFAULT_SOCKET_TAIL`], whoever's home it is in.
+    Default,
+    /// Exactly these absolute paths (none at all for an empty list).
+    Paths(Vec<PathBuf>),
+}
+
+impl Daemons {
+    /// Whether a listener bound with `name` is a daemon socket.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub(crate) fn matches(&self, name: &[u8]) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        match self {
+            Self::Default => {
+                name.first() == Some(&b'/') && name.ends_with(DEFAULT_SOCKET_TAIL.as_bytes())
+            }
+            Self::Paths(paths) => paths.iter().any(|p| p.as_os_str().as_bytes() == name),
+        }
+    }
+}
+
+/// A process to look up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Candidate {
+    pub(crate) pid: u32,
+    pub(crate) uid: u32,
+    /// Its executable was replaced: whether it listens at all matters when it is young.
+    pub(crate) replaced: bool,
+    /// Younger than the threshold: only a superseded socket (or, replaced, any listening
+    /// one) can make it stale.
+    pub(crate) young: bool,
+}
+
+/// Look up, for each candidate, whether it serves a daemon socket, is superseded on
+/// one, or listens at all. All of it takes at most about [`BUDGET`].
+pub(crate) fn lookup(daemons: &Daemons, candidates: &[Candidate]) -> Vec<SocketFacts> {
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    imp::lookup(daemons, candidates, Instant::now() + BUDGET)
+}
+
+/// [`bounded`](fn@start) for each of `items` at once, each on a thread of its own: the
+/// answers that came by `deadline`, `None` for the others (a path on a network file
+/// system that no longer answers) or where no thread could be started. The threads are
+/// left to finish on their own: nothing waits for them, and a process exit does not
+/// either.
+pub(crate) fn bounded_each<I: Send + 'static, T: Send + 'static>(
+    items: Vec<I>,
+    deadline: Instant,
+    f: impl FnOnce(I) -> T + Send + Clone + 'static,
+) -> Vec<Option<T>> {
+    let pending: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let f = f.clone();
+            start(move || f(item))
+        })
+        .collect();
+    pending
+        .into_iter()
+        .map(|rx| {
+            rx?.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok()
+        })
+        .collect()
+}
+
+fn start<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<mpsc::Receiver<T>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("patina-reap-path".into())
+        .spawn(move || {
+            // The receiver is gone if the deadline passed: nothing to do then.
+            let _ = tx.send(f());
+        })
+        .ok()?;
+    Some(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_socket_names_are_told_by_their_tail_or_exactly() {
+        let default = Daemons::Default;
+        assert!(default.matches(b"/home/u/.patina/run/serve.sock"));
+        assert!(default.matches(b"/var/home/u/.patina/run/serve.sock"));
+        assert!(!default.matches(b".patina/run/serve.sock"));
+        assert!(!default.matches(b"/home/u/.patina/run/serve.sock.old"));
+        assert!(!default.matches(b"/home/u/patina/run/serve.sock"));
+        let paths = Daemons::Paths(vec!["/run/a.sock".into()]);
+        assert!(paths.matches(b"/run/a.sock"));
+        assert!(!paths.matches(b"/run/a.sock/"));
+        assert!(!paths.matches(b"/home/u/.patina/run/serve.sock"));
+        assert!(!Daemons::Paths(Vec::new()).matches(b"/run/a.sock"));
+    }
+}
