@@ -150,6 +150,15 @@ fn ns_inode(pid: &str, kind: &str) -> Option<u64> {
         .map(|st| st.st_ino)
 }
 
+/// Whether `pid` is gone or a zombie (whose namespaces and descriptors cannot be read).
+fn has_exited(pid: u32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/stat")) {
+        Ok(stat) => crate::scan::proc::parse_stat(&stat)
+            .is_some_and(|s| s.state == b'X' || (s.state == b'Z' && !s.live_threads())),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
 /// What a daemon socket's name leads to in one mount namespace.
 #[derive(Debug)]
 pub(super) enum Resolved {
@@ -401,6 +410,10 @@ fn facts_of(
         use std::os::unix::ffi::OsStrExt;
         std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&names[i]))
     };
+    // Exited since the scan: it is reported gone when its turn to be signalled comes.
+    if has_exited(c.pid) {
+        return SocketFacts::default();
+    }
     // Its listeners are not in our table: what it serves cannot be told.
     if !in_our_net {
         return unknown_unless(c.young);
