@@ -229,8 +229,15 @@ impl Reaper {
     /// every process once, with all facts in.
     fn decide(&self, scan: &mut Scan) -> Vec<Verdict> {
         let threshold_secs = self.threshold.as_secs();
+        let me = rustix::process::geteuid().as_raw();
+        // Another user's process that this caller may not signal stays where it is
+        // whatever it serves (and what it holds could not be read anyway).
         let asked: Vec<usize> = (0..scan.processes.len())
-            .filter(|&i| sockets_matter(&scan.processes[i], threshold_secs, &scan.ancestors))
+            .filter(|&i| {
+                let p = &scan.processes[i];
+                sockets_matter(p, threshold_secs, &scan.ancestors)
+                    && (p.uid == me || may_signal(p.pid))
+            })
             .collect();
         if !asked.is_empty() {
             let candidates: Vec<socket::Candidate> = asked

@@ -126,14 +126,18 @@ fn kept_whatever_its_age(process: &Process, ancestors: &[u32]) -> Option<SkipRea
     }
 }
 
-/// Whether the socket lookup can change this process's verdict: no reason that ranks
-/// before serving keeps it, and if it is young, it could be ended early. Decided before
-/// the lookup, from the facts of the scan alone.
+/// Whether the socket lookup can change this process's verdict or its reason, decided
+/// before the lookup from the facts of the scan alone: no reason that ranks before the
+/// age keeps it, and either it is young and could be ended early (or else be kept for
+/// a reason that ranks after the age), or it is old and nothing but serving can keep it.
 pub(crate) fn sockets_matter(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> bool {
-    kept_whatever_its_age(process, ancestors).is_none()
-        && !is_foreground(process)
-        && process.parent_role.adopts_orphans()
-        && (process.age_secs >= threshold_secs || process.comm_matches)
+    if kept_whatever_its_age(process, ancestors).is_some() {
+        false
+    } else if process.age_secs < threshold_secs {
+        process.comm_matches
+    } else {
+        !is_foreground(process) && process.parent_role.adopts_orphans()
+    }
 }
 
 /// What makes a process stale whatever its age, if anything: superseded on a daemon

@@ -32,24 +32,26 @@ pub(super) fn lookup(
         return candidates.iter().map(|c| unknown_unless(c.young)).collect();
     };
     let names = daemon_names(&table.bound, daemons);
-    let own_net = ns_inode("self", "net");
-    let views: Vec<Option<View>> = candidates.iter().map(|c| view_of(c.pid)).collect();
+    let own_net = ns_inode("/proc/self", "net");
+    // Where each candidate's facts are read; `None` once it has exited.
+    let dirs: Vec<Option<String>> = candidates.iter().map(|c| task_dir(c.pid)).collect();
+    let views: Vec<Option<View>> = dirs.iter().map(|d| view_of(d.as_deref()?)).collect();
     // One resolution of each daemon name in each mount namespace (and root) seen.
-    let mut seen: Vec<(View, u32)> = Vec::new();
-    for (c, view) in candidates.iter().zip(&views) {
-        if let Some(v) = view {
+    let mut seen: Vec<(View, String)> = Vec::new();
+    for (dir, view) in dirs.iter().zip(&views) {
+        if let (Some(d), Some(v)) = (dir, view) {
             if !seen.iter().any(|(s, _)| s == v) {
-                seen.push((v.clone(), c.pid));
+                seen.push((v.clone(), d.clone()));
             }
         }
     }
     let caller = rustix::process::geteuid().as_raw();
-    let jobs: Vec<(u32, Vec<u8>)> = seen
+    let jobs: Vec<(String, Vec<u8>)> = seen
         .iter()
-        .flat_map(|(_, pid)| names.iter().map(move |n| (*pid, n.clone())))
+        .flat_map(|(_, dir)| names.iter().map(move |n| (dir.clone(), n.clone())))
         .collect();
-    let resolved = super::bounded_each(jobs, deadline, move |(pid, name)| {
-        resolve(pid, &name, caller)
+    let resolved = super::bounded_each(jobs, deadline, move |(dir, name)| {
+        resolve(&dir, &name, caller)
     });
     let judged: Vec<Judged> = resolved
         .into_iter()
@@ -65,25 +67,38 @@ pub(super) fn lookup(
     }
     candidates
         .iter()
-        .zip(&views)
-        .map(|(c, view)| {
-            let in_our_net = own_net.is_some() && ns_inode(&c.pid.to_string(), "net") == own_net;
-            let at = view
-                .as_ref()
-                .and_then(|v| seen.iter().position(|(s, _)| s == v));
+        .zip(dirs.iter().zip(&views))
+        .map(|(c, (dir, view))| {
+            // Exited since the scan: it is reported gone when its turn to be signalled
+            // comes.
+            let Some(dir) = dir else {
+                return SocketFacts::default();
+            };
+            if own_net.is_none() || ns_inode(dir, "net") != own_net {
+                return elsewhere(c, dir, daemons);
+            }
+            let at = view.as_ref().and_then(|v| seen.iter().position(|(s, _)| s == v));
             let judged_here: Option<&[Judged]> =
                 at.map(|i| &judged[i * names.len()..(i + 1) * names.len()]);
-            facts_of(
-                c,
-                &names,
-                judged_here,
-                &table,
-                in_our_net,
-                &listening,
-                deadline,
-            )
+            facts_of(c, dir, &names, judged_here, &table, &listening, deadline)
         })
         .collect()
+}
+
+/// A candidate whose network namespace is not ours, or cannot be read: its listeners
+/// are not in our table. Its own table (`/proc/PID/net/unix`, names only) tells whether
+/// any daemon socket is bound there at all; if one is, it may serve.
+fn elsewhere(c: &Candidate, dir: &str, daemons: &Daemons) -> SocketFacts {
+    let none_there = std::fs::read(format!("{dir}/net/unix")).is_ok_and(|text| {
+        bound_by_name(&text)
+            .iter()
+            .all(|b| !b.name.as_deref().is_some_and(|n| daemons.matches(n)))
+    });
+    if none_there {
+        SocketFacts::default()
+    } else {
+        unknown_unless(c.young)
+    }
 }
 
 /// What may serve is not known: kept when old.
@@ -135,28 +150,46 @@ struct View {
     root: Vec<u8>,
 }
 
-fn view_of(pid: u32) -> Option<View> {
-    let root = fs::readlink(format!("/proc/{pid}/root"), Vec::new()).ok()?;
+fn view_of(dir: &str) -> Option<View> {
+    let root = fs::readlink(format!("{dir}/root"), Vec::new()).ok()?;
     Some(View {
-        mount_ns: ns_inode(&pid.to_string(), "mnt")?,
+        mount_ns: ns_inode(dir, "mnt")?,
         root: root.into_bytes(),
     })
 }
 
-/// The inode of namespace `kind` of process `pid` (or `self`).
-fn ns_inode(pid: &str, kind: &str) -> Option<u64> {
-    fs::stat(format!("/proc/{pid}/ns/{kind}"))
-        .ok()
-        .map(|st| st.st_ino)
+/// The inode of namespace `kind` of the process or thread whose `/proc` directory is
+/// `dir`.
+fn ns_inode(dir: &str, kind: &str) -> Option<u64> {
+    fs::stat(format!("{dir}/ns/{kind}")).ok().map(|st| st.st_ino)
 }
 
-/// Whether `pid` is gone or a zombie (whose namespaces and descriptors cannot be read).
-fn has_exited(pid: u32) -> bool {
-    match std::fs::read(format!("/proc/{pid}/stat")) {
-        Ok(stat) => crate::scan::proc::parse_stat(&stat)
-            .is_some_and(|s| s.state == b'X' || (s.state == b'Z' && !s.live_threads())),
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+/// The `/proc` directory to read a process's namespaces, root and descriptors from:
+/// its own, or, when its main thread has exited while others run (its own then shows
+/// none of them), that of a live thread. `None` once the process has exited.
+fn task_dir(pid: u32) -> Option<String> {
+    use crate::scan::proc::parse_stat;
+    let dir = format!("/proc/{pid}");
+    let stat = match std::fs::read(format!("{dir}/stat")) {
+        Ok(stat) => stat,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        // Unreadable is not gone: read what can be, and fail closed on the rest.
+        Err(_) => return Some(dir),
+    };
+    let Some(st) = parse_stat(&stat) else {
+        return Some(dir);
+    };
+    if !st.live_threads() {
+        return (!st.has_exited()).then_some(dir);
     }
+    std::fs::read_dir(format!("{dir}/task"))
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| format!("{dir}/task/{}", e.file_name().to_string_lossy()))
+        .find(|task| {
+            std::fs::read(format!("{task}/stat"))
+                .is_ok_and(|s| parse_stat(&s).is_some_and(|s| !matches!(s.state, b'Z' | b'X')))
+        })
 }
 
 /// What a daemon socket's name leads to in one mount namespace.
@@ -179,11 +212,12 @@ pub(super) enum Resolved {
     Unknown,
 }
 
-/// Resolve `name` as process `pid` sees it, following no symlink that a user other
-/// than the caller could have made, and connect to the socket found there.
-pub(super) fn resolve(pid: u32, name: &[u8], caller: u32) -> Resolved {
+/// Resolve `name` as the process whose `/proc` directory is `dir` sees it, following
+/// no symlink that a user other than the caller could have made, and connect to the
+/// socket found there.
+pub(super) fn resolve(dir: &str, name: &[u8], caller: u32) -> Resolved {
     let Ok(root) = fs::open(
-        format!("/proc/{pid}/root"),
+        format!("{dir}/root"),
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     ) else {
@@ -315,6 +349,8 @@ struct Judged {
     owner: Option<u32>,
     /// The process that listens at the name, checked to hold the socket.
     holder: Option<u32>,
+    /// The owner of the socket file at the name: only that user's process serves it.
+    file_owner: Option<u32>,
     /// The name could not be judged: every listener bound under it may be reached.
     unknown: Vec<u64>,
 }
@@ -356,7 +392,7 @@ fn judge(res: Resolved, name: &[u8], table: &Table, deadline: Instant) -> Judged
     };
     let live = !reached.is_empty();
     // Only a live listener of the socket's owner supersedes.
-    let owner = (live && peer.is_none_or(|(_, uid)| uid == owner)).then_some(owner);
+    let live_owner = (live && peer.is_none_or(|(_, uid)| uid == owner)).then_some(owner);
     let holder = peer.map(|(pid, _)| pid).filter(|&pid| {
         if !table.exact {
             return true;
@@ -365,9 +401,10 @@ fn judge(res: Resolved, name: &[u8], table: &Table, deadline: Instant) -> Judged
             reached: reached.iter().map(|&s| (0, s)).collect(),
             ..Wanted::default()
         };
-        walk_fds(pid, &wanted, deadline).is_ok_and(|held| held.serving.is_some())
+        walk_fds(&format!("/proc/{pid}"), &wanted, deadline)
+            .is_ok_and(|held| held.serving.is_some())
     });
-    let superseded = match owner {
+    let superseded = match live_owner {
         Some(_) if table.exact => named
             .iter()
             .map(|b| b.socket)
@@ -378,8 +415,9 @@ fn judge(res: Resolved, name: &[u8], table: &Table, deadline: Instant) -> Judged
     Judged {
         reached,
         superseded,
-        owner,
+        owner: live_owner,
         holder,
+        file_owner: Some(owner),
         unknown: Vec::new(),
     }
 }
@@ -399,10 +437,10 @@ fn reaches(b: &Bound, file: FileId, name: &[u8]) -> bool {
 /// is needed.
 fn facts_of(
     c: &Candidate,
+    dir: &str,
     names: &[Vec<u8>],
     judged: Option<&[Judged]>,
     table: &Table,
-    in_our_net: bool,
     listening: &HashSet<u64>,
     deadline: Instant,
 ) -> SocketFacts {
@@ -410,14 +448,6 @@ fn facts_of(
         use std::os::unix::ffi::OsStrExt;
         std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&names[i]))
     };
-    // Exited since the scan: it is reported gone when its turn to be signalled comes.
-    if has_exited(c.pid) {
-        return SocketFacts::default();
-    }
-    // Its listeners are not in our table: what it serves cannot be told.
-    if !in_our_net {
-        return unknown_unless(c.young);
-    }
     let mut wanted = Wanted::default();
     for i in 0..names.len() {
         let Some(judged) = judged else {
@@ -434,7 +464,10 @@ fn facts_of(
             continue;
         };
         let j = &judged[i];
-        if j.holder == Some(c.pid) {
+        // Only a socket file of its own user counts: a listener of another user on a
+        // path of ours protects nothing.
+        let its_own = j.file_owner == Some(c.uid);
+        if its_own && j.holder == Some(c.pid) {
             return SocketFacts {
                 serving: Some(path(i)),
                 listens: Some(true),
@@ -449,7 +482,7 @@ fn facts_of(
         if !c.young {
             wanted.unsure.extend(j.unknown.iter().map(|&s| (i, s)));
             // A live listener whose holder could not be named: it may be this one.
-            if j.holder.is_none() {
+            if its_own && j.holder.is_none() {
                 wanted.reached.extend(j.reached.iter().map(|&s| (i, s)));
             }
         }
@@ -460,7 +493,7 @@ fn facts_of(
     if wanted.is_empty() {
         return SocketFacts::default();
     }
-    match walk_fds(c.pid, &wanted, deadline) {
+    match walk_fds(dir, &wanted, deadline) {
         Ok(held) => SocketFacts {
             serving: held.serving.map(path),
             superseded: held.superseded.filter(|_| held.serving.is_none()).map(path),
@@ -518,15 +551,15 @@ struct Held {
     listens: bool,
 }
 
-/// Walk `pid`'s descriptors, comparing each socket's inode with the wanted ones, and
+/// Walk the descriptors under `dir` (a process's `/proc` directory), comparing each socket's inode with the wanted ones, and
 /// stop as soon as nothing more can be learnt (at once when it serves). `Err(partial)`
 /// when the descriptors cannot be read or the deadline passed before the end.
-fn walk_fds(pid: u32, wanted: &Wanted<'_>, deadline: Instant) -> Result<Held, Held> {
+fn walk_fds(dir: &str, wanted: &Wanted<'_>, deadline: Instant) -> Result<Held, Held> {
     use rustix::fs::{openat, readlinkat_raw, RawDir};
     let mut held = Held::default();
     let Ok(dir) = openat(
         CWD,
-        format!("/proc/{pid}/fd"),
+        format!("{dir}/fd"),
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     ) else {
