@@ -1,5 +1,5 @@
 //! Homes that are not a plain local directory: an overlay (live USB, containers) and a
-//! network file system that no longer answers. Each case runs as root in a private
+//! network file system that no longer answers under a daemon's socket. Each case runs as root in a private
 //! mount namespace with a real mount; elsewhere it is skipped.
 
 #![cfg(target_os = "linux")]
@@ -99,15 +99,21 @@ echo mounted=yes
 "#;
 
 #[test]
-fn a_home_that_never_answers_keeps_what_may_serve_and_the_run_returns() {
+fn a_daemon_socket_under_a_home_that_never_answers_keeps_its_listener_and_the_run_returns() {
+    // The daemon bound its socket, then its home stopped answering (a network file
+    // system gone): its name cannot be judged, so it is kept; the run returns.
     let mut sb = Sandbox::new();
     let duplicate = sb.spawn_sleeper();
     let sleeper = sleeper_copy(&sb);
     let script = format!(
-        r#"d="$3"
+        r#"d="$3"; mkdir -p "$d/home/.patina/run"
+L=$(SLEEPER_LAUNCH="$2" SLEEPER_LISTEN="$d/home/.patina/run/serve.sock" "$2" serve)
+echo listener=$L
+i=0; while [ ! -S "$d/home/.patina/run/serve.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
 {DEAD_HOME}
-HOME="$d/home" timeout 20 "$1" --name {name} --threshold 0s -n --json > "$d/doc"
+timeout 20 "$1" --name {name} --threshold 0s -n --json > "$d/doc"
 echo rc=$?
+kill $L
 umount -l "$d/home"
 "#,
         name = sb.name
@@ -117,20 +123,26 @@ umount -l "$d/home"
     };
     let text = stdout(&out);
     if field(&text, "mounted") != "yes" {
+        let listener: u32 = field(&text, "listener").parse().unwrap_or(0);
+        if listener != 0 {
+            kill_pid(listener);
+        }
         skip("cannot mount a FUSE file system here");
         return;
     }
     // 124: timeout(1) had to end it.
     assert_eq!(field(&text, "rc"), "0", "{text}{}", stderr(&out));
+    let listener: u32 = field(&text, "listener").parse().unwrap();
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sb.dir.path().join("doc")).unwrap()).unwrap();
-    let e = entry(&doc, duplicate).expect("listed");
+    let e = entry(&doc, listener).expect("listed");
     assert_eq!(e["reason"], "unknown-serving", "{e}");
+    assert_eq!(outcome(&doc, duplicate), "would_reap", "{doc}");
     assert!(sb.alive(duplicate));
 }
 
 #[test]
-fn the_preflight_returns_when_the_home_never_answers() {
+fn the_preflight_returns_when_a_daemon_home_never_answers() {
     let Some(p) = patina_for_namespace() else {
         return;
     };
@@ -138,14 +150,16 @@ fn the_preflight_returns_when_the_home_never_answers() {
         r#"
 state() {{ s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }}
 d=$(mktemp -d)
+mkdir -p "$d/home"
+HOME="$d/home" PATINA_REAP_THRESHOLD=off "{p}" mother start 2>/dev/null & S=$!
+i=0; while [ ! -S "$d/home/.patina/run/serve.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
 {DEAD_HOME}
-"{p}" serve 2>/dev/null & S=$!
-sleep 1.5
-HOME="$d/home" PATINA_REAP_THRESHOLD=1s timeout 20 "{p}" status >/dev/null 2>"$d/err"
+sleep 1.2
+HOME="$d" PATINA_REAP_THRESHOLD=1s timeout 20 "{p}" status >/dev/null 2>"$d/err"
 echo rc=$?
 echo state=$(state $S)
 echo err=$(cat "$d/err")
-kill $S
+kill -9 $S
 umount -l "$d/home"
 exec 3>&-
 rm -rf "$d"

@@ -247,17 +247,14 @@ fn socket_none_cannot_be_mixed_with_paths() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn a_listener_of_another_user_on_our_socket_path_protects_nothing() {
+fn a_listener_on_a_socket_file_of_another_user_protects_nothing() {
     if !is_root() {
         skip("needs root to start a process as another uid");
         return;
     }
     let mut sb = Sandbox::new();
-    let socket = sb.dir.path().join("serve.sock");
-    let mut cmd = orphan_command(sb.sleeper_path());
-    cmd.arg("serve").env("SLEEPER_LISTEN", &socket);
-    std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
-    // The sandbox directory is not writable by nobody: bind in a directory that is.
+    // The socket is bound by nobody's process, and the file is then handed to root:
+    // connections reach nobody's listener, but through a file that is not nobody's.
     let open_dir = sb.dir.path().join("open");
     std::fs::create_dir(&open_dir).unwrap();
     std::fs::set_permissions(
@@ -266,20 +263,20 @@ fn a_listener_of_another_user_on_our_socket_path_protects_nothing() {
     )
     .unwrap();
     let socket = open_dir.join("serve.sock");
-    cmd.env("SLEEPER_LISTEN", &socket);
+    let mut cmd = orphan_command(sb.sleeper_path());
+    cmd.arg("serve").env("SLEEPER_LISTEN", &socket);
+    std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
     let theirs = sb.spawn_launched(cmd);
     wait_for_file(&socket);
-    // As root with --all-users: the listener runs as nobody, the socket is root's.
-    let (doc, out) = sb.run_json(&[
-        "--threshold",
-        "0s",
-        "-n",
-        "--all-users",
-        "--socket",
-        socket.to_str().unwrap(),
-    ]);
+    std::os::unix::fs::lchown(&socket, Some(0), Some(0)).unwrap();
+    let args = ["--threshold", "0s", "-n", "--all-users", "--socket"];
+    let (doc, out) = sb.run_json(&[&args[..], &[socket.to_str().unwrap()]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(outcome(&doc, theirs), "would_reap");
+    assert_eq!(outcome(&doc, theirs), "would_reap", "{doc}");
+    // Its own socket file, and it serves.
+    std::os::unix::fs::lchown(&socket, Some(65534), Some(65534)).unwrap();
+    let (doc, _) = sb.run_json(&[&args[..], &[socket.to_str().unwrap()]].concat());
+    assert_eq!(entry(&doc, theirs).unwrap()["reason"], "serving", "{doc}");
     assert!(sb.alive(theirs));
 }
 
@@ -453,12 +450,15 @@ fn a_young_daemon_whose_socket_file_another_one_replaced_is_reaped_as_superseded
     let e = entry(&doc, live).unwrap();
     assert_eq!(e["outcome"], "skipped", "{e}");
     let e = entry(&doc, unreachable).unwrap();
-    assert_eq!(e["outcome"], "terminated", "{e}");
+    assert_eq!(e["outcome"], "killed", "{e}");
     assert_eq!(e["trigger"], "superseded", "{e}");
+    assert_eq!(e["first_signal"], "SIGKILL", "{e}");
     assert!(
         text.lines()
             .any(|l| l.contains(&format!("(PID {unreachable}, "))
-                && l.ends_with(&format!("; superseded on {socket_arg})"))),
+                && l.ends_with(&format!(
+                    "; superseded on {socket_arg}; SIGKILL at once, not SIGTERM)"
+                ))),
         "{text}"
     );
     assert!(sb.exits_within(unreachable, EXIT));
@@ -560,16 +560,23 @@ fn passwd_with_home(home: Option<&Path>) -> String {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn without_home_the_default_socket_is_the_one_under_the_passwd_home() {
+fn the_daemon_socket_is_told_by_what_the_process_bound_whatever_home_and_passwd_say() {
+    // The daemon ran with a HOME of its own (a scratch home, a tool's): its socket is
+    // under that home, which neither the reaper's HOME nor /etc/passwd names.
     let mut sb = Sandbox::new();
-    let run_dir = sb.dir.path().join(".patina/run");
+    let run_dir = sb.dir.path().join("scratch-home/.patina/run");
     std::fs::create_dir_all(&run_dir).unwrap();
     let listener = spawn_listener(&mut sb, &run_dir.join("serve.sock"));
     let duplicate = sb.spawn_sleeper();
-    let passwd = sb.dir.path().join("passwd");
-    std::fs::write(&passwd, passwd_with_home(Some(sb.dir.path()))).unwrap();
     let args = ["--threshold", "0s", "-n", "--json"];
-    for empty_home in [false, true] {
+    let (doc, out) = sb.run_json(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(entry(&doc, listener).unwrap()["reason"], "serving", "{doc}");
+    assert_eq!(outcome(&doc, duplicate), "would_reap");
+    let passwd = sb.dir.path().join("passwd");
+    for (home, empty_home) in [(None, false), (Some(Path::new("/nonexistent")), true)] {
+        // This user unknown to /etc/passwd (an NSS user), or with another home there.
+        std::fs::write(&passwd, passwd_with_home(home)).unwrap();
         let Some(doc) = run_without_home(&sb, &passwd, empty_home, &args) else {
             return;
         };
@@ -577,14 +584,5 @@ fn without_home_the_default_socket_is_the_one_under_the_passwd_home() {
         assert_eq!(e["reason"], "serving", "HOME empty: {empty_home}: {e}");
         assert_eq!(outcome(&doc, duplicate), "would_reap");
     }
-    // A user that /etc/passwd does not know (NSS, LDAP): its socket is unknown, so a
-    // process that listens is kept, and one that does not is still stale.
-    std::fs::write(&passwd, passwd_with_home(None)).unwrap();
-    let Some(doc) = run_without_home(&sb, &passwd, false, &args) else {
-        return;
-    };
-    let e = entry(&doc, listener).expect("listed");
-    assert_eq!(e["reason"], "unknown-serving", "{e}");
-    assert_eq!(outcome(&doc, duplicate), "would_reap");
     assert!(sb.alive(listener) && sb.alive(duplicate));
 }

@@ -21,4 +21,6 @@ mod ps;
 mod reaping;
 mod safety;
 mod scale;
+#[cfg(target_os = "linux")]
+mod trust;
 mod waiting;

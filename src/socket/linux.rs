@@ -77,7 +77,9 @@ pub(super) fn lookup(
             if own_net.is_none() || ns_inode(dir, "net") != own_net {
                 return elsewhere(c, dir, daemons);
             }
-            let at = view.as_ref().and_then(|v| seen.iter().position(|(s, _)| s == v));
+            let at = view
+                .as_ref()
+                .and_then(|v| seen.iter().position(|(s, _)| s == v));
             let judged_here: Option<&[Judged]> =
                 at.map(|i| &judged[i * names.len()..(i + 1) * names.len()]);
             facts_of(c, dir, &names, judged_here, &table, &listening, deadline)
@@ -161,7 +163,9 @@ fn view_of(dir: &str) -> Option<View> {
 /// The inode of namespace `kind` of the process or thread whose `/proc` directory is
 /// `dir`.
 fn ns_inode(dir: &str, kind: &str) -> Option<u64> {
-    fs::stat(format!("{dir}/ns/{kind}")).ok().map(|st| st.st_ino)
+    fs::stat(format!("{dir}/ns/{kind}"))
+        .ok()
+        .map(|st| st.st_ino)
 }
 
 /// The `/proc` directory to read a process's namespaces, root and descriptors from:

@@ -33,7 +33,12 @@ fn a_name_is_judged_by_the_file_there_and_the_listener_a_connection_reaches() {
         return;
     };
     let me_pid = std::process::id();
-    let judged = judge(resolve(&format!("/proc/{me_pid}"), &name, me()), &name, &table, deadline);
+    let judged = judge(
+        resolve(&format!("/proc/{me_pid}"), &name, me()),
+        &name,
+        &table,
+        deadline,
+    );
     assert_eq!(judged.reached.len(), 1, "{judged:?}");
     assert_eq!(judged.holder, Some(me_pid), "{judged:?}");
     assert_eq!(judged.owner, Some(me()));
@@ -44,7 +49,12 @@ fn a_name_is_judged_by_the_file_there_and_the_listener_a_connection_reaches() {
     std::fs::remove_file(&path).unwrap();
     let second = std::os::unix::net::UnixListener::bind(&path).unwrap();
     let table = listeners(deadline).unwrap();
-    let judged = judge(resolve(&format!("/proc/{me_pid}"), &name, me()), &name, &table, deadline);
+    let judged = judge(
+        resolve(&format!("/proc/{me_pid}"), &name, me()),
+        &name,
+        &table,
+        deadline,
+    );
     assert_eq!(judged.reached.len(), 1, "{judged:?}");
     assert_ne!(judged.reached[0], first_socket);
     assert_eq!(judged.superseded, [first_socket], "{judged:?}");
@@ -53,12 +63,20 @@ fn a_name_is_judged_by_the_file_there_and_the_listener_a_connection_reaches() {
         bound: bound_by_name(&std::fs::read("/proc/net/unix").unwrap()),
         exact: false,
     };
-    let judged = judge(resolve(&format!("/proc/{me_pid}"), &name, me()), &name, &by_name, deadline);
+    let judged = judge(
+        resolve(&format!("/proc/{me_pid}"), &name, me()),
+        &name,
+        &by_name,
+        deadline,
+    );
     assert_eq!(judged.reached.len(), 2, "{judged:?}");
     assert!(judged.superseded.is_empty());
     // Once the file is gone, nobody is reached and nobody superseded.
     std::fs::remove_file(&path).unwrap();
-    assert!(matches!(resolve(&format!("/proc/{me_pid}"), &name, me()), Resolved::Absent));
+    assert!(matches!(
+        resolve(&format!("/proc/{me_pid}"), &name, me()),
+        Resolved::Absent
+    ));
     drop((first, second));
 }
 
