@@ -209,7 +209,7 @@ pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
          name (the program name it matched), command (argv joined with spaces, for showing, \
          not for running), argv, uid (effective), age_secs, rss_bytes (resident, shared \
          pages included), private_bytes (what ending it frees; null unless reaped or \
-         would be, and on the ps backend), outcome, reason and trigger.",
+         would be, and on the ps backend), outcome, reason, trigger and first_signal.",
     ),
     (
         ".outcome",
@@ -220,11 +220,19 @@ pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
     (
         ".reason",
         "For skipped: ancestor, init, unknown-ancestry, namespace, zombie, young, foreground, \
-         attached or serving; for failed and would_fail: why; else null.",
+         attached, serving or unknown-serving; for failed and would_fail: why; else null.",
     ),
     (
         ".trigger",
-        "What made it stale: age or replaced; null for skipped.",
+        "What made it stale: age, replaced (it listens and its executable was replaced) or \
+         superseded (it listens on a daemon socket that now leads to another live \
+         listener of its user); null for skipped.",
+    ),
+    (
+        ".first_signal",
+        "SIGKILL for a superseded daemon (ended at once: its SIGTERM handler would remove \
+         its successor's files), else SIGTERM (then SIGKILL after the grace period); null \
+         for skipped.",
     ),
     (
         "summary",
