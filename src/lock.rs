@@ -158,18 +158,26 @@ fn holder_is_stopped(_fd: &OwnedFd) -> bool {
     false
 }
 
-/// Open (creating if needed) the lock file, refusing a symlink or a file another user
-/// owns: in a shared /tmp, somebody else could have put either there.
+/// Open (creating if needed) the lock file, refusing a symlink, anything but a regular
+/// file, a file another user owns and a file with another name too (a hard link, which
+/// `fs.protected_hardlinks=0` lets anybody make to a file of ours): in a shared /tmp,
+/// somebody else could have put any of them there, and the holder writes to it.
 fn open_own_file(path: &Path) -> Option<OwnedFd> {
     let fd = fs::open(
         path,
-        OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        OFlags::RDWR
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::CLOEXEC
+            | OFlags::NOCTTY,
         Mode::RUSR | Mode::WUSR,
     )
     .ok()?;
     let meta = fs::fstat(&fd).ok()?;
     let regular = fs::FileType::from_raw_mode(meta.st_mode) == fs::FileType::RegularFile;
-    (regular && meta.st_uid == rustix::process::geteuid().as_raw()).then_some(fd)
+    let ours = meta.st_uid == rustix::process::geteuid().as_raw();
+    (regular && ours && meta.st_nlink == 1).then_some(fd)
 }
 
 #[cfg(test)]
@@ -221,6 +229,34 @@ mod tests {
                 "skipped: the other user's lock file part of this test needs root"
             );
         }
+    }
+
+    #[test]
+    fn a_lock_path_that_is_a_hard_link_to_another_file_is_neither_used_nor_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let precious = dir.path().join("precious");
+        std::fs::write(&precious, b"keep me").unwrap();
+        let link = dir.path().join("test.lock");
+        std::fs::hard_link(&precious, &link).unwrap();
+        assert!(matches!(
+            acquire_at(&link, Duration::ZERO, &|| false),
+            ReapLock::Unavailable
+        ));
+        assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+        // A FIFO is not a lock file either, and opening it does not block.
+        let fifo = dir.path().join("fifo.lock");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::RUSR | Mode::WUSR,
+            0,
+        )
+        .unwrap();
+        assert!(matches!(
+            acquire_at(&fifo, Duration::ZERO, &|| false),
+            ReapLock::Unavailable
+        ));
     }
 
     #[test]
