@@ -16,6 +16,8 @@ mod generated;
 mod homes;
 mod inuse;
 mod numbers;
+#[cfg(target_os = "linux")]
+mod pipeline;
 mod preflight;
 mod ps;
 mod reaping;

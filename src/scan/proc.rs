@@ -1,7 +1,7 @@
 //! The Linux backend: reads `/proc` directly, with no subprocess and no environment.
 //!
-//! Per process younger than the threshold it costs open, one read and close of
-//! `/proc/PID/stat`. Only for processes old enough: an fstat of that open file (its
+//! Per process younger than the threshold whose kernel name cannot be one of the names
+//! it costs open, one read and close of `/proc/PID/stat`. Only for the others: an fstat of that open file (its
 //! owner, a cheap first filter by uid), `status` (the exact effective uid, the PID
 //! namespace), `cmdline` (in full only for those whose program name matched), `exe` only
 //! when argv[0] holds white space, and one more read of the still open `stat` for a
@@ -569,8 +569,8 @@ impl Source for ProcSource {
                 continue;
             }
             let age_secs = now.saturating_sub(stat.start_ticks) / hz;
-            // A young process matters only if its executable was replaced; that is
-            // looked at only when its kernel name could be one of the names.
+            // A young process can be stale only if it is superseded or replaced, which
+            // is looked at only when its kernel name could be one of the names.
             let young = age_secs < query.min_age_secs;
             if young && !comm_may_match(query.names, stat.comm) {
                 continue;
@@ -629,9 +629,6 @@ impl Source for ProcSource {
                 continue;
             }
             let replaced = exe_replaced(&proc_dir, pid_bytes, &mut own);
-            if young && !replaced {
-                continue;
-            }
             // Still the same process: its open stat can be read and names the same start.
             if rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0)).is_err()
                 || read_into(&fd, &mut check_buf, STAT_BUF * 4).is_err()
