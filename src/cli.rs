@@ -67,16 +67,19 @@ pid 0 below the initial namespace). Adopters are told by role, not name: PID 1 o
 namespace (whatever program, also a container's shell) and the user's service manager \
 (an executable called systemd run with --user); any other parent, also one called init \
 (WSL's relay) or a child subreaper, keeps its children;
-  - serving: it listens on a daemon socket (--socket) and its executable was not \
+  - serving: it holds the listener that a daemon socket (--socket) reaches in its own \
+mount namespace, through a socket file of its own user, and its executable was not \
 replaced;
-  - unknown-serving: whether it serves could not be told in time (a socket path on a \
-file system that does not answer, a descriptor table too large for the budget, a user \
-whose home is not in /etc/passwd), so it may.
+  - unknown-serving: whether it serves could not be told in time or safely (a socket \
+path on a file system that does not answer, a symlink on it that root did not make, a \
+descriptor table too large for the budget, another network namespace), so it may.
 
-Before signalling, the files of a live daemon that is not being reaped (the socket and \
-mother.pid beside it) get spare hard links in their directory; once the stale processes \
-are gone, a file whose path is empty is linked back (never over a newer file), and the \
-spare links are removed. patina's daemon removes both files on SIGTERM, whoever's.
+A superseded daemon gets SIGKILL at once, no SIGTERM: nobody can reach it, and patina's \
+daemon removes its socket and mother.pid on SIGTERM, whoever's they are by then. The \
+reaper itself creates, links, removes and writes nothing in any user's directories, \
+follows no symlink a user could have made, and connects to a socket only through the \
+inode it found there. Which socket a process serves is told by what it bound, never by \
+HOME or /etc/passwd.
 
 Other users' processes are not even looked at: only those whose effective uid (on Linux \
 the Uid: line of /proc/PID/status) is the caller's count, also when running as root, \
@@ -253,14 +256,14 @@ pub(crate) const FILES: &[(&str, &str)] = &[
          another user's file) reaping goes on without it.",
     ),
     (
-        "$HOME/.patina/run/serve.sock",
-        "The default daemon socket (--socket): a process listening on it is kept as \
-         serving. Nothing is ever sent to it.",
+        "~/.patina/run/serve.sock",
+        "The default daemon socket (--socket): any listener bound at a path ending so, \
+         judged in its holder's mount namespace, keeps its holder as serving. Nothing is \
+         ever sent to it, and nothing in its directory is touched.",
     ),
     (
         "/etc/passwd",
-        "Read for the uid of a --user name and, as root with --all-users, for each other \
-         owner's home directory (their serve.sock).",
+        "Read for the uid of a --user name and the owners' names.",
     ),
 ];
 
@@ -421,17 +424,18 @@ pub(crate) struct Cli {
 
     /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
     ///
-    /// A process listening on PATH that runs the executable it started with is kept as
-    /// serving, whatever its age; one still listening on a file that is no longer at
-    /// PATH, while PATH leads to another live listener, is superseded. Giving --socket
-    /// replaces the default, $HOME/.patina/run/serve.sock (HOME unset or empty: the
-    /// home in /etc/passwd; with --all-users as root, each other owner's
-    /// ~/.patina/run/serve.sock counts too, for that owner); '--socket none' checks no
-    /// socket. Only a listener running as the caller counts. The lookup sends nothing
-    /// and takes at most 100ms, a path that does not answer included: on Linux the
-    /// kernel's socket diagnostics name the listener bound to the file at PATH, and one
-    /// connection, closed at once, names its process; elsewhere that connection tells
-    /// whether anybody listens, and then every old process of that user is kept.
+    /// A process holding the listener that connections to PATH reach (in its own mount
+    /// namespace, through a socket file of its own user) that runs the executable it
+    /// started with is kept as serving, whatever its age; one still listening on a file
+    /// that is no longer at PATH, while PATH leads to another live listener of its user,
+    /// is superseded and gets SIGKILL at once. Giving --socket replaces the default, any
+    /// path ending in /.patina/run/serve.sock that a process bound (whatever HOME or
+    /// /etc/passwd say); '--socket none' checks no socket. The lookup sends nothing,
+    /// follows no symlink a user could have made, and takes at most 100ms, a path that
+    /// does not answer included: on Linux the kernel's socket diagnostics name each
+    /// listener's bound path and file, and one connection, closed at once, names its
+    /// process; elsewhere that connection to the caller's own socket tells whether
+    /// anybody listens, and then every old process of the caller is kept.
     #[arg(
         long = "socket",
         value_name = "PATH",
