@@ -172,6 +172,10 @@ pub(crate) struct Scan {
     /// Processes the backend listed but could not read, each with the reason; they are
     /// neither reported nor signalled.
     pub(crate) left_out: Vec<String>,
+    /// The least time, in seconds, until a young process that was left unread (its
+    /// kernel name cannot be one of the names, so only its age could make it a
+    /// candidate) is old enough to be read; `None` when none was left unread.
+    pub(crate) unread_young_secs: Option<u64>,
 }
 
 /// Mark the processes that could be hidden ancestors. `gap` is the start time of the

@@ -542,6 +542,7 @@ impl Source for ProcSource {
         let mut own = None;
         let mut parent_buf = Vec::new();
         let mut no_parent = None;
+        let mut unread_young_secs = None;
 
         let mut dir_buf = Vec::<u8>::with_capacity(32 * 1024);
         let mut dir = RawDir::new(&proc_dir, dir_buf.spare_capacity_mut());
@@ -573,6 +574,8 @@ impl Source for ProcSource {
             // is looked at only when its kernel name could be one of the names.
             let young = age_secs < query.min_age_secs;
             if young && !comm_may_match(query.names, stat.comm) {
+                let left = query.min_age_secs - age_secs;
+                unread_young_secs = Some(unread_young_secs.map_or(left, |s: u64| s.min(left)));
                 continue;
             }
             // The stat file stays open: read again at the end, it proves that the
@@ -664,6 +667,7 @@ impl Source for ProcSource {
         let mut scan = Scan {
             processes,
             ancestors,
+            unread_young_secs,
             ..Scan::default()
         };
         mark_unknown_ancestry(&mut scan, gap);
