@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::lock::{self, ReapLock};
-use crate::reap::{self, Fate};
+use crate::proof;
+use crate::reap::{self, Fate, Timing};
 use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
 use crate::scan::{Backend, Query, Scan, Source};
 use crate::select::{sockets_matter, trigger, verdict, SkipReason, Trigger, Verdict};
@@ -164,7 +165,7 @@ impl Reaper {
     /// temporary directory), so that each stale process is reported by one of them; a
     /// run waits up to grace + 10s for another to finish, then goes on regardless.
     pub fn run(&self) -> Result<Report, Error> {
-        self.execute(Mode::Command)
+        self.execute(&Mode::Command)
     }
 
     /// Daemon sockets whose listener is kept as `serving` (replaces the default, any
@@ -181,26 +182,51 @@ impl Reaper {
         self
     }
 
+    /// The program names, for the lock and proof paths.
+    pub(crate) fn name_list(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The threshold, for the benchmarks' preflight.
+    #[cfg(feature = "bench")]
+    pub(crate) fn threshold_value(&self) -> Duration {
+        self.threshold
+    }
+
     /// The one pipeline: take a turn, scan, gather the facts, decide once, act, report.
-    /// The modes differ only in when the turn is taken and how the scan is bounded.
-    pub(crate) fn execute(&self, mode: Mode) -> Result<Report, Error> {
+    /// The modes differ only in when the turn is taken, how long it may all take, and
+    /// whether a clean result is remembered (the preflight's proof).
+    pub(crate) fn execute(&self, mode: &Mode) -> Result<Report, Error> {
         let nobody = !self.all_users && self.users.as_ref().is_some_and(Vec::is_empty);
         if self.names.is_empty() || nobody {
             // Nothing can match: no scan, no lock, no signal.
             return Ok(self.report());
         }
+        let (bounds, proof_path) = match mode {
+            Mode::Command => (None, None),
+            Mode::Preflight(b) => (Some(b), b.proof.as_deref()),
+        };
+        if proof_path.and_then(proof::read).is_some_and(|p| p.holds()) {
+            // Nothing can have become stale since the last clean scan.
+            let mut report = self.report();
+            report.scan_skipped = true;
+            return Ok(report);
+        }
         let backend = Backend::from_env()?;
-        let mut turn = (mode == Mode::Command && !self.dry_run).then(|| self.take_turn());
+        let mut turn = (bounds.is_none() && !self.dry_run).then(|| self.take_turn());
         if self.watch.interrupted() {
             return Err(Error::Interrupted);
         }
-        let (source, mut scan) = match mode {
-            Mode::Command => {
+        let (source, mut scan) = match bounds {
+            None => {
                 let source = backend.source();
                 let scan = self.scan(&*source)?;
                 (source, scan)
             }
-            Mode::Preflight => self.scan_within_budget(backend)?,
+            Some(b) => {
+                let half = b.deadline.saturating_duration_since(Instant::now()) / 2;
+                self.scan_within_budget(backend, SCAN_BUDGET.min(half))?
+            }
         };
         if self.watch.interrupted() {
             return Err(Error::Interrupted);
@@ -209,11 +235,95 @@ impl Reaper {
         let stale = stale_among(&verdicts);
         // The preflight takes its turn only when there is something to do, and leaves
         // the processes to a reaper that holds it.
-        if mode == Mode::Preflight && !self.dry_run && !stale.is_empty() {
+        if bounds.is_some() && !self.dry_run && !stale.is_empty() {
             turn = Some(lock::acquire(&self.names, Duration::ZERO));
         }
-        let left_to_another = matches!(turn, Some(ReapLock::Busy)) && mode == Mode::Preflight;
-        Ok(self.act(&*source, scan, verdicts, &stale, left_to_another))
+        let left_to_another = bounds.is_some() && matches!(turn, Some(ReapLock::Busy));
+        let timing = match bounds {
+            None => Timing::with_grace(self.grace),
+            // SIGTERM, a short wait, SIGKILL and its confirmation, all by the deadline.
+            Some(b) => {
+                let left = b.deadline.saturating_duration_since(Instant::now());
+                let grace = self.grace.min(left / 2);
+                Timing {
+                    grace,
+                    confirm: left - grace,
+                }
+            }
+        };
+        let proved = proof_path.map(|_| self.proof_of(&scan, &verdicts));
+        let report = self.act(&*source, scan, verdicts, &stale, left_to_another, timing);
+        if let (Some(path), Some(proved)) = (proof_path, proved) {
+            // Only a run that leaves nothing stale behind proves anything.
+            let clean = report.processes.iter().all(|p| match p.outcome {
+                Outcome::Skipped | Outcome::Terminated | Outcome::Killed => true,
+                Outcome::Vanished => p.reason.is_none(),
+                _ => false,
+            });
+            match proved.finish().filter(|_| clean) {
+                Some(proof) => proof::write(path, &proof),
+                None => proof::forget(path),
+            }
+        }
+        Ok(report)
+    }
+
+    /// What the next preflight may take for granted after this one, if nothing stale is
+    /// left: see [`proof`].
+    fn proof_of(&self, scan: &Scan, verdicts: &[Verdict]) -> proof::Builder {
+        let threshold = self.threshold.as_secs();
+        let mut proved = proof::Builder::new(threshold);
+        // Ages are whole seconds: a second less than they say is left.
+        let left = |age: u64| threshold.saturating_sub(age).saturating_sub(1);
+        if let Some(secs) = scan.unread_young_secs {
+            proved.until_within(secs.saturating_sub(1));
+        }
+        if !scan.left_out.is_empty() {
+            proved.impossible();
+        }
+        if self.sockets.is_none() {
+            // Where a first daemon would bind, superseding nobody yet.
+            if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+                proved.watch_file(
+                    PathBuf::from(home).join(socket::DEFAULT_SOCKET_TAIL.trim_start_matches('/')),
+                );
+            }
+        }
+        for (p, v) in scan.processes.iter().zip(verdicts) {
+            for path in p.sockets.serving.iter().chain(&p.sockets.superseded) {
+                proved.watch_file(path.clone());
+                match executable_of(p.pid) {
+                    Some(exe) => proved.watch_file(exe),
+                    None => proved.impossible(),
+                }
+            }
+            match v {
+                Verdict::Keep(SkipReason::Young) => proved.until_within(left(p.age_secs)),
+                Verdict::Keep(SkipReason::Attached) => {
+                    proved.watch_parent(p.pid, p.start, p.ppid);
+                    if p.age_secs < threshold {
+                        proved.until_within(left(p.age_secs));
+                    }
+                }
+                Verdict::Keep(
+                    SkipReason::Serving
+                    | SkipReason::Init
+                    | SkipReason::Namespace
+                    | SkipReason::Zombie,
+                ) => {}
+                // Kept for a reason that can lapse unseen (another caller's ancestors,
+                // a terminal, what could not be told): the next start scans.
+                Verdict::Keep(
+                    SkipReason::Foreground
+                    | SkipReason::Ancestor
+                    | SkipReason::UnknownServing
+                    | SkipReason::UnknownAncestry,
+                ) => proved.impossible(),
+                // Gone after this run, or the run was not clean.
+                Verdict::Stale => {}
+            }
+        }
+        proved
     }
 
     /// Decide and act on a scan made earlier, without a turn: for the tests of what
@@ -222,7 +332,14 @@ impl Reaper {
     pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
         let verdicts = self.decide(&mut scan);
         let stale = stale_among(&verdicts);
-        self.act(source, scan, verdicts, &stale, false)
+        self.act(
+            source,
+            scan,
+            verdicts,
+            &stale,
+            false,
+            Timing::with_grace(self.grace),
+        )
     }
 
     /// Look up the sockets of the processes whose verdict they can change, then decide
@@ -285,6 +402,7 @@ impl Reaper {
         verdicts: Vec<Verdict>,
         stale: &[usize],
         left_to_another: bool,
+        timing: Timing,
     ) -> Report {
         let triggers: Vec<Option<Trigger>> = scan
             .processes
@@ -310,7 +428,7 @@ impl Reaper {
                 .iter()
                 .map(|&i| triggers[i].is_some_and(Trigger::kills_at_once))
                 .collect();
-            reap::reap(source, &targets, &at_once, self.grace, &self.watch)
+            reap::reap(source, &targets, &at_once, timing, &self.watch)
         }
         .into_iter();
 
@@ -418,10 +536,10 @@ impl Reaper {
         Ok(scan)
     }
 
-    /// Scan on a helper thread and wait at most [`SCAN_BUDGET`] for it: the preflight
-    /// must not hold `patina` up (a read of `/proc/PID/cmdline` can block on a process
-    /// stuck in D state).
-    fn scan_within_budget(&self, backend: Backend) -> Result<Scanned, Error> {
+    /// Scan on a helper thread and wait at most `budget` for it: the preflight must not
+    /// hold `patina` up (a read of `/proc/PID/cmdline` can block on a process stuck in
+    /// D state).
+    fn scan_within_budget(&self, backend: Backend, budget: Duration) -> Result<Scanned, Error> {
         let (tx, rx) = mpsc::channel::<Result<Scanned, Error>>();
         let worker = self.clone();
         let abandoned = Arc::new(AtomicBool::new(false));
@@ -439,12 +557,12 @@ impl Reaper {
             let scan = self.scan(&*source)?;
             return Ok((source, scan));
         }
-        rx.recv_timeout(SCAN_BUDGET).unwrap_or_else(|_| {
+        rx.recv_timeout(budget).unwrap_or_else(|_| {
             // Out of time: the scan stops reading (a flooding `ps` must not grow patina).
             abandoned.store(true, Ordering::Relaxed);
             Err(Error::scan(
                 "the preflight's scan",
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "took longer than 500 ms"),
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "out of time"),
             ))
         })
     }
@@ -467,20 +585,43 @@ fn stale_among(verdicts: &[Verdict]) -> Vec<usize> {
         .collect()
 }
 
-/// How a run takes its turn and bounds its scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a run takes its turn, bounds its time and remembers a clean result.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// [`Reaper::run`] and the CLI: the turn first (waiting for another reaper), then a
-    /// scan that takes what it takes.
+    /// scan that takes what it takes and the configured grace period.
     Command,
-    /// [`ensure_clean_state`](crate::ensure_clean_state): a scan bounded by
-    /// [`SCAN_BUDGET`], and the turn only when something is stale, never waited for.
-    Preflight,
+    /// [`Preflight`](crate::Preflight): all done by a deadline, the turn taken only when
+    /// something is stale and never waited for.
+    Preflight(Bounds),
+}
+
+/// The preflight's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    /// When the run must be over: scan, signals and their confirmation.
+    pub(crate) deadline: Instant,
+    /// Where the proof of a clean scan is kept; `None` to scan every time.
+    pub(crate) proof: Option<PathBuf>,
+}
+
+/// The executable of `pid`, as a path to watch for an upgrade.
+fn executable_of(pid: u32) -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_link(format!("/proc/{pid}/exe")).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
 }
 
 type Scanned = (Box<dyn Source + Send>, Scan);
 
-/// How long the preflight waits for the process scan before `patina` goes on without it.
+/// The most the preflight waits for the process scan before `patina` goes on without it
+/// (less when its bound is shorter).
 const SCAN_BUDGET: Duration = Duration::from_millis(500);
 
 /// The reason of a dry run's `would_fail`.

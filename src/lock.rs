@@ -58,6 +58,14 @@ fn lock_path(names: &[String]) -> PathBuf {
     dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
 }
 
+/// Where the preflight keeps its proof of a clean scan for `names` and this threshold:
+/// beside the lock, `patina-reap-UID-pidnsINODE-HASH-tSECS.proof`.
+pub(crate) fn proof_path(names: &[String], threshold_secs: u64) -> PathBuf {
+    let lock = lock_path(names);
+    let stem = lock.file_stem().unwrap_or_default().to_string_lossy();
+    lock.with_file_name(format!("{stem}-t{threshold_secs}.proof"))
+}
+
 /// The inode of this process's PID namespace; `None` where there are none (or it cannot
 /// be read: then every such reaper shares one file, as before namespaces were told).
 fn pid_namespace() -> Option<u64> {
@@ -162,7 +170,7 @@ fn holder_is_stopped(_fd: &OwnedFd) -> bool {
 /// file, a file another user owns and a file with another name too (a hard link, which
 /// `fs.protected_hardlinks=0` lets anybody make to a file of ours): in a shared /tmp,
 /// somebody else could have put any of them there, and the holder writes to it.
-fn open_own_file(path: &Path) -> Option<OwnedFd> {
+pub(crate) fn open_own_file(path: &Path) -> Option<OwnedFd> {
     let fd = fs::open(
         path,
         OFlags::RDWR

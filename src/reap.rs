@@ -16,6 +16,23 @@ use crate::watch::{Progress, Watch};
 
 /// How long SIGKILL gets to take effect before a process counts as failed.
 const CONFIRM: Duration = Duration::from_secs(1);
+
+/// How long a reap waits: between SIGTERM and SIGKILL, and for SIGKILL to take effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timing {
+    pub(crate) grace: Duration,
+    pub(crate) confirm: Duration,
+}
+
+impl Timing {
+    /// `grace`, and a second for SIGKILL to take effect.
+    pub(crate) fn with_grace(grace: Duration) -> Self {
+        Self {
+            grace,
+            confirm: CONFIRM,
+        }
+    }
+}
 /// How soon an interrupt is seen during a wait.
 const INTERRUPT_CHECK: Duration = Duration::from_millis(250);
 
@@ -38,12 +55,12 @@ pub(crate) fn reap(
     source: &dyn Source,
     targets: &[Target],
     at_once: &[bool],
-    grace: Duration,
+    timing: Timing,
     watch: &Watch,
 ) -> Vec<Fate> {
     #[cfg(target_os = "linux")]
     if source.supports_pidfd() {
-        return pidfd::reap(source, targets, at_once, grace, watch);
+        return pidfd::reap(source, targets, at_once, timing, watch);
     }
     let all: Vec<usize> = (0..targets.len()).collect();
     let mut fates = vec![Fate::Vanished; targets.len()];
@@ -51,7 +68,7 @@ pub(crate) fn reap(
         inner: KillTargets { source, targets },
         checked: std::cell::RefCell::new(None),
     };
-    for (i, fate) in escalate(&batched, &all, at_once, grace, watch) {
+    for (i, fate) in escalate(&batched, &all, at_once, timing, watch) {
         fates[i] = fate;
     }
     fates
@@ -73,7 +90,7 @@ fn escalate(
     s: &dyn Signaller,
     indices: &[usize],
     at_once: &[bool],
-    grace: Duration,
+    timing: Timing,
     watch: &Watch,
 ) -> Vec<(usize, Fate)> {
     if watch.interrupted() {
@@ -99,7 +116,7 @@ fn escalate(
             Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGTERM")))),
         }
     }
-    let survivors = wait_for_exit(s, pending.clone(), grace, "SIGTERM", watch);
+    let survivors = wait_for_exit(s, pending.clone(), timing.grace, "SIGTERM", watch);
     let interrupted = watch.interrupted();
     for i in pending {
         if !survivors.contains(&i) {
@@ -118,12 +135,15 @@ fn escalate(
             Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGKILL")))),
         }
     }
-    let stuck = wait_for_exit(s, killed.clone(), CONFIRM, "SIGKILL", watch);
+    let stuck = wait_for_exit(s, killed.clone(), timing.confirm, "SIGKILL", watch);
     for i in killed {
         let fate = if stuck.contains(&i) && watch.interrupted() {
             Fate::Failed("interrupted after SIGKILL; still running".into())
         } else if stuck.contains(&i) {
-            Fate::Failed("still running 1s after SIGKILL (uninterruptible sleep?)".into())
+            Fate::Failed(format!(
+                "still running {} after SIGKILL (uninterruptible sleep?)",
+                crate::duration::format_duration(timing.confirm)
+            ))
         } else {
             Fate::Killed
         };
@@ -291,7 +311,7 @@ mod pidfd {
         source: &dyn Source,
         targets: &[Target],
         at_once: &[bool],
-        grace: Duration,
+        timing: Timing,
         watch: &Watch,
     ) -> Vec<Fate> {
         let pinned = Pinned {
@@ -302,7 +322,7 @@ mod pidfd {
         };
         let all: Vec<usize> = (0..targets.len()).collect();
         let mut fates = vec![Fate::Vanished; targets.len()];
-        for (i, fate) in escalate(&pinned, &all, at_once, grace, watch) {
+        for (i, fate) in escalate(&pinned, &all, at_once, timing, watch) {
             fates[i] = fate;
         }
         fates
@@ -545,7 +565,7 @@ mod pid_reuse_tests {
                 source,
                 &[(s.pid(), wrong)],
                 &[false],
-                GRACE,
+                Timing::with_grace(GRACE),
                 &Watch::default(),
             );
             assert_eq!(fates, vec![Fate::Vanished], "start {wrong} vs {start}");
@@ -558,7 +578,7 @@ mod pid_reuse_tests {
             source,
             &[(s.pid(), start)],
             &[false],
-            GRACE,
+            Timing::with_grace(GRACE),
             &Watch::default(),
         );
         assert_eq!(fates, vec![Fate::Terminated]);
@@ -599,7 +619,7 @@ mod pid_reuse_tests {
                     &source,
                     &[(s.pid(), wrong)],
                     &[false],
-                    GRACE,
+                    Timing::with_grace(GRACE),
                     &Watch::default()
                 ),
                 [Fate::Vanished]
@@ -614,7 +634,7 @@ mod pid_reuse_tests {
                 &source,
                 &[(s.pid(), start)],
                 &[false],
-                GRACE,
+                Timing::with_grace(GRACE),
                 &Watch::default()
             ),
             [Fate::Terminated]

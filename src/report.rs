@@ -133,6 +133,10 @@ pub struct Report {
     /// `--verbose`; not in the JSON).
     #[serde(skip)]
     pub(crate) left_out: Vec<String>,
+    /// The preflight did not scan: its proof of the last clean scan still held (not in
+    /// the JSON).
+    #[serde(skip)]
+    pub(crate) scan_skipped: bool,
 }
 
 impl Report {
@@ -152,7 +156,14 @@ impl Report {
             summary: Summary::default(),
             names,
             left_out: Vec::new(),
+            scan_skipped: false,
         }
+    }
+
+    /// Whether the preflight skipped the scan because nothing could have become stale
+    /// since the last clean one (its proof held); the report is then empty.
+    pub fn scan_skipped(&self) -> bool {
+        self.scan_skipped
     }
 
     /// Processes the scan listed but could not read (say a `ps` row without a start

@@ -1657,7 +1657,7 @@ mod tests {
             &src,
             &[(pid, start)],
             &[false],
-            Duration::from_secs(1),
+            crate::reap::Timing::with_grace(Duration::from_secs(1)),
             &crate::watch::Watch::default(),
         );
         let alive = matches!(child.try_wait(), Ok(None));

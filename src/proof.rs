@@ -1,0 +1,406 @@
+//! The preflight's proof of a clean scan: "nothing can be stale before T unless one of
+//! these files or processes changes", left by a scan that found nothing to do, so that
+//! the next `patina` start checks it in a few system calls instead of scanning.
+//!
+//! A process can only become stale by age at (its start + threshold), and one that is
+//! new since the scan needs the whole threshold. A daemon is superseded only when a new
+//! listener binds its socket's path (the file there changes); a listener is replaced
+//! only when its executable's path gets a new file (an upgrade; the caller's own
+//! executable changes too). A process kept `attached` becomes a candidate when its
+//! parent goes (its ppid changes). So the proof holds T (at most the threshold, and
+//! never more than an hour), the boot and mount namespace it was made in, the caller's
+//! executable, the files whose change could make something stale (each daemon socket
+//! seen and the caller's default one, each listener's executable) and the attached
+//! processes with their parent. Any difference, or a proof that cannot be read,
+//! parsed or trusted (not a regular file of the caller's with one link), means a scan:
+//! a forged or stale proof can only delay a cleanup, never cause a signal.
+//!
+//! Linux only; elsewhere every start scans.
+
+use std::path::{Path, PathBuf};
+
+/// The longest a proof is taken for: a daemon that stops listening without its socket
+/// file going, say, is seen within this time.
+const MAX_VALID_SECS: u64 = 3600;
+
+/// A file's identity: (device, inode, change time in seconds and nanoseconds); the
+/// change time tells a new file that got a freed inode number from the old one.
+type FileId = (u64, u64, i64, i64);
+
+/// What one proof says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Proof {
+    /// `CLOCK_BOOTTIME` second until which it holds.
+    until: u64,
+    boot_id: String,
+    mount_ns: u64,
+    /// (device, inode) of the caller's executable.
+    exe: (u64, u64),
+    /// Paths and the file each held, `None` where there was none.
+    files: Vec<(PathBuf, Option<FileId>)>,
+    /// (pid, start ticks, ppid) of processes whose parent keeps them.
+    attached: Vec<(u32, u64, u32)>,
+}
+
+/// A proof being put together from a run's facts.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    /// Seconds from now; `None` once something makes a proof impossible.
+    valid_secs: Option<u64>,
+    files: Vec<PathBuf>,
+    attached: Vec<(u32, u64, u32)>,
+}
+
+impl Builder {
+    /// A proof that holds at most `threshold_secs` from now (and an hour).
+    pub(crate) fn new(threshold_secs: u64) -> Self {
+        Self {
+            valid_secs: Some(threshold_secs.min(MAX_VALID_SECS)),
+            ..Self::default()
+        }
+    }
+
+    /// Nothing can be proved: the next start scans.
+    pub(crate) fn impossible(&mut self) {
+        self.valid_secs = None;
+    }
+
+    /// Something may change in `secs`.
+    pub(crate) fn until_within(&mut self, secs: u64) {
+        self.valid_secs = self.valid_secs.map(|v| v.min(secs));
+    }
+
+    /// A file whose change (made, replaced, removed) could make something stale.
+    pub(crate) fn watch_file(&mut self, path: PathBuf) {
+        if !self.files.contains(&path) {
+            self.files.push(path);
+        }
+    }
+
+    /// A process kept by its live parent: a candidate once that parent goes.
+    pub(crate) fn watch_parent(&mut self, pid: u32, start: u64, ppid: u32) {
+        self.attached.push((pid, start, ppid));
+    }
+
+    /// The proof, with the files as they are now; `None` if impossible or already
+    /// expired.
+    pub(crate) fn finish(self) -> Option<Proof> {
+        let secs = self.valid_secs.filter(|&s| s > 0)?;
+        let here = Here::now()?;
+        Some(Proof {
+            until: here.boot_secs + secs,
+            boot_id: here.boot_id,
+            mount_ns: here.mount_ns,
+            exe: here.exe,
+            files: self
+                .files
+                .into_iter()
+                .map(|p| {
+                    let id = file_id(&p);
+                    (p, id)
+                })
+                .collect(),
+            attached: self.attached,
+        })
+    }
+}
+
+/// The facts of the calling process that a proof is tied to.
+struct Here {
+    boot_secs: u64,
+    boot_id: String,
+    mount_ns: u64,
+    exe: (u64, u64),
+}
+
+impl Here {
+    fn now() -> Option<Self> {
+        #[cfg(target_os = "linux")]
+        {
+            let boot_secs =
+                rustix::time::clock_gettime(rustix::time::ClockId::Boottime).tv_sec as u64;
+            let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+            Some(Self {
+                boot_secs,
+                boot_id: boot_id.trim().to_owned(),
+                mount_ns: rustix::fs::stat("/proc/self/ns/mnt").ok()?.st_ino,
+                exe: followed_id(Path::new("/proc/self/exe"))?,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        None
+    }
+}
+
+/// The identity of the file at `path` itself (a symlink is not followed).
+// The field types differ between architectures.
+#[allow(clippy::unnecessary_cast)]
+fn file_id(path: &Path) -> Option<FileId> {
+    let st =
+        rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok()?;
+    let (dev, ino) = dev_ino(&st);
+    Some((dev, ino, st.st_ctime as i64, st.st_ctime_nsec as i64))
+}
+
+/// (device, inode) of the file `path` leads to.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn followed_id(path: &Path) -> Option<(u64, u64)> {
+    rustix::fs::stat(path).ok().map(|st| dev_ino(&st))
+}
+
+// The field types differ between architectures.
+#[allow(clippy::unnecessary_cast)]
+fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+impl Proof {
+    /// Whether it still holds: same boot, before T, same mount namespace and
+    /// executable, every file as it was, every attached process still the same one
+    /// under the same parent.
+    pub(crate) fn holds(&self) -> bool {
+        let Some(here) = Here::now() else {
+            return false;
+        };
+        here.boot_secs < self.until
+            && here.boot_id == self.boot_id
+            && here.mount_ns == self.mount_ns
+            && here.exe == self.exe
+            && self.files.iter().all(|(p, id)| file_id(p) == *id)
+            && self
+                .attached
+                .iter()
+                .all(|&(pid, start, ppid)| still_under(pid, start, ppid))
+    }
+
+    /// The proof as text: one fact a line, paths in hex, `end` last.
+    pub(crate) fn to_text(&self) -> String {
+        let mut out = format!(
+            "patina-reap proof 1\nuntil {}\nboot {}\nmntns {}\nexe {} {}\n",
+            self.until, self.boot_id, self.mount_ns, self.exe.0, self.exe.1
+        );
+        for (path, id) in &self.files {
+            let hex = hex(path);
+            match id {
+                Some((dev, ino, sec, nsec)) => {
+                    out.push_str(&format!("file {hex} {dev} {ino} {sec} {nsec}\n"))
+                }
+                None => out.push_str(&format!("absent {hex}\n")),
+            }
+        }
+        for (pid, start, ppid) in &self.attached {
+            out.push_str(&format!("attached {pid} {start} {ppid}\n"));
+        }
+        out.push_str("end\n");
+        out
+    }
+
+    /// Parse [`to_text`](Self::to_text)'s form; `None` for anything else.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let mut lines = text.lines();
+        if lines.next()? != "patina-reap proof 1" {
+            return None;
+        }
+        let mut proof = Self::default();
+        let mut ended = false;
+        for line in lines {
+            if ended {
+                return None;
+            }
+            let words: Vec<&str> = line.split(' ').collect();
+            let num = |i: usize| words.get(i)?.parse::<u64>().ok();
+            let signed = |i: usize| words.get(i)?.parse::<i64>().ok();
+            match (words[0], words.len()) {
+                ("until", 2) => proof.until = num(1)?,
+                ("boot", 2) => proof.boot_id = words[1].to_owned(),
+                ("mntns", 2) => proof.mount_ns = num(1)?,
+                ("exe", 3) => proof.exe = (num(1)?, num(2)?),
+                ("file", 6) => proof.files.push((
+                    unhex(words[1])?,
+                    Some((num(2)?, num(3)?, signed(4)?, signed(5)?)),
+                )),
+                ("absent", 2) => proof.files.push((unhex(words[1])?, None)),
+                ("attached", 4) => proof.attached.push((
+                    u32::try_from(num(1)?).ok()?,
+                    num(2)?,
+                    u32::try_from(num(3)?).ok()?,
+                )),
+                ("end", 1) => ended = true,
+                _ => return None,
+            }
+        }
+        (ended && proof.until > 0 && !proof.boot_id.is_empty()).then_some(proof)
+    }
+}
+
+/// Whether `pid` is still the process that started at `start`, under parent `ppid`.
+fn still_under(pid: u32, start: u64, ppid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        crate::scan::proc::parse_stat(&stat)
+            .is_some_and(|s| s.start_ticks == start && s.ppid == ppid && !s.has_exited())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (pid, start, ppid);
+        false
+    }
+}
+
+fn hex(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn unhex(text: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    if text.is_empty() || text.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect();
+    Some(PathBuf::from(std::ffi::OsString::from_vec(bytes?)))
+}
+
+/// Read the proof at `path`: a regular file of the caller's with one link, opened
+/// without following a symlink; `None` for anything else.
+pub(crate) fn read(path: &Path) -> Option<Proof> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .ok()?;
+    let meta = rustix::fs::fstat(&fd).ok()?;
+    let regular =
+        rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::RegularFile;
+    let ours = meta.st_uid == rustix::process::geteuid().as_raw();
+    if !regular || !ours || meta.st_nlink != 1 || meta.st_size > 64 * 1024 {
+        return None;
+    }
+    let mut buf = vec![0u8; meta.st_size as usize + 1];
+    let n = rustix::io::read(&fd, &mut buf).ok()?;
+    Proof::parse(std::str::from_utf8(&buf[..n]).ok()?)
+}
+
+/// Write `proof` to `path` (a file of the caller's, as the lock is); where that cannot
+/// be done safely, nothing is written and the next start scans.
+pub(crate) fn write(path: &Path, proof: &Proof) {
+    if let Some(fd) = crate::lock::open_own_file(path) {
+        let _ = rustix::fs::ftruncate(&fd, 0);
+        let _ = rustix::io::pwrite(&fd, proof.to_text().as_bytes(), 0);
+    }
+}
+
+/// Forget any proof at `path`: the next start scans.
+pub(crate) fn forget(path: &Path) {
+    if let Some(fd) = crate::lock::open_own_file(path) {
+        let _ = rustix::fs::ftruncate(&fd, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Proof {
+        Proof {
+            until: 1234,
+            boot_id: "0f5e".into(),
+            mount_ns: 4026531841,
+            exe: (2049, 77),
+            files: vec![
+                (
+                    "/home/u/.patina/run/serve.sock".into(),
+                    Some((2049, 12, 1700, -1)),
+                ),
+                ("/home/a b/\n.sock".into(), None),
+            ],
+            attached: vec![(42, 9000, 7)],
+        }
+    }
+
+    #[test]
+    fn a_proof_reads_back_as_written_and_nothing_else_parses() {
+        let p = sample();
+        assert_eq!(Proof::parse(&p.to_text()), Some(p.clone()));
+        let text = p.to_text();
+        // Cut short, extended after the end, an unknown line, a bad number: no proof.
+        assert_eq!(Proof::parse(&text.replace("end\n", "")), None);
+        assert_eq!(Proof::parse(&format!("{text}file 00 1 2\n")), None);
+        assert_eq!(Proof::parse(&text.replace("until", "untill")), None);
+        assert_eq!(
+            Proof::parse(&text.replace("mntns 4026531841", "mntns x")),
+            None
+        );
+        assert_eq!(
+            Proof::parse(&text.replace("patina-reap proof 1", "v2")),
+            None
+        );
+        assert_eq!(Proof::parse(""), None);
+        assert_eq!(Proof::parse("patina-reap proof 1\nend\n"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_proof_holds_until_a_watched_file_changes_or_its_time_is_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let watched = dir.path().join("serve.sock");
+        let mut b = Builder::new(3600);
+        b.watch_file(watched.clone());
+        let proof = b.finish().unwrap();
+        assert!(proof.holds());
+        std::fs::write(&watched, b"").unwrap();
+        assert!(!proof.holds(), "a file that appeared");
+        let mut b = Builder::new(3600);
+        b.watch_file(watched.clone());
+        let proof = b.finish().unwrap();
+        assert!(proof.holds());
+        std::fs::remove_file(&watched).unwrap();
+        std::fs::write(&watched, b"").unwrap();
+        assert!(!proof.holds(), "a file replaced by another");
+        let mut expired = proof.clone();
+        expired.until = 1;
+        assert!(!expired.holds());
+        let mut other_boot = proof.clone();
+        other_boot.boot_id.push('x');
+        assert!(!other_boot.holds());
+        // A proof made impossible, or with no time left, is none.
+        let mut b = Builder::new(3600);
+        b.impossible();
+        assert_eq!(b.finish(), None);
+        assert_eq!(Builder::new(0).finish(), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_proof_file_of_another_user_or_a_hard_link_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.proof");
+        let proof = Builder::new(60).finish().unwrap();
+        write(&path, &proof);
+        assert_eq!(read(&path), Some(proof.clone()));
+        let link = dir.path().join("link.proof");
+        std::fs::hard_link(&path, &link).unwrap();
+        assert_eq!(read(&path), None, "two links");
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert_eq!(read(&link), None, "a symlink");
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+            assert_eq!(read(&path), None, "another user's");
+        }
+        forget(&link);
+        assert_eq!(std::fs::read(&path).unwrap().len(), proof.to_text().len());
+    }
+}
