@@ -289,6 +289,7 @@ impl Reaper {
                 );
             }
         }
+        let me = std::process::id();
         for (p, v) in scan.processes.iter().zip(verdicts) {
             for path in p.sockets.serving.iter().chain(&p.sockets.superseded) {
                 proved.watch_file(path.clone());
@@ -311,8 +312,14 @@ impl Reaper {
                     | SkipReason::Namespace
                     | SkipReason::Zombie,
                 ) => {}
-                // Kept for a reason that can lapse unseen (another caller's ancestors,
-                // a terminal, what could not be told): the next start scans.
+                // This run's own process is gone by the next start.
+                Verdict::Keep(SkipReason::Ancestor) if p.pid == me => {}
+                // Another start need not have this ancestor: it is judged by its age.
+                Verdict::Keep(SkipReason::Ancestor) if p.age_secs < threshold => {
+                    proved.until_within(left(p.age_secs));
+                }
+                // Kept for a reason that can lapse unseen (an old ancestor of this start
+                // only, a terminal, what could not be told): the next start scans.
                 Verdict::Keep(
                     SkipReason::Foreground
                     | SkipReason::Ancestor

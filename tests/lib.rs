@@ -19,6 +19,8 @@ mod numbers;
 #[cfg(target_os = "linux")]
 mod pipeline;
 mod preflight;
+#[cfg(target_os = "linux")]
+mod proofs;
 mod ps;
 mod reaping;
 mod safety;
