@@ -335,7 +335,7 @@ impl Reaper {
 
     /// Decide and act on a scan made earlier, without a turn: for the tests of what
     /// happens between a scan and a signal.
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
         let verdicts = self.decide(&mut scan);
         let stale = stale_among(&verdicts);

@@ -159,6 +159,8 @@ pub(crate) struct Query<'a> {
     /// Processes younger than this many seconds may be left out (their command line is
     /// then never read) when their kernel name cannot be one of the names: they cannot
     /// be stale (see [`Process::comm_matches`]). 0 keeps every match.
+    // Only the /proc backend reads less for it.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) min_age_secs: u64,
 }
 
