@@ -19,7 +19,25 @@
 //! // ... then dispatch the command.
 //! ```
 //!
-//! For more control, or to embed the result in other output, configure a [`Reaper`]:
+//! It takes at most a second, whatever stale processes do, and after a scan that left
+//! nothing stale the next starts check a proof of it instead of scanning. For the same
+//! preflight with one thing changed (a shorter bound, its lines elsewhere, the report),
+//! use [`Preflight`]:
+//!
+//! ```
+//! # std::env::set_var("PATINA_REAP_THRESHOLD", "off");
+//! let report = patina_reap::Preflight::new()
+//!     .bound(std::time::Duration::from_millis(300))
+//!     .quiet()
+//!     .run();
+//! // `None`: reaping is off (as here) or the process table could not be read in time.
+//! if let Some(report) = report {
+//!     println!("{}", report.summary_line());
+//! }
+//! ```
+//!
+//! For the CLI's run (unbounded, waiting for another reaper's turn), configure a
+//! [`Reaper`]:
 //!
 //! ```
 //! // A dry run signals nothing; this one looks for a daemon called `my-daemon`.
