@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::lock::{self, ReapLock};
 use crate::proof;
 use crate::reap::{self, Fate, Timing};
-use crate::report::{lossy_argv, Outcome, ProcessReport, Report};
+use crate::report::{lossy_argv, Failure, Outcome, ProcessReport, Reason, Report, Signal};
 use crate::scan::{Backend, Query, Scan, Source};
 use crate::select::{sockets_matter, trigger, verdict, SkipReason, Trigger, Verdict};
 use crate::socket::{self, Daemons};
@@ -450,29 +450,31 @@ impl Reaper {
         {
             let (outcome, reason) = match v {
                 Verdict::Keep(SkipReason::Young) if !self.list_young => continue,
-                Verdict::Keep(why) => (Outcome::Skipped, Some(why.as_str().to_owned())),
+                Verdict::Keep(why) => (Outcome::Skipped, Some(Reason::Skipped(why))),
                 Verdict::Stale if self.dry_run => match may_signal(p.pid) {
                     true => (Outcome::WouldReap, None),
-                    false => (Outcome::WouldFail, Some(NOT_PERMITTED.to_owned())),
+                    false => (
+                        Outcome::WouldFail,
+                        Some(Reason::Failed(Failure::NotPermitted)),
+                    ),
                 },
                 Verdict::Stale if left_to_another => {
-                    (Outcome::Vanished, Some(LEFT_TO_ANOTHER.to_owned()))
+                    (Outcome::Vanished, Some(Reason::LeftToAnotherReaper))
                 }
                 Verdict::Stale => match fates.next() {
                     Some(Fate::Terminated) => (Outcome::Terminated, None),
                     Some(Fate::Killed) => (Outcome::Killed, None),
                     Some(Fate::Vanished) | None => (Outcome::Vanished, None),
-                    Some(Fate::Failed(why)) => (Outcome::Failed, Some(why)),
+                    Some(Fate::Failed(why)) => (Outcome::Failed, Some(Reason::Failed(why))),
                 },
             };
             let argv = lossy_argv(&p.argv);
             let first_signal = trigger.map(|t| {
                 if t.kills_at_once() {
-                    "SIGKILL"
+                    Signal::Kill
                 } else {
-                    "SIGTERM"
+                    Signal::Term
                 }
-                .to_owned()
             });
             report.push(ProcessReport {
                 pid: p.pid,
@@ -486,7 +488,7 @@ impl Reaper {
                 private_bytes,
                 outcome,
                 reason,
-                trigger: trigger.map(|t| t.as_str().to_owned()),
+                trigger,
                 first_signal,
                 parent_name: p.parent_name,
                 socket: p.sockets.serving.or(p.sockets.superseded),
@@ -630,13 +632,6 @@ type Scanned = (Box<dyn Source + Send>, Scan);
 /// The most the preflight waits for the process scan before `patina` goes on without it
 /// (less when its bound is shorter).
 const SCAN_BUDGET: Duration = Duration::from_millis(500);
-
-/// The reason of a dry run's `would_fail`.
-const NOT_PERMITTED: &str =
-    "not permitted (EPERM): signalling another user's process needs root or CAP_KILL";
-
-/// The reason of a process the preflight left to the reaper that holds the turn.
-const LEFT_TO_ANOTHER: &str = "left to another reaper, which holds the turn";
 
 /// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
 /// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be

@@ -73,5 +73,8 @@ pub use duration::{parse_duration, DurationError};
 pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
 pub use error::Error;
 pub use preflight::{ensure_clean_state, Preflight, DEFAULT_BOUND, THRESHOLD_ENV};
-pub use report::{escape, Outcome, ProcessReport, Report, Summary, JSON_VERSION};
+pub use report::{
+    escape, Failure, Outcome, ProcessReport, Reason, Report, Signal, SkipReason, Summary, Trigger,
+    JSON_VERSION,
+};
 pub use watch::Progress;

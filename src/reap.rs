@@ -11,6 +11,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
 use crate::duration::deadline_after;
+use crate::report::{Failure, Signal as Sent};
 use crate::scan::Source;
 use crate::watch::{Progress, Watch};
 
@@ -42,7 +43,7 @@ pub(crate) enum Fate {
     Terminated,
     Killed,
     Vanished,
-    Failed(String),
+    Failed(Failure),
 }
 
 /// A stale process to reap: (pid, start time in the backend's unit).
@@ -94,7 +95,7 @@ fn escalate(
     watch: &Watch,
 ) -> Vec<(usize, Fate)> {
     if watch.interrupted() {
-        let why = || Fate::Failed("interrupted before any signal; not signalled".into());
+        let why = || Fate::Failed(Failure::InterruptedBeforeAnySignal);
         return indices.iter().map(|&i| (i, why())).collect();
     }
     let mut fates = Vec::with_capacity(indices.len());
@@ -104,7 +105,7 @@ fn escalate(
         match s.signal(i, Signal::KILL) {
             Ok(()) => killed.push(i),
             Err(Errno::SRCH) => fates.push((i, Fate::Vanished)),
-            Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGKILL")))),
+            Err(e) => fates.push((i, Fate::Failed(describe(e, Sent::Kill)))),
         }
     }
     let mut pending = Vec::new();
@@ -113,7 +114,7 @@ fn escalate(
             Ok(()) => pending.push(i),
             // ESRCH: gone before our first signal, say a second reaper got there first.
             Err(Errno::SRCH) => fates.push((i, Fate::Vanished)),
-            Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGTERM")))),
+            Err(e) => fates.push((i, Fate::Failed(describe(e, Sent::Term)))),
         }
     }
     let survivors = wait_for_exit(s, pending.clone(), timing.grace, "SIGTERM", watch);
@@ -124,26 +125,22 @@ fn escalate(
             continue;
         }
         if interrupted {
-            let why = "interrupted after SIGTERM, before SIGKILL; still running";
-            fates.push((i, Fate::Failed(why.into())));
+            fates.push((i, Fate::Failed(Failure::InterruptedAfterSigterm)));
             continue;
         }
         match s.signal(i, Signal::KILL) {
             Ok(()) => killed.push(i),
             // It exited between the end of the grace period and SIGKILL.
             Err(Errno::SRCH) => fates.push((i, Fate::Terminated)),
-            Err(e) => fates.push((i, Fate::Failed(describe(e, "SIGKILL")))),
+            Err(e) => fates.push((i, Fate::Failed(describe(e, Sent::Kill)))),
         }
     }
     let stuck = wait_for_exit(s, killed.clone(), timing.confirm, "SIGKILL", watch);
     for i in killed {
         let fate = if stuck.contains(&i) && watch.interrupted() {
-            Fate::Failed("interrupted after SIGKILL; still running".into())
+            Fate::Failed(Failure::InterruptedAfterSigkill)
         } else if stuck.contains(&i) {
-            Fate::Failed(format!(
-                "still running {} after SIGKILL (uninterruptible sleep?)",
-                crate::duration::format_duration(timing.confirm)
-            ))
+            Fate::Failed(Failure::StillRunningAfterSigkill(timing.confirm))
         } else {
             Fate::Killed
         };
@@ -186,10 +183,10 @@ fn wait_for_exit(
     pending
 }
 
-fn describe(e: Errno, what: &str) -> String {
-    match e {
-        Errno::PERM => format!("permission denied sending {what} (EPERM)"),
-        e => format!("{what} failed: {}", std::io::Error::from(e)),
+fn describe(e: Errno, signal: Sent) -> Failure {
+    Failure::Signal {
+        signal,
+        errno: e.raw_os_error(),
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::duration::{format_age, format_duration};
+pub use crate::select::{SkipReason, Trigger};
 
 /// The JSON schema version; bumped only on incompatible changes.
 pub const JSON_VERSION: u32 = 1;
@@ -27,15 +28,84 @@ pub enum Outcome {
     Vanished,
     /// Could not be reaped; `reason` says why.
     Failed,
-    /// Matched but kept; `reason` is `ancestor`, `init`, `unknown-ancestry`, `namespace`,
-    /// `zombie`, `young`, `foreground`, `attached`, `serving` or `unknown-serving`.
+    /// Matched but kept; `reason` says why ([`SkipReason`]).
     Skipped,
 }
 
 impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Self; 7] = [
+        Self::WouldReap,
+        Self::WouldFail,
+        Self::Terminated,
+        Self::Killed,
+        Self::Vanished,
+        Self::Failed,
+        Self::Skipped,
+    ];
+
     /// Whether this run made the process go away.
     pub fn is_reaped(self) -> bool {
         matches!(self, Self::Terminated | Self::Killed)
+    }
+}
+
+/// A signal the reaper sends; in the JSON, `SIGTERM` or `SIGKILL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum Signal {
+    /// The polite one, first for every stale process but a superseded daemon.
+    #[serde(rename = "SIGTERM")]
+    Term,
+    /// The one that cannot be caught.
+    #[serde(rename = "SIGKILL")]
+    Kill,
+}
+
+/// Why a process was kept, could not be reaped, or was left alone. In the JSON, a
+/// [`SkipReason`]'s kebab-case name, or for the others the sentence that says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Kept (outcome `skipped`).
+    Skipped(SkipReason),
+    /// Not reaped (outcome `failed`, or `would_fail` in a dry run).
+    Failed(Failure),
+    /// The preflight left it to another reaper, which holds the turn (outcome
+    /// `vanished`: not this run's to report).
+    LeftToAnotherReaper,
+}
+
+/// Why a stale process could not be reaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// A dry run found that this caller may not signal it (EPERM: another user's, without
+    /// root or CAP_KILL).
+    NotPermitted,
+    /// Sending `signal` failed with this errno (EPERM: another user's process).
+    Signal {
+        /// The signal that could not be sent.
+        signal: Signal,
+        /// The error number.
+        errno: i32,
+    },
+    /// Interrupted before any signal: not signalled.
+    InterruptedBeforeAnySignal,
+    /// Interrupted after SIGTERM, before SIGKILL: still running.
+    InterruptedAfterSigterm,
+    /// Interrupted after SIGKILL: still running.
+    InterruptedAfterSigkill,
+    /// Still running this long after SIGKILL (uninterruptible sleep?).
+    StillRunningAfterSigkill(std::time::Duration),
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Skipped(why) => why.serialize(serializer),
+            other => serializer.serialize_str(&other.to_string()),
+        }
     }
 }
 
@@ -66,18 +136,18 @@ pub struct ProcessReport {
     pub private_bytes: Option<u64>,
     /// What happened.
     pub outcome: Outcome,
-    /// Why it was skipped or failed; `None` otherwise.
-    pub reason: Option<String>,
+    /// Why it was skipped, failed or left alone; `None` otherwise.
+    pub reason: Option<Reason>,
     /// What made a stale process stale: `age`, `replaced` (it listens on a socket and
     /// its executable was replaced since it started) or `superseded` (it listens on a
     /// daemon socket whose path now leads to another live listener); `None` for
     /// skipped processes.
-    pub trigger: Option<String>,
+    pub trigger: Option<Trigger>,
     /// The first signal a stale process is sent (or, in a dry run, would be):
     /// `SIGKILL` at once for a superseded daemon (it cannot be reached, and its graceful
     /// shutdown would remove its successor's socket and pid file), else `SIGTERM`, then
     /// SIGKILL after the grace period; `None` for skipped processes.
-    pub first_signal: Option<String>,
+    pub first_signal: Option<Signal>,
     /// The parent's program name, for `attached` (not in the JSON).
     #[serde(skip)]
     pub(crate) parent_name: Option<String>,
@@ -315,41 +385,42 @@ impl ProcessReport {
         let age = format_age(self.age_secs);
         let size = format_bytes(self.freed_bytes());
         let mut facts = format!("PID {}, running {age}, {size}", self.pid);
-        match self.trigger.as_deref() {
-            Some("replaced") => facts.push_str("; replaced since it started"),
-            Some("superseded") => {
-                facts.push_str("; superseded on ");
-                if let Some(path) = &self.socket {
-                    facts.push_str(&escape(&home_relative(path)));
-                }
-            }
-            _ => {}
+        let socket = || {
+            self.socket
+                .as_deref()
+                .map_or_else(String::new, |p| escape(&home_relative(p)))
+        };
+        match self.trigger {
+            Some(Trigger::Replaced) => facts.push_str("; replaced since it started"),
+            Some(Trigger::Superseded) => facts.push_str(&format!("; superseded on {}", socket())),
+            Some(Trigger::Age) | None => {}
         }
-        if self.first_signal.as_deref() == Some("SIGKILL") {
+        let at_once = self.first_signal == Some(Signal::Kill);
+        if at_once {
             facts.push_str("; SIGKILL at once, not SIGTERM");
         }
-        let reason = self.reason.as_deref().unwrap_or("");
-        let killed = if self.first_signal.as_deref() == Some("SIGKILL") {
-            ""
-        } else {
-            "; needed SIGKILL"
-        };
-        match self.outcome {
-            Outcome::WouldReap => write!(f, "Would clean up stale {command} ({facts})"),
-            Outcome::WouldFail => write!(
+        let killed = if at_once { "" } else { "; needed SIGKILL" };
+        let reason = self
+            .reason
+            .as_ref()
+            .map(Reason::to_string)
+            .unwrap_or_default();
+        match (self.outcome, &self.reason) {
+            (Outcome::WouldReap, _) => write!(f, "Would clean up stale {command} ({facts})"),
+            (Outcome::WouldFail, _) => write!(
                 f,
                 "Would clean up stale {command} ({facts}): not permitted, needs root"
             ),
-            Outcome::Terminated => write!(f, "Cleaned up stale {command} ({facts})"),
-            Outcome::Killed => write!(f, "Cleaned up stale {command} ({facts}{killed})"),
-            Outcome::Vanished => write!(f, "Already gone: {command} ({facts})"),
-            Outcome::Failed => write!(
+            (Outcome::Terminated, _) => write!(f, "Cleaned up stale {command} ({facts})"),
+            (Outcome::Killed, _) => write!(f, "Cleaned up stale {command} ({facts}{killed})"),
+            (Outcome::Vanished, _) => write!(f, "Already gone: {command} ({facts})"),
+            (Outcome::Failed, _) => write!(
                 f,
                 "could not clean up stale {command} ({facts}): {}",
-                escape(reason)
+                escape(&reason)
             ),
-            Outcome::Skipped => match reason {
-                "attached" => match &self.parent_name {
+            (Outcome::Skipped, Some(Reason::Skipped(SkipReason::Attached))) => {
+                match &self.parent_name {
                     Some(parent) => write!(
                         f,
                         "Kept {command} ({facts}): attached to {} (PID {})",
@@ -362,16 +433,15 @@ impl ProcessReport {
                         "Kept {command} ({facts}): attached to a process outside this PID namespace"
                     ),
                     None => write!(f, "Kept {command} ({facts}): attached to PID {}", self.ppid),
-                },
-                "serving" => write!(
-                    f,
-                    "Kept {command} ({facts}): serving {}",
-                    self.socket
-                        .as_deref()
-                        .map_or_else(String::new, |p| escape(&home_relative(p)))
-                ),
-                _ => write!(f, "Kept {command} ({facts}): {}", skip_text(reason)),
-            },
+                }
+            }
+            (Outcome::Skipped, Some(Reason::Skipped(SkipReason::Serving))) => {
+                write!(f, "Kept {command} ({facts}): serving {}", socket())
+            }
+            (Outcome::Skipped, Some(Reason::Skipped(why))) => {
+                write!(f, "Kept {command} ({facts}): {}", skip_text(*why))
+            }
+            (Outcome::Skipped, _) => write!(f, "Kept {command} ({facts})"),
         }
     }
 }
@@ -385,20 +455,83 @@ fn home_relative(path: &std::path::Path) -> String {
     }
 }
 
-fn skip_text(reason: &str) -> &str {
-    match reason {
-        "ancestor" => "ancestor of this reaper",
-        "zombie" => "zombie, already exited",
-        "young" => "younger than the threshold",
-        "foreground" => "in the foreground of a terminal",
-        "unknown-ancestry" => "could be a hidden ancestor of this reaper",
-        "namespace" => "in another PID namespace",
-        "unknown-serving" => {
+/// What a reason to keep a process means, as its line says it.
+pub(crate) fn skip_text(why: SkipReason) -> &'static str {
+    match why {
+        SkipReason::Ancestor => "ancestor of this reaper",
+        SkipReason::Init => "PID 1 of this PID namespace",
+        SkipReason::UnknownAncestry => "could be a hidden ancestor of this reaper",
+        SkipReason::Namespace => "in another PID namespace",
+        SkipReason::Zombie => "zombie, already exited",
+        SkipReason::Young => "younger than the threshold",
+        SkipReason::Foreground => "in the foreground of a terminal",
+        SkipReason::Attached => "attached to a live parent that does not adopt orphans",
+        SkipReason::Serving => "serving a daemon socket",
+        SkipReason::UnknownServing => {
             "could be serving a daemon socket (what it serves could not be told in time, or \
              safely, from here)"
         }
-        "init" => "PID 1 of this PID namespace",
-        other => other,
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Skipped(why) => f.write_str(&kebab(*why)),
+            Self::Failed(failure) => failure.fmt(f),
+            Self::LeftToAnotherReaper => {
+                f.write_str("left to another reaper, which holds the turn")
+            }
+        }
+    }
+}
+
+/// A reason's name as the JSON and `--help` give it: its serde name, the one source.
+pub(crate) fn kebab(why: SkipReason) -> String {
+    serde_json::to_value(why)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Term => "SIGTERM",
+            Self::Kill => "SIGKILL",
+        })
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotPermitted => f.write_str(
+                "not permitted (EPERM): signalling another user's process needs root or CAP_KILL",
+            ),
+            Self::Signal { signal, errno } if *errno == 1 => {
+                write!(f, "permission denied sending {signal} (EPERM)")
+            }
+            Self::Signal { signal, errno } => write!(
+                f,
+                "{signal} failed: {}",
+                std::io::Error::from_raw_os_error(*errno)
+            ),
+            Self::InterruptedBeforeAnySignal => {
+                f.write_str("interrupted before any signal; not signalled")
+            }
+            Self::InterruptedAfterSigterm => {
+                f.write_str("interrupted after SIGTERM, before SIGKILL; still running")
+            }
+            Self::InterruptedAfterSigkill => {
+                f.write_str("interrupted after SIGKILL; still running")
+            }
+            Self::StillRunningAfterSigkill(after) => write!(
+                f,
+                "still running {} after SIGKILL (uninterruptible sleep?)",
+                format_duration(*after)
+            ),
+        }
     }
 }
 
@@ -545,7 +678,7 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
-    fn sample(outcome: Outcome, reason: Option<&str>) -> ProcessReport {
+    fn sample(outcome: Outcome, reason: Option<Reason>) -> ProcessReport {
         ProcessReport {
             pid: 12345,
             name: "patina".into(),
@@ -556,10 +689,10 @@ mod tests {
             rss_bytes: 1_288_490_188,
             private_bytes: None,
             outcome,
-            reason: reason.map(str::to_owned),
+            reason,
             ppid: 4321,
-            trigger: (!matches!(outcome, Outcome::Skipped)).then(|| "age".into()),
-            first_signal: (!matches!(outcome, Outcome::Skipped)).then(|| "SIGTERM".into()),
+            trigger: (!matches!(outcome, Outcome::Skipped)).then_some(Trigger::Age),
+            first_signal: (!matches!(outcome, Outcome::Skipped)).then_some(Signal::Term),
             parent_name: None,
             socket: None,
         }
@@ -567,7 +700,10 @@ mod tests {
 
     #[test]
     fn attached_serving_and_replaced_are_worded() {
-        let mut p = sample(Outcome::Skipped, Some("attached"));
+        let mut p = sample(
+            Outcome::Skipped,
+            Some(Reason::Skipped(SkipReason::Attached)),
+        );
         p.parent_name = Some("claude".into());
         assert_eq!(
             p.to_string(),
@@ -582,14 +718,14 @@ mod tests {
             "{p}"
         );
         p.ppid = 4321;
-        let mut p = sample(Outcome::Skipped, Some("serving"));
+        let mut p = sample(Outcome::Skipped, Some(Reason::Skipped(SkipReason::Serving)));
         p.socket = Some("/run/patina/serve.sock".into());
         assert!(
             p.to_string().ends_with("): serving /run/patina/serve.sock"),
             "{p}"
         );
         let mut p = sample(Outcome::Terminated, None);
-        p.trigger = Some("replaced".into());
+        p.trigger = Some(Trigger::Replaced);
         assert_eq!(
             p.to_string(),
             "Cleaned up stale patina serve (PID 12345, running 2d3h, 1.2 GiB; replaced since it started)"
@@ -617,11 +753,18 @@ mod tests {
             "Would clean up stale patina serve (PID 12345, running 2d3h, 1.2 GiB)"
         );
         assert_eq!(
-            sample(Outcome::Failed, Some("permission denied sending SIGTERM (EPERM)")).to_string(),
+            sample(
+                Outcome::Failed,
+                Some(Reason::Failed(Failure::Signal {
+                    signal: Signal::Term,
+                    errno: 1
+                }))
+            )
+            .to_string(),
             "could not clean up stale patina serve (PID 12345, running 2d3h, 1.2 GiB): permission denied sending SIGTERM (EPERM)"
         );
         assert_eq!(
-            sample(Outcome::Skipped, Some("young")).to_string(),
+            sample(Outcome::Skipped, Some(Reason::Skipped(SkipReason::Young))).to_string(),
             "Kept patina serve (PID 12345, running 2d3h, 1.2 GiB): younger than the threshold"
         );
     }
@@ -736,7 +879,10 @@ mod tests {
             "No stale patina processes (threshold 24h)"
         );
         r.push(sample(Outcome::Terminated, None));
-        r.push(sample(Outcome::Skipped, Some("young")));
+        r.push(sample(
+            Outcome::Skipped,
+            Some(Reason::Skipped(SkipReason::Young)),
+        ));
         r.push(sample(Outcome::Killed, None));
         assert_eq!(r.summary.reaped, 2);
         assert_eq!(r.summary.freed_bytes, 2 * 1_288_490_188);
@@ -744,7 +890,10 @@ mod tests {
             r.summary_line(),
             "Reaped 2 stale patina processes, up to 2.4 GiB freed"
         );
-        r.push(sample(Outcome::Failed, Some("x")));
+        r.push(sample(
+            Outcome::Failed,
+            Some(Reason::Failed(Failure::InterruptedAfterSigkill)),
+        ));
         assert_eq!(
             r.summary_line(),
             "Reaped 2 stale patina processes, up to 2.4 GiB freed; 1 could not be reaped"
@@ -784,7 +933,10 @@ mod tests {
         p.private_bytes = Some(1024 * 1024);
         r.push(p.clone());
         r.push(p);
-        r.push(sample(Outcome::Skipped, Some("young")));
+        r.push(sample(
+            Outcome::Skipped,
+            Some(Reason::Skipped(SkipReason::Young)),
+        ));
         assert_eq!(r.summary.would_reap, 2);
         assert_eq!(r.summary.would_free_bytes, 2 * 1024 * 1024);
         assert_eq!(r.summary.reaped, 0);
@@ -943,8 +1095,8 @@ mod proptests {
                 outcome: Outcome::WouldReap,
                 reason: None,
                 ppid: 1,
-                trigger: Some("age".into()),
-                first_signal: Some("SIGTERM".into()),
+                trigger: Some(Trigger::Age),
+                first_signal: Some(Signal::Term),
                 parent_name: None,
                 socket: None,
             };

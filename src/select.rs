@@ -3,11 +3,21 @@
 
 use crate::scan::Process;
 
-/// Why a matched process is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SkipReason {
+/// Why a matched process is kept; in the JSON, its kebab-case name (`unknown-serving`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SkipReason {
     /// The reaper itself or one of its ancestors.
     Ancestor,
+    /// PID 1 of our PID namespace: when it ends, the kernel kills every process of the
+    /// namespace (a container whose init is `patina serve`, the caller included).
+    Init,
+    /// The reaper's ancestors could not all be read (hidepid, an unreadable parent), and
+    /// this process may be one of the hidden ones.
+    UnknownAncestry,
+    /// In a PID namespace below ours (a container, a sandbox): its own reaper's.
+    Namespace,
     /// Already exited; only its parent can clear it.
     Zombie,
     /// Younger than the threshold.
@@ -16,36 +26,26 @@ pub(crate) enum SkipReason {
     Foreground,
     /// Its parent is alive and is not an adopter: the session that started it is open.
     Attached,
-    /// It listens on a daemon socket and runs the executable it started with.
+    /// It holds the listener of a daemon socket and runs the executable it started with.
     Serving,
-    /// Whether it listens on a daemon socket could not be told in time (a socket path
-    /// that does not answer, a descriptor table too large for the budget): it may serve.
+    /// Whether it serves a daemon socket could not be told in time or safely: it may.
     UnknownServing,
-    /// The reaper's ancestors could not all be read (hidepid, an unreadable parent), and
-    /// this process may be one of the hidden ones.
-    UnknownAncestry,
-    /// In a PID namespace below ours (a container, a sandbox): its own reaper's.
-    Namespace,
-    /// PID 1 of our PID namespace: when it ends, the kernel kills every process of the
-    /// namespace (a container whose init is `patina serve`, the caller included).
-    Init,
 }
 
 impl SkipReason {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Ancestor => "ancestor",
-            Self::Zombie => "zombie",
-            Self::Young => "young",
-            Self::Foreground => "foreground",
-            Self::Attached => "attached",
-            Self::Serving => "serving",
-            Self::UnknownServing => "unknown-serving",
-            Self::UnknownAncestry => "unknown-ancestry",
-            Self::Namespace => "namespace",
-            Self::Init => "init",
-        }
-    }
+    /// Every reason, in the order the rules apply.
+    pub const ALL: [Self; 10] = [
+        Self::Ancestor,
+        Self::Init,
+        Self::UnknownAncestry,
+        Self::Namespace,
+        Self::Zombie,
+        Self::Young,
+        Self::Foreground,
+        Self::Attached,
+        Self::Serving,
+        Self::UnknownServing,
+    ];
 }
 
 /// The verdict on one matched process.
@@ -55,33 +55,30 @@ pub(crate) enum Verdict {
     Keep(SkipReason),
 }
 
-/// What made a stale process stale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Trigger {
+/// What made a stale process stale; in the JSON, its kebab-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Trigger {
     /// At least the threshold old.
     Age,
     /// It listens on a socket and its executable was replaced since it started (an
     /// upgrade), whatever its age.
     Replaced,
     /// It listens on a daemon socket through a file that is gone, while the path leads
-    /// to another live listener: unreachable, whatever its age.
+    /// to another live listener of its user: unreachable, whatever its age.
     Superseded,
 }
 
 impl Trigger {
+    /// Every trigger.
+    pub const ALL: [Self; 3] = [Self::Age, Self::Replaced, Self::Superseded];
+
     /// Whether it is ended with SIGKILL at once, no SIGTERM first: a superseded daemon
     /// cannot be reached, and its graceful shutdown removes the files it once bound,
     /// which now are its successor's.
-    pub(crate) fn kills_at_once(self) -> bool {
+    pub fn kills_at_once(self) -> bool {
         self == Self::Superseded
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Age => "age",
-            Self::Replaced => "replaced",
-            Self::Superseded => "superseded",
-        }
     }
 }
 
