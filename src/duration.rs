@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::report::escape;
+use crate::text::escape;
 
 /// Why a DURATION string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,7 +41,7 @@ impl fmt::Display for Error {
                 f,
                 "invalid value '{}' for 'PATINA_REAP_BACKEND': not a process source; use 'proc' \
                  (Linux) or 'ps'",
-                crate::report::escape(name)
+                crate::text::escape(name)
             ),
             Self::Interrupted => f.write_str("interrupted before any signal was sent"),
             Self::ForeignProc { seen, pid } => write!(

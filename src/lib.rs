@@ -67,6 +67,7 @@ mod report;
 mod scan;
 mod select;
 mod socket;
+mod text;
 mod watch;
 
 pub use duration::{parse_duration, DurationError};
@@ -74,7 +75,8 @@ pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
 pub use error::Error;
 pub use preflight::{ensure_clean_state, Preflight, DEFAULT_BOUND, THRESHOLD_ENV};
 pub use report::{
-    escape, Failure, Outcome, ProcessReport, Reason, Report, Signal, SkipReason, Summary, Trigger,
+    Failure, Outcome, ProcessReport, Reason, Report, Signal, SkipReason, Summary, Trigger,
     JSON_VERSION,
 };
+pub use text::escape;
 pub use watch::Progress;
