@@ -293,7 +293,7 @@ impl Reaper {
         for (p, v) in scan.processes.iter().zip(verdicts) {
             for path in p.sockets.serving.iter().chain(&p.sockets.superseded) {
                 proved.watch_file(path.clone());
-                match executable_of(p.pid) {
+                match crate::sys::executable_of(p.pid) {
                     Some(exe) => proved.watch_file(exe),
                     None => proved.impossible(),
                 }
@@ -612,19 +612,6 @@ pub(crate) struct Bounds {
     pub(crate) deadline: Instant,
     /// Where the proof of a clean scan is kept; `None` to scan every time.
     pub(crate) proof: Option<PathBuf>,
-}
-
-/// The executable of `pid`, as a path to watch for an upgrade.
-fn executable_of(pid: u32) -> Option<PathBuf> {
-    #[cfg(target_os = "linux")]
-    {
-        std::fs::read_link(format!("/proc/{pid}/exe")).ok()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = pid;
-        None
-    }
 }
 
 type Scanned = (Box<dyn Source + Send>, Scan);

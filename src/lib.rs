@@ -67,6 +67,7 @@ mod report;
 mod scan;
 mod select;
 mod socket;
+mod sys;
 mod text;
 mod watch;
 

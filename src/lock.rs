@@ -69,10 +69,7 @@ pub(crate) fn proof_path(names: &[String], threshold_secs: u64) -> PathBuf {
 /// The inode of this process's PID namespace; `None` where there are none (or it cannot
 /// be read: then every such reaper shares one file, as before namespaces were told).
 fn pid_namespace() -> Option<u64> {
-    #[cfg(target_os = "linux")]
-    return fs::stat("/proc/self/ns/pid").ok().map(|st| st.st_ino);
-    #[cfg(not(target_os = "linux"))]
-    None
+    crate::sys::pid_namespace()
 }
 
 /// `$XDG_RUNTIME_DIR` if it is an absolute path to a directory `uid` owns, else an
@@ -142,28 +139,16 @@ fn write_holder(fd: &OwnedFd) {
     let _ = rustix::io::pwrite(fd, format!("{pid}\n").as_bytes(), 0);
 }
 
-/// Whether the PID in the lock file names a stopped process (state `T` or `t`).
-#[cfg(target_os = "linux")]
+/// Whether the PID in the lock file names a stopped process.
 fn holder_is_stopped(fd: &OwnedFd) -> bool {
     let mut buf = [0u8; 16];
     let Ok(n) = rustix::io::pread(fd, &mut buf, 0) else {
         return false;
     };
-    let Some(pid) = std::str::from_utf8(&buf[..n])
+    std::str::from_utf8(&buf[..n])
         .ok()
         .and_then(|text| text.trim().parse::<u32>().ok())
-    else {
-        return false;
-    };
-    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    crate::scan::proc::parse_stat(&stat).is_some_and(|s| matches!(s.state, b'T' | b't'))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn holder_is_stopped(_fd: &OwnedFd) -> bool {
-    false
+        .is_some_and(crate::sys::is_stopped)
 }
 
 /// Open (creating if needed) the lock file, refusing a symlink, anything but a regular

@@ -131,17 +131,11 @@ impl ParentRole {
 /// initial PID namespace, a live one outside ours anywhere else. Where the namespace
 /// cannot be told, outside (the process is kept).
 pub(crate) fn role_of_no_parent() -> ParentRole {
-    #[cfg(target_os = "linux")]
-    {
-        // PROC_PID_INIT_INO: the inode of the initial PID namespace, fixed since Linux 3.8.
-        const INITIAL_PID_NS: u64 = 0xEFFF_FFFC;
-        match rustix::fs::stat("/proc/self/ns/pid") {
-            Ok(st) if st.st_ino == INITIAL_PID_NS => ParentRole::Kernel,
-            _ => ParentRole::Outside,
-        }
+    if crate::sys::in_initial_pid_namespace() {
+        ParentRole::Kernel
+    } else {
+        ParentRole::Outside
     }
-    #[cfg(not(target_os = "linux"))]
-    ParentRole::Kernel
 }
 
 impl Process {

@@ -50,7 +50,7 @@ pub(super) fn lookup(
         .iter()
         .flat_map(|(_, dir)| names.iter().map(move |n| (dir.clone(), n.clone())))
         .collect();
-    let resolved = super::bounded_each(jobs, deadline, move |(dir, name)| {
+    let resolved = crate::sys::bounded_each(jobs, deadline, move |(dir, name)| {
         resolve(&dir, &name, caller)
     });
     let judged: Vec<Judged> = resolved

@@ -39,7 +39,6 @@ use linux as imp;
 use other as imp;
 
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::scan::SocketFacts;
@@ -93,44 +92,6 @@ pub(crate) fn lookup(daemons: &Daemons, candidates: &[Candidate]) -> Vec<SocketF
         return Vec::new();
     }
     imp::lookup(daemons, candidates, Instant::now() + BUDGET)
-}
-
-/// [`bounded`](fn@start) for each of `items` at once, each on a thread of its own: the
-/// answers that came by `deadline`, `None` for the others (a path on a network file
-/// system that no longer answers) or where no thread could be started. The threads are
-/// left to finish on their own: nothing waits for them, and a process exit does not
-/// either.
-pub(crate) fn bounded_each<I: Send + 'static, T: Send + 'static>(
-    items: Vec<I>,
-    deadline: Instant,
-    f: impl FnOnce(I) -> T + Send + Clone + 'static,
-) -> Vec<Option<T>> {
-    let pending: Vec<_> = items
-        .into_iter()
-        .map(|item| {
-            let f = f.clone();
-            start(move || f(item))
-        })
-        .collect();
-    pending
-        .into_iter()
-        .map(|rx| {
-            rx?.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .ok()
-        })
-        .collect()
-}
-
-fn start<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<mpsc::Receiver<T>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("patina-reap-path".into())
-        .spawn(move || {
-            // The receiver is gone if the deadline passed: nothing to do then.
-            let _ = tx.send(f());
-        })
-        .ok()?;
-    Some(rx)
 }
 
 #[cfg(test)]

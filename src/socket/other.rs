@@ -26,7 +26,7 @@ pub(super) fn lookup(
             None => (Vec::new(), false),
         },
     };
-    let live = super::bounded_each(paths.clone(), deadline, move |p| live(&p, me));
+    let live = crate::sys::bounded_each(paths.clone(), deadline, move |p| live(&p, me));
     let serving = paths
         .iter()
         .zip(&live)
