@@ -49,10 +49,8 @@ pub struct Reaper {
     grace: Duration,
     names: Vec<String>,
     dry_run: bool,
-    all_users: bool,
-    /// Only these effective uids (`--user`); `None` for the caller alone, or everyone
-    /// with `all_users`.
-    users: Option<Vec<u32>>,
+    /// Whose processes are considered.
+    owners: Owners,
     list_young: bool,
     /// Daemon sockets; `None` for the default, any `*/.patina/run/serve.sock`.
     sockets: Option<Vec<PathBuf>>,
@@ -73,8 +71,7 @@ impl Reaper {
             grace: DEFAULT_GRACE,
             names: vec!["patina".to_owned()],
             dry_run: false,
-            all_users: false,
-            users: None,
+            owners: Owners::Caller,
             list_young: true,
             sockets: None,
             watch: Watch::default(),
@@ -115,7 +112,11 @@ impl Reaper {
 
     /// Also consider other users' processes (signalling them needs privileges).
     pub fn all_users(mut self, all_users: bool) -> Self {
-        self.all_users = all_users;
+        self.owners = match (all_users, self.owners) {
+            (true, _) => Owners::All,
+            (false, Owners::All) => Owners::Caller,
+            (false, owners) => owners,
+        };
         self
     }
 
@@ -127,7 +128,9 @@ impl Reaper {
         let mut uids: Vec<u32> = uids.into_iter().collect();
         uids.sort_unstable();
         uids.dedup();
-        self.users = Some(uids);
+        if self.owners != Owners::All {
+            self.owners = Owners::These(uids);
+        }
         self
     }
 
@@ -197,7 +200,7 @@ impl Reaper {
     /// The modes differ only in when the turn is taken, how long it may all take, and
     /// whether a clean result is remembered (the preflight's proof).
     pub(crate) fn execute(&self, mode: &Mode) -> Result<Report, Error> {
-        let nobody = !self.all_users && self.users.as_ref().is_some_and(Vec::is_empty);
+        let nobody = self.owners == Owners::These(Vec::new());
         if self.names.is_empty() || nobody {
             // Nothing can match: no scan, no lock, no signal.
             return Ok(self.report());
@@ -526,12 +529,12 @@ impl Reaper {
         crate::scan::proc::check_proc_is_ours()?;
         let threshold_secs = self.threshold.as_secs();
         let me = rustix::process::geteuid().as_raw();
-        let uid = match (&self.users, self.all_users) {
-            (_, true) => None,
-            (None, false) => Some(me),
-            (Some(users), false) if users.len() == 1 => Some(users[0]),
+        let uid = match &self.owners {
+            Owners::All => None,
+            Owners::Caller => Some(me),
+            Owners::These(users) if users.len() == 1 => Some(users[0]),
             // Several users (or none): all are scanned, the others dropped here.
-            (Some(_), false) => None,
+            Owners::These(_) => None,
         };
         let mut scan = source.scan(&Query {
             names: &self.names,
@@ -539,7 +542,7 @@ impl Reaper {
             // Only what cannot be stale is left unread, and only when it is not listed.
             min_age_secs: if self.list_young { 0 } else { threshold_secs },
         })?;
-        if let (Some(users), false) = (&self.users, self.all_users) {
+        if let Owners::These(users) = &self.owners {
             scan.processes.retain(|p| users.contains(&p.uid));
         }
         Ok(scan)
@@ -585,6 +588,17 @@ impl Reaper {
             self.names.clone(),
         )
     }
+}
+
+/// Whose processes a run considers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owners {
+    /// The caller's own (its effective uid).
+    Caller,
+    /// Exactly these effective uids, sorted and without duplicates.
+    These(Vec<u32>),
+    /// Everybody's.
+    All,
 }
 
 /// The indices of the stale verdicts.
