@@ -1,22 +1,23 @@
 //! The portable backend: one `ps` per scan (macOS, the BSDs; `PATINA_REAP_BACKEND=ps`
 //! on Linux).
 //!
-//! The columns below, one keyword per `-o`, are understood by macOS, FreeBSD and procps
-//! `ps` alike. Each keyword ends in `=` so no header is printed, `-ww` keeps command
-//! lines whole, and `args` comes last because it may hold spaces. A line that cannot be
-//! read is left out with its reason ([`Scan::left_out`]); only output with no readable
-//! line fails the scan. Output is capped at [`run::STDOUT_CAP`]. `ps` runs with a controlled environment (C locale,
-//! UTC, no `COLUMNS`, `COMMAND_MODE=unix2003`) and is killed if it takes longer than
-//! [`run::PS_TIMEOUT`].
+//! The columns ([`parse::PS_COLUMNS`]), one keyword per `-o`, are understood by macOS,
+//! FreeBSD and procps `ps` alike. Each keyword ends in `=` so no header is printed,
+//! `-ww` keeps command lines whole, and `args` comes last because it may hold spaces. A
+//! line that cannot be read is left out with its reason ([`Scan::left_out`]); only
+//! output with no readable line fails the scan. Output is capped at `run::STDOUT_CAP`.
+//! `ps` runs with a controlled environment (C locale, UTC, no `COLUMNS`,
+//! `COMMAND_MODE=unix2003`) and is killed if it takes longer than `run::PS_TIMEOUT`.
 //!
 //! What `ps` cannot say exactly: the argument vector is only the space-joined `args`
-//! text (with non-printable bytes replaced by `ps`), so [`Process::argv`] holds its
-//! whitespace-separated words; only the first word of argv\[0\] decides the name, as with
-//! `/proc`. The start time that identifies a process is `lstart` in UTC, as seconds
-//! since the epoch, with one-second resolution, so a re-check also compares the `args`
-//! text the scan saw; the age is `etime`.
+//! text (with non-printable bytes replaced by `ps`), so
+//! [`Process::argv`](super::Process::argv) holds its whitespace-separated words; only
+//! the first word of argv\[0\] decides the name, as with `/proc`. The start time that
+//! identifies a process is `lstart` in UTC, as seconds since the epoch, with one-second
+//! resolution, so a re-check also compares the `args` text the scan saw; the age is
+//! `etime`.
 //!
-//! The parsers, and the recorded output of every `ps` they read, are in [`parse`]; what
+//! The parsers, and the sample output of each `ps` they read, are in [`parse`]; what
 //! finds, runs, waits for and stops `ps` is in [`run`]; this module joins them.
 
 mod parse;
@@ -217,15 +218,18 @@ mod tests {
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
+    use super::parse::tests::query;
     use super::parse::{parse_row, trim_ascii};
     use super::*;
 
-    fn query(names: &[String]) -> Query<'_> {
-        Query {
-            names,
-            uid: None,
-            min_age_secs: 0,
+    /// A source that runs this system's `ps`; `None`, and the test is skipped, without one.
+    fn real_ps() -> Option<PsSource> {
+        let src = PsSource::new();
+        if src.runner.ps.is_none() {
+            eprintln!("skipped: no ps on this system");
+            return None;
         }
+        Some(src)
     }
 
     /// PID reuse within the second `lstart` shows: a process that exec()s keeps its
@@ -235,11 +239,9 @@ mod tests {
     fn a_different_command_line_under_the_scanned_pid_and_second_is_not_signalled() {
         use std::io::Write;
         use std::sync::atomic::AtomicU32;
-        let src = PsSource::new();
-        if src.runner.ps.is_none() {
-            eprintln!("skipped: no ps on this system");
+        let Some(src) = real_ps() else {
             return;
-        }
+        };
         static N: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "pu{:x}n{:x}",
@@ -309,11 +311,9 @@ mod tests {
 
     #[test]
     fn reads_this_process_from_the_real_ps() {
-        let src = PsSource::new();
-        if src.runner.ps.is_none() {
-            eprintln!("skipped: no ps on this system");
+        let Some(src) = real_ps() else {
             return;
-        }
+        };
         let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
         let names = vec![];
         let scan = src.scan(&query(&names)).unwrap();

@@ -629,4 +629,4 @@ pub(super) fn same_processes(
 
 #[cfg(test)]
 #[path = "parse_tests.rs"]
-mod tests;
+pub(super) mod tests;

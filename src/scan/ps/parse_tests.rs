@@ -91,7 +91,8 @@ fn parse_scan(out: &[u8], query: &Query<'_>) -> io::Result<(Vec<Process>, HashMa
     Ok((scan_with(out, query, &[])?.processes, parents))
 }
 
-fn query(names: &[String]) -> Query<'_> {
+/// Every process answering to `names`, whatever its owner and age.
+pub(in crate::scan::ps) fn query(names: &[String]) -> Query<'_> {
     Query {
         names,
         uid: None,
