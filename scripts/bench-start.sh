@@ -49,7 +49,7 @@ EOF
   jq -rs --arg n "$n" '
     [.[].results[]] | group_by(.command) | map({name: .[0].command,
       times: ([.[].times[]] | sort)})
-    | map({name, median: (.times[(.times | length) / 2 | floor]) * 1000})
+    | map({name, median: ((.times[(.times | length) / 2 | floor]) * 1000)})
     | (map(select(.name == "bare"))[0].median) as $bare
     | .[] | "| +\($n) | \(.name) | \(.median * 100 | round / 100) | \(.median / $bare * 100 | round / 100) |"
   ' "$out"/start-"$n"-*.json

@@ -251,7 +251,7 @@ fn threshold_from_env(out: &mut dyn Write) -> Option<Duration> {
             let _ = writeln!(
                 out,
                 "warning: ignoring {THRESHOLD_ENV}={:?}: {e}; using 24h",
-                crate::report::escape(value)
+                crate::text::escape(value)
             );
             DEFAULT_THRESHOLD
         })),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::duration::{format_age, format_duration};
 pub use crate::select::{SkipReason, Trigger};
-pub(crate) use crate::text::escape;
+use crate::text::escape;
 use crate::text::{needs_json_escape, shorten};
 
 /// The JSON schema version; bumped only on incompatible changes.

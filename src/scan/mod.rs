@@ -303,67 +303,6 @@ pub(crate) fn program_name(argv0: &[u8]) -> &[u8] {
     basename(first)
 }
 
-/// The program name of a process whose argv[0] may hold white space, decided with its
-/// executable's path (`/proc/PID/exe`) where that is needed and known.
-///
-/// argv[0] that names the executable is one path (`/Applications/Patina Tools/patina`
-/// gives `patina`, `/opt/patina tools/indexer` gives `indexer`): its text is the
-/// executable's path, or else `same_file` says the whole argv[0] resolves to the
-/// executable (a symlink such as `/opt/patina tools/indexer` to another program: still
-/// `indexer`). Otherwise its first word is the name (`exec -a "patina serve --test"`).
-/// When that cannot be told (unreadable executable, a lookup that failed or took too
-/// long), a name counts only if both readings give it: anything else could be the wrong
-/// process. `same_file` is asked only when the text does not decide.
-#[cfg(any(target_os = "linux", test))]
-pub(crate) fn program_name_with_exe<'a>(
-    argv0: &'a [u8],
-    exe: Option<&[u8]>,
-    same_file: impl FnOnce() -> Option<bool>,
-) -> Option<&'a [u8]> {
-    let first_word = program_name(argv0);
-    if !argv0.iter().any(u8::is_ascii_whitespace) {
-        return Some(first_word);
-    }
-    let whole = basename(argv0);
-    if first_word == whole {
-        return Some(whole);
-    }
-    match exe {
-        Some(exe) if exe == argv0 || exe.strip_suffix(b" (deleted)") == Some(argv0) => Some(whole),
-        Some(_) => match same_file() {
-            Some(true) => Some(whole),
-            Some(false) => Some(first_word),
-            None => None,
-        },
-        None => None,
-    }
-}
-
-/// [`matching_name`], deciding an argv[0] with white space by [`program_name_with_exe`];
-/// `exe` (`None` when it cannot be read) and `same_file` (whether the whole argv[0]
-/// resolves to the executable; `None` when that cannot be told) are asked for only
-/// then, and only when one of the two readings is one of `names`.
-#[cfg(any(target_os = "linux", test))]
-pub(crate) fn matching_name_by_exe<'n>(
-    names: &'n [String],
-    cmdline: &[u8],
-    comm: &[u8],
-    exe: impl FnOnce() -> Option<Vec<u8>>,
-    same_file: impl FnOnce(&[u8]) -> Option<bool>,
-) -> Option<&'n String> {
-    let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
-    if argv0.is_empty() || !argv0.iter().any(u8::is_ascii_whitespace) {
-        return matching_name(names, cmdline, comm);
-    }
-    let wanted = |name: &[u8]| names.iter().any(|n| n.as_bytes() == name);
-    if !wanted(program_name(argv0)) && !wanted(basename(argv0)) {
-        return None;
-    }
-    let exe = exe();
-    let program = program_name_with_exe(argv0, exe.as_deref(), || same_file(argv0))?;
-    names.iter().find(|n| n.as_bytes() == program)
-}
-
 pub(crate) fn basename(path: &[u8]) -> &[u8] {
     match path.iter().rposition(|&b| b == b'/') {
         Some(i) => &path[i + 1..],
@@ -386,16 +325,6 @@ pub(crate) fn matching_name<'n>(
     }
     let program = program_name(argv0);
     names.iter().find(|n| n.as_bytes() == program)
-}
-
-/// Split a raw NUL-separated command line into argv.
-#[cfg(any(target_os = "linux", test))]
-pub(crate) fn split_cmdline(raw: &[u8]) -> Vec<Vec<u8>> {
-    let trimmed = raw.strip_suffix(&[0]).unwrap_or(raw);
-    if trimmed.is_empty() {
-        return Vec::new();
-    }
-    trimmed.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
 }
 
 #[cfg(test)]
@@ -437,111 +366,12 @@ mod tests {
     }
 
     #[test]
-    fn an_argv0_with_white_space_is_decided_with_the_executable() {
-        // Texts alone: the lookup is never needed or says the path is not a file.
-        fn whole<'a>(argv0: &'a [u8], exe: Option<&[u8]>) -> Option<&'a [u8]> {
-            program_name_with_exe(argv0, exe, || Some(false))
-        }
-        // One path, as the executable says.
-        assert_eq!(
-            whole(
-                b"/opt/patina tools/indexer",
-                Some(b"/opt/patina tools/indexer")
-            ),
-            Some(&b"indexer"[..])
-        );
-        assert_eq!(
-            whole(
-                b"/Apps/Patina Tools/patina",
-                Some(b"/Apps/Patina Tools/patina")
-            ),
-            Some(&b"patina"[..])
-        );
-        assert_eq!(
-            whole(b"/opt/a b/patina", Some(b"/opt/a b/patina (deleted)")),
-            Some(&b"patina"[..])
-        );
-        // A name plus a title (exec -a): the first word.
-        assert_eq!(
-            whole(b"patina serve --test", Some(b"/usr/bin/sleep")),
-            Some(&b"patina"[..])
-        );
-        // No white space: the executable is not needed.
-        assert_eq!(whole(b"/usr/bin/patina", None), Some(&b"patina"[..]));
-        // Unknown executable: only a name both readings give.
-        assert_eq!(whole(b"/opt/patina tools/indexer", None), None);
-        assert_eq!(whole(b"patina serve --test", None), None);
-        assert_eq!(
-            whole(b"/opt/patina tools/patina", None),
-            Some(&b"patina"[..])
-        );
-        // A symlink to another program: argv[0] resolves to the executable, so it is
-        // one path and its own basename decides.
-        let exe = Some(&b"/usr/lib/indexer-1.2/bin/indexer"[..]);
-        let argv0 = b"/opt/patina tools/indexer";
-        assert_eq!(
-            program_name_with_exe(argv0, exe, || Some(true)),
-            Some(&b"indexer"[..])
-        );
-        assert_eq!(
-            program_name_with_exe(argv0, exe, || Some(false)),
-            Some(&b"patina"[..])
-        );
-        // A lookup that cannot tell: neither reading is trusted.
-        assert_eq!(program_name_with_exe(argv0, exe, || None), None);
-        let exe = Some(&b"/usr/bin/patina"[..]);
-        let argv0 = b"/Apps/Other Tools/patina";
-        assert_eq!(
-            program_name_with_exe(argv0, exe, || Some(true)),
-            Some(&b"patina"[..])
-        );
-    }
-
-    #[test]
-    fn the_executable_is_read_only_for_an_argv0_with_white_space() {
-        let n = names(&["patina"]);
-        let never = || -> Option<Vec<u8>> { panic!("exe read") };
-        let no_lookup = |_: &[u8]| -> Option<bool> { panic!("path looked up") };
-        let not_a_file = |_: &[u8]| Some(false);
-        let m = |cmdline: &[u8], exe: Option<&[u8]>, same: &dyn Fn(&[u8]) -> Option<bool>| {
-            matching_name_by_exe(&n, cmdline, b"x", || exe.map(<[u8]>::to_vec), same).is_some()
-        };
-        assert!(
-            matching_name_by_exe(&n, b"/usr/bin/patina\0serve\0", b"x", never, no_lookup).is_some()
-        );
-        assert!(matching_name_by_exe(&n, b"", b"patina", never, no_lookup).is_some());
-        // Neither reading is a wanted name: nothing is read.
-        assert!(
-            matching_name_by_exe(&n, b"/opt/other tools/indexer\0", b"x", never, no_lookup)
-                .is_none()
-        );
-        let exe = Some(&b"/opt/patina tools/indexer"[..]);
-        assert!(!m(b"/opt/patina tools/indexer\0", exe, &no_lookup));
-        let exe = Some(&b"/bin/sleep"[..]);
-        assert!(m(b"patina serve\0", exe, &not_a_file));
-        // The symlink case: only the lookup tells.
-        assert!(!m(b"/opt/patina tools/indexer\0", exe, &|_| Some(true)));
-        assert!(!m(b"/opt/patina tools/indexer\0", exe, &|_| None));
-    }
-
-    #[test]
     fn empty_cmdline_falls_back_to_comm() {
         let n = names(&["patina", "other"]);
         assert_eq!(matching_name(&n, b"", b"patina"), Some(&n[0]));
         assert_eq!(matching_name(&n, b"", b"other"), Some(&n[1]));
         assert_eq!(matching_name(&n, b"", b"patina-x"), None);
         assert_eq!(matching_name(&n, b"sleep\0", b"patina"), None);
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn cmdline_splits_into_exact_argv() {
-        assert_eq!(
-            split_cmdline(b"a\0b c\0\0d\0"),
-            vec![b"a".to_vec(), b"b c".to_vec(), b"".to_vec(), b"d".to_vec()]
-        );
-        assert_eq!(split_cmdline(b"no-nul"), vec![b"no-nul".to_vec()]);
-        assert!(split_cmdline(b"").is_empty());
     }
 }
 
@@ -592,33 +422,6 @@ mod proptests {
     }
 
     proptest! {
-        #[test]
-        fn a_command_line_splits_back_into_its_argv(
-            argv in prop::collection::vec(arg(), 1..8),
-            trailing_nul in any::<bool>(),
-        ) {
-            // `[""]` reads as no argv at all (a zombie's or kernel thread's).
-            prop_assume!(argv.len() > 1 || !argv[0].is_empty());
-            let mut raw = cmdline(&argv);
-            // setproctitle-style command lines lose the final NUL (and so cannot end
-            // in an empty argument).
-            if !trailing_nul && !argv[argv.len() - 1].is_empty() {
-                raw.pop();
-            }
-            prop_assert_eq!(split_cmdline(&raw), argv);
-        }
-
-        #[test]
-        fn any_bytes_split_and_match_without_panic(
-            raw in prop::collection::vec(any::<u8>(), 0..200),
-            comm in prop::collection::vec(any::<u8>(), 0..16),
-            names in prop::collection::vec(name(), 1..4),
-        ) {
-            let argv = split_cmdline(&raw);
-            prop_assert!(argv.iter().all(|a| !a.contains(&0)));
-            let _ = matching_name(&names, &raw, &comm);
-        }
-
         #[test]
         fn a_program_name_is_a_plain_suffix_of_the_first_word(argv0 in prop::collection::vec(1u8..=255, 0..60)) {
             let p = program_name(&argv0);
