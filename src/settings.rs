@@ -142,11 +142,15 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
         } else {
             match e {
                 DurationError::Empty => format!("empty DURATION; use e.g. {examples}"),
+                // The value is named once: the number again only where it is a part.
                 DurationError::MissingUnit(n) => {
+                    let what = if n == value {
+                        "no unit".to_owned()
+                    } else {
+                        format!("'{}' has no unit", escape(&n))
+                    };
                     let n = escape(&n);
-                    format!(
-                        "'{n}' has no unit; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. {examples})"
-                    )
+                    format!("{what}; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. {examples})")
                 }
                 DurationError::UnknownUnit(u) => format!(
                     "unknown unit '{}'; use s, m, h, d or w (e.g. {examples})",

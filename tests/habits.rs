@@ -1,0 +1,60 @@
+//! What pgrep users and scripts bring with them: pkill's and killall's names for the age
+//! flag, a stdout that is closed, an empty value, a bad value in the environment, and
+//! users that only the system's user database (NSS) knows.
+
+use std::process::Output;
+
+use crate::common::*;
+
+/// The usage-error layout of `tests/cli.rs`, for the value `value` of `origin`; returns
+/// the first line.
+fn usage_error_line(out: &Output, value: &str, origin: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(stdout(out), "");
+    let first = err.lines().next().unwrap_or_default().to_owned();
+    let prefix = format!("error: invalid value '{value}' for '{origin}': ");
+    assert!(first.starts_with(&prefix), "want {prefix:?} in:\n{err}");
+    assert_eq!(err.lines().count(), 5, "{err}");
+    assert!(
+        err.ends_with("\n\nFor more information, try '--help'.\n"),
+        "{err}"
+    );
+    first
+}
+
+#[test]
+fn a_bad_value_is_named_once_and_escaped_once() {
+    let sb = Sandbox::new();
+    let with_env = |value: &str, args: &[&str]| {
+        let mut cmd = sb.reaper();
+        cmd.env("PATINA_REAP_THRESHOLD", value)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let cases = [
+        (with_env("24", &["-n"]), "24", "PATINA_REAP_THRESHOLD"),
+        (sb.run(&["-n", "-t", "24"]), "24", "--threshold <DURATION>"),
+        (sb.run(&["-n", "--grace", "5"]), "5", "--grace <DURATION>"),
+        (
+            with_env("1\u{1b}[31mx", &["-n"]),
+            "1\\x1b[31mx",
+            "PATINA_REAP_THRESHOLD",
+        ),
+        (
+            sb.run(&["-n", "-t", "1\u{1b}[31m"]),
+            "1\\x1b[31m",
+            "--threshold <DURATION>",
+        ),
+    ];
+    for (out, value, origin) in &cases {
+        let line = usage_error_line(out, value, origin);
+        assert_eq!(line.matches(&format!("'{value}'")).count(), 1, "{line}");
+        assert!(!line.contains("\\\\"), "escaped twice: {line}");
+    }
+    // Where the number is part of the value, naming the part says which.
+    let out = sb.run(&["-n", "-t", "1h 30"]);
+    let line = usage_error_line(&out, "1h 30", "--threshold <DURATION>");
+    assert!(line.contains("'30' has no unit"), "{line}");
+}
