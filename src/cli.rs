@@ -4,6 +4,7 @@
 //! The help texts below are the single source for `--help` and for `man/patina-reap.1`:
 //! paragraphs are separated by blank lines, and a line starting with `  - ` is a list item.
 
+use clap::builder::TypedValueParser;
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 /// When to color human output.
@@ -428,6 +429,8 @@ pub(crate) struct Cli {
         long = "socket",
         value_name = "PATH",
         value_hint = ValueHint::FilePath,
+        // Empty passes here, so that socket_list() words it as every empty value is.
+        value_parser = clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from),
         action = ArgAction::Append
     )]
     pub(crate) sockets: Vec<std::path::PathBuf>,

@@ -141,7 +141,9 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
             format!("a DURATION cannot be negative; use e.g. {examples}")
         } else {
             match e {
-                DurationError::Empty => format!("empty DURATION; use e.g. {examples}"),
+                DurationError::Empty => {
+                    format!("a DURATION cannot be empty; use e.g. {examples}")
+                }
                 // The value is named once: the number again only where it is a part.
                 DurationError::MissingUnit(n) => {
                     let what = if n == value {

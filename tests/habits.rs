@@ -58,3 +58,23 @@ fn a_bad_value_is_named_once_and_escaped_once() {
     let line = usage_error_line(&out, "1h 30", "--threshold <DURATION>");
     assert!(line.contains("'30' has no unit"), "{line}");
 }
+
+#[test]
+fn an_empty_value_gets_the_same_words_for_every_flag() {
+    let sb = Sandbox::new();
+    for (args, origin, what) in [
+        (&["--socket", ""][..], "--socket <PATH>", "a socket path"),
+        (&["--socket="], "--socket <PATH>", "a socket path"),
+        (&["--name", ""], "--name <NAME>", "a program name"),
+        (&["--user", ""], "--user <USER>", "a user name or uid"),
+        (&["--threshold", ""], "--threshold <DURATION>", "a DURATION"),
+        (&["--grace="], "--grace <DURATION>", "a DURATION"),
+    ] {
+        let out = sb.run(&[&["-n"][..], args].concat());
+        let line = usage_error_line(&out, "", origin);
+        assert!(
+            line.contains(&format!(": {what} cannot be empty")),
+            "{args:?}: {line}"
+        );
+    }
+}
