@@ -103,7 +103,9 @@ sent, nothing is. A second SIGINT or SIGTERM ends the tool at once.";
 pub(crate) const DURATION_SYNTAX: &str = "\
 DURATION is one or more <integer><unit> with units s, m, h, d, w, optionally separated by \
 spaces: 90s, 45m, 24h, 2d3h, '1h 30m'. A bare number (24, 0), a negative value or an \
-unknown unit is a usage error, so '--threshold 24' never means 24 seconds.";
+unknown unit is a usage error, so '--threshold 24' never means 24 seconds (after \
+--older or --older-than, pkill's and killall's names for it, the error asks whether \
+seconds were meant: 24s).";
 
 /// (variable, summary for `--help`, the whole text for the man page).
 pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
@@ -334,11 +336,15 @@ fn after_long_help() -> String {
 pub(crate) struct Cli {
     /// Minimum age of a stale process [default: 24h]
     ///
-    /// Inclusive, to the second. Without this flag PATINA_REAP_THRESHOLD is used when
+    /// Inclusive, to the second. --older (pkill's name) and --older-than (killall's) are
+    /// other names for it; its value is a DURATION all the same, so a bare number of
+    /// seconds, as pkill takes, is a usage error that suggests the seconds ('--older
+    /// 3600': did you mean 3600s?). Without this flag PATINA_REAP_THRESHOLD is used when
     /// set; 'off' is only understood there (to send no signal, use --dry-run).
     #[arg(
         short,
         long,
+        visible_aliases = ["older", "older-than"],
         value_name = "DURATION",
         value_hint = ValueHint::Other,
         env = "PATINA_REAP_THRESHOLD",

@@ -244,6 +244,8 @@ fn short_help_is_shorter_and_long_help_documents_every_flag_and_variable() {
     let page = man_page().replace("\\-", "-");
     for flag in [
         "--threshold",
+        "--older",
+        "--older-than",
         "--dry-run",
         "--json",
         "--grace",

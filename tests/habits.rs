@@ -2,7 +2,7 @@
 //! flag, a stdout that is closed, an empty value, a bad value in the environment, and
 //! users that only the system's user database (NSS) knows.
 
-use std::process::Output;
+use std::process::{Command, Output};
 
 use crate::common::*;
 
@@ -21,6 +21,58 @@ fn usage_error_line(out: &Output, value: &str, origin: &str) -> String {
         "{err}"
     );
     first
+}
+
+#[test]
+fn older_and_older_than_are_the_threshold_as_pkill_and_killall_spell_it() {
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    for (args, secs, verdict) in [
+        (&["--older", "0s"][..], 0, "would_reap"),
+        (&["--older=2h"], 7200, "skipped"),
+        (&["--older-than", "1h"], 3600, "skipped"),
+        (&["--older-than=0s"], 0, "would_reap"),
+        // One flag under three names: the last one given wins.
+        (&["-t", "0s", "--older", "1h"], 3600, "skipped"),
+        (
+            &["--older-than", "1h", "--threshold", "0s"],
+            0,
+            "would_reap",
+        ),
+    ] {
+        let (doc, out) = sb.run_json(&[&["-n"][..], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(doc["threshold_secs"], secs, "{args:?}");
+        assert_eq!(outcome(&doc, pid), verdict, "{args:?}");
+    }
+    // pkill counts bare seconds: the hint says so, and nothing is guessed.
+    for (flag, value) in [("--older", "3600"), ("--older-than", "90")] {
+        let out = sb.run(&["-n", flag, value]);
+        let line = usage_error_line(&out, value, &format!("{flag} <DURATION>"));
+        assert!(line.contains(&format!("did you mean {value}s?")), "{line}");
+    }
+    // Our own flag makes no guess: 24 could be hours as well.
+    let out = sb.run(&["-n", "-t", "24"]);
+    let line = usage_error_line(&out, "24", "--threshold <DURATION>");
+    assert!(!line.contains("did you mean"), "{line}");
+    // -o stays unknown: pgrep's -o is "oldest", not an age.
+    let out = sb.run(&["-n", "-o", "1h"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unexpected argument '-o'"),
+        "{}",
+        stderr(&out)
+    );
+    // Both names are in the help.
+    for help in ["-h", "--help"] {
+        let out = Command::new(reaper_bin()).arg(help).output().unwrap();
+        let text = stdout(&out);
+        assert!(
+            text.contains("--older") && text.contains("--older-than"),
+            "{help}:\n{text}"
+        );
+    }
+    assert!(sb.alive(pid));
 }
 
 #[test]
