@@ -178,9 +178,9 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     (
         "3",
         "the report could not be written; every stale process was reaped",
-        "Writing the report to stdout failed (a full disk, an I/O error) after every stale \
-         process was reaped: nothing is written before every signal was sent and confirmed. \
-         The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
+        "Writing the report to stdout failed (a full disk, an I/O error, a stdout closed \
+         with >&-) after every stale process was reaped: nothing is written before every \
+         signal was sent and confirmed. The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
          the run ends quietly with the status it would have had. Where a stale process \
          could not be reaped the status is 1 all the same.",
     ),

@@ -75,6 +75,53 @@ fn older_and_older_than_are_the_threshold_as_pkill_and_killall_spell_it() {
     assert!(sb.alive(pid));
 }
 
+/// `patina-reap ARGS` run by `sh` with the redirections `redirect` (`>&-`...).
+fn run_redirected(sb: &Sandbox, redirect: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+        .arg(reaper_bin())
+        .args(["--name", &sb.name])
+        .args(args)
+        .env_remove("PATINA_REAP_THRESHOLD");
+    sb.private_tmp(&mut cmd);
+    cmd.output().expect("run sh")
+}
+
+#[test]
+fn a_closed_stdout_loses_the_report_so_the_status_is_3_and_the_reap_still_happens() {
+    for args in [
+        &["-t", "0s", "-g", "1s"][..],
+        &["-t", "0s", "-g", "1s", "--json"],
+    ] {
+        let mut sb = Sandbox::new();
+        let pid = sb.spawn_sleeper();
+        let out = run_redirected(&sb, ">&-", args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("could not write the report to stdout"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!sb.alive(pid), "{args:?}: the stale process was not reaped");
+    }
+    let mut sb = Sandbox::new();
+    let pid = sb.spawn_sleeper();
+    // A dry run's report is lost the same way.
+    let out = run_redirected(&sb, ">&-", &["-n", "-t", "0s"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // Nothing to write, nothing lost.
+    let out = run_redirected(&sb, ">&-", &["-n", "-t", "0s", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A report sent to /dev/null was asked for: write-only as a shell opens it, or
+    // read-write on all three descriptors as daemon(3) leaves them.
+    let out = run_redirected(&sb, ">/dev/null", &["-n", "-t", "0s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_redirected(&sb, "<>/dev/null >&0 2>&0", &["-n", "-t", "0s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(sb.alive(pid));
+}
+
 #[test]
 fn a_bad_value_is_named_once_and_escaped_once() {
     let sb = Sandbox::new();
