@@ -268,17 +268,10 @@ processes matched but none was stale. --pids prints nothing in either case.";
 
 /// (command line, what it does), shown in `--help` and the man page.
 pub(crate) const EXAMPLES: &[(&str, &str)] = &[
+    // Those that send no signal first: a reader may copy the first one that fits.
     (
         "patina-reap --dry-run",
         "List the patina processes older than 24h; send no signal.",
-    ),
-    (
-        "patina-reap --threshold 12h --verbose",
-        "Reap those older than 12h, and also list the ones kept, with the reason.",
-    ),
-    (
-        "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
-        "Reap, and print the pid and outcome of every matched process.",
     ),
     (
         "patina-reap -n --pids --full",
@@ -288,6 +281,15 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "set -o pipefail; patina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
         "Succeed only when nothing is stale, touching nothing (a CI step); fails when the \
          tool does, as jq -n 'input' errors on empty input.",
+    ),
+    (
+        "patina-reap --threshold 12h --verbose",
+        "Reap (SIGTERM, then SIGKILL) those older than 12h, and also list the ones kept, \
+         with the reason.",
+    ),
+    (
+        "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
+        "Reap, and print the pid and outcome of every matched process.",
     ),
 ];
 
