@@ -72,7 +72,7 @@ namespace (whatever program, also a container's shell) and the user's service ma
 replaced;
   - unknown-serving: whether it serves could not be told in time (a socket path on a \
 file system that does not answer, a descriptor table too large for the budget, a user \
-whose home is not in /etc/passwd), so it may.
+whose home the user database does not give), so it may.
 
 Before signalling, the files of a live daemon that is not being reaped (the socket and \
 mother.pid beside it) get spare hard links in their directory; once the stale processes \
@@ -253,9 +253,12 @@ pub(crate) const FILES: &[(&str, &str)] = &[
          serving. Nothing is ever sent to it.",
     ),
     (
-        "/etc/passwd",
-        "Read for the uid of a --user name and, as root with --all-users, for each other \
-         owner's home directory (their serve.sock).",
+        "/etc/passwd, /etc/nsswitch.conf",
+        "The user database, read through the C library (getpwnam_r, getpwuid_r) as \
+         pgrep -u reads it, so users from LDAP, SSSD or systemd-homed count as well: for \
+         the uid of a --user name and for a user's home directory (their serve.sock), \
+         the caller's when HOME is unset or empty and, as root with --all-users or \
+         --user, each other owner's.",
     ),
 ];
 
@@ -409,8 +412,10 @@ pub(crate) struct Cli {
     /// Consider the processes of USER (a name or a numeric uid); repeatable
     ///
     /// Replaces the default, the caller's own processes; repeat it for several users (as
-    /// pgrep -u). A name is looked up in /etc/passwd; one that is not there is a usage
-    /// error and nothing is signalled. Signalling another user's process needs root.
+    /// pgrep -u). A name is looked up in the system's user database, as pgrep looks it up
+    /// (/etc/passwd, and LDAP, SSSD or systemd-homed where NSS is set up for them); one
+    /// that is not there is a usage error and nothing is signalled. Signalling another
+    /// user's process needs root.
     #[arg(
         short = 'u',
         long = "user",
@@ -426,7 +431,7 @@ pub(crate) struct Cli {
     /// serving, whatever its age; one still listening on a file that is no longer at
     /// PATH, while PATH leads to another live listener, is superseded. Giving --socket
     /// replaces the default, $HOME/.patina/run/serve.sock (HOME unset or empty: the
-    /// home in /etc/passwd; with --all-users as root, each other owner's
+    /// home in the user database; with --all-users as root, each other owner's
     /// ~/.patina/run/serve.sock counts too, for that owner); '--socket none' checks no
     /// socket. Only a listener running as the caller counts. The lookup sends nothing
     /// and takes at most 100ms, a path that does not answer included: on Linux the

@@ -56,7 +56,32 @@ pub struct Reaper {
     list_young: bool,
     /// Daemon sockets; `None` for the default, `$HOME/.patina/run/serve.sock`.
     sockets: Option<Vec<PathBuf>>,
+    homes: HomeLookup,
     watch: Watch,
+}
+
+/// How a user's home directory is found: `/etc/passwd` unless [`Reaper::home_lookup`]
+/// gave another way.
+#[derive(Clone, Default)]
+struct HomeLookup(Option<Arc<dyn Fn(u32) -> Option<PathBuf> + Send + Sync>>);
+
+impl std::fmt::Debug for HomeLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "custom"
+        } else {
+            "/etc/passwd"
+        })
+    }
+}
+
+impl HomeLookup {
+    fn home_of(&self, uid: u32) -> Option<PathBuf> {
+        match &self.0 {
+            Some(lookup) => lookup(uid),
+            None => home_of(uid),
+        }
+    }
 }
 
 impl Default for Reaper {
@@ -77,6 +102,7 @@ impl Reaper {
             users: None,
             list_young: true,
             sockets: None,
+            homes: HomeLookup::default(),
             watch: Watch::default(),
         }
     }
@@ -135,6 +161,21 @@ impl Reaper {
     /// the command line of a young process is never read, which makes the scan cheaper.
     pub fn list_young(mut self, list_young: bool) -> Self {
         self.list_young = list_young;
+        self
+    }
+
+    /// How to find a user's home directory, for the default daemon socket under it: the
+    /// caller's where `HOME` is unset or empty, and each other owner's with
+    /// [`all_users`](Self::all_users) or [`users`](Self::users) as root. `lookup` gives
+    /// the home of a uid, or `None` when it is unknown (that user's processes that may
+    /// serve are then kept, `unknown-serving`). By default `/etc/passwd` is read, which
+    /// never waits on a network directory; the CLI passes the C library's user database
+    /// (NSS), as `pgrep -u` uses it.
+    pub fn home_lookup(
+        mut self,
+        lookup: impl Fn(u32) -> Option<PathBuf> + Send + Sync + 'static,
+    ) -> Self {
+        self.homes = HomeLookup(Some(Arc::new(lookup)));
         self
     }
 
@@ -215,14 +256,14 @@ impl Reaper {
         let home = std::env::var_os("HOME")
             .filter(|h| !h.is_empty())
             .map(PathBuf::from)
-            .or_else(|| home_of(me));
+            .or_else(|| self.homes.home_of(me));
         match home {
             Some(home) => list.push(socket::default_socket(&home, me)),
             None => unknown.push(me),
         }
         if self.other_users() && me == 0 {
             for &owner in owners.iter().filter(|&&o| o != me) {
-                match home_of(owner) {
+                match self.homes.home_of(owner) {
                     Some(home) => list.push(socket::default_socket(&home, owner)),
                     None => unknown.push(owner),
                 }
@@ -461,9 +502,10 @@ fn may_signal(pid: u32) -> bool {
 
 /// The home directory of `uid` in `/etc/passwd`; `None` if it is not listed there.
 /// Users that only NSS knows (LDAP, SSSD, systemd-homed) are not in that file, and a
-/// lookup through NSS needs libc's getpwuid (unsafe code, and a blocking network call
-/// in the preflight): for them the default socket is unknown, and a process of theirs
-/// that listens on a socket, or may, is kept (`unknown-serving`).
+/// lookup through NSS could block on the network in the preflight: unless a
+/// [`Reaper::home_lookup`] finds them (the CLI's does), their default socket is unknown,
+/// and a process of theirs that listens on a socket, or may, is kept
+/// (`unknown-serving`).
 fn home_of(uid: u32) -> Option<PathBuf> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {

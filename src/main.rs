@@ -14,6 +14,7 @@ mod exit_codes;
 mod os;
 mod output;
 mod settings;
+mod users;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -54,6 +55,7 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
         .dry_run(cli.dry_run)
         .all_users(cli.all_users)
         .list_young(cli.verbose || cli.json)
+        .home_lookup(users::home_of)
         .interrupt(interrupt.clone())
         .on_progress(move |p| {
             if status {

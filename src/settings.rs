@@ -86,7 +86,7 @@ impl Settings {
 }
 
 /// The uid `--user` means: a number as it is (pgrep takes uids no account has), else
-/// the account of that name in `/etc/passwd`.
+/// the user of that name in the system's user database.
 fn uid_of(user: &str) -> Result<u32, String> {
     let invalid = |why: &str| {
         format!(
@@ -102,19 +102,13 @@ fn uid_of(user: &str) -> Result<u32, String> {
             .parse()
             .map_err(|_| invalid("a uid is at most 4294967295"));
     }
-    let passwd = std::fs::read_to_string("/etc/passwd")
-        .map_err(|e| invalid(&format!("cannot read /etc/passwd to look it up: {e}")))?;
-    uid_in_passwd(&passwd, user).ok_or_else(|| invalid("no such user in /etc/passwd"))
-}
-
-/// The uid of the account `name` in the text of an `/etc/passwd`.
-fn uid_in_passwd(passwd: &str, name: &str) -> Option<u32> {
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        (fields.next() == Some(name))
-            .then(|| fields.nth(1)?.parse().ok())
-            .flatten()
-    })
+    match crate::users::uid_of_name(user) {
+        Ok(Some(uid)) => Ok(uid),
+        Ok(None) => Err(invalid("no such user")),
+        Err(e) => Err(invalid(&format!(
+            "cannot look it up in the user database: {e}"
+        ))),
+    }
 }
 
 /// The last spelling of the threshold flag in the raw arguments, with its value's name:
@@ -230,7 +224,7 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
 
 #[cfg(test)]
 mod tests {
-    use super::{threshold_flag, uid_in_passwd};
+    use super::threshold_flag;
 
     #[test]
     fn the_threshold_flag_is_named_as_it_was_last_spelled() {
@@ -268,17 +262,5 @@ mod tests {
             "--older <DURATION>"
         );
         assert_eq!(flag(&["--older", "5", "--", "-t"]), "--older <DURATION>");
-    }
-
-    #[test]
-    fn users_are_found_by_their_exact_name() {
-        let passwd = "root:x:0:0:root:/root:/bin/sh\n\
-                      nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
-                      broken:x:notanumber:1::/:/bin/sh\n";
-        assert_eq!(uid_in_passwd(passwd, "root"), Some(0));
-        assert_eq!(uid_in_passwd(passwd, "nobody"), Some(65534));
-        assert_eq!(uid_in_passwd(passwd, "nob"), None);
-        assert_eq!(uid_in_passwd(passwd, "broken"), None);
-        assert_eq!(uid_in_passwd(passwd, "x"), None);
     }
 }

@@ -2,7 +2,10 @@
 //! flag, a stdout that is closed, an empty value, a bad value in the environment, and
 //! users that only the system's user database (NSS) knows.
 
+use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use crate::common::*;
 
@@ -176,4 +179,149 @@ fn an_empty_value_gets_the_same_words_for_every_flag() {
             "{args:?}: {line}"
         );
     }
+}
+
+/// A uid that is in no /etc/passwd of a test machine, for a user only NSS knows.
+const NSS_UID: u32 = 2_718_281;
+
+/// Run `script` with `sh` as root in a private mount namespace whose
+/// `/etc/nsswitch.conf` also asks the extrausers module for users, and whose
+/// `/var/lib/extrausers/passwd` is `passwd` (on a tmpfs of its own); `$1` is the
+/// reaper, `$2` the sandbox directory. `None` (with the reason printed) where that
+/// cannot be done.
+fn with_extrausers(sb: &Sandbox, passwd: &str, script: &str) -> Option<Output> {
+    if !is_root() {
+        skip("needs root to mount in a private mount namespace");
+        return None;
+    }
+    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        skip("unshare(1) is not installed");
+        return None;
+    };
+    if !Path::new("/var/lib/extrausers").is_dir() {
+        skip("the extrausers NSS module is not installed (Debian: libnss-extrausers)");
+        return None;
+    }
+    let Ok(nsswitch) = std::fs::read_to_string("/etc/nsswitch.conf") else {
+        skip("no /etc/nsswitch.conf to put a private copy over");
+        return None;
+    };
+    let nsswitch: String = nsswitch
+        .lines()
+        .map(|line| match line.trim_start().starts_with("passwd:") {
+            true => format!("{line} extrausers\n"),
+            false => format!("{line}\n"),
+        })
+        .collect();
+    let dir = sb.dir.path();
+    std::fs::write(dir.join("nsswitch.conf"), nsswitch).unwrap();
+    std::fs::write(dir.join("passwd"), passwd).unwrap();
+    let setup = r#"
+d="$2"
+mount --bind "$d/nsswitch.conf" /etc/nsswitch.conf || exit 99
+mount -t tmpfs -o mode=755 tmpfs /var/lib/extrausers || exit 99
+cp "$d/passwd" /var/lib/extrausers/passwd || exit 99
+# nscd would answer from the machine's configuration: hide it.
+for n in /run/nscd /var/run/nscd; do [ -d "$n" ] && { mount -t tmpfs tmpfs "$n" || exit 99; }; done
+"#;
+    let mut cmd = Command::new(unshare);
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!("{setup}{script}"))
+        .arg("sh")
+        .arg(reaper_bin())
+        .arg(dir)
+        .env_remove("PATINA_REAP_THRESHOLD");
+    sb.private_tmp(&mut cmd);
+    let out = cmd.output().expect("run unshare");
+    match out.status.code() {
+        Some(99) => {
+            skip(&format!(
+                "cannot mount in a private mount namespace here: {}",
+                stderr(&out).trim()
+            ));
+            None
+        }
+        Some(98) => {
+            skip("the extrausers NSS module does not answer (Debian: libnss-extrausers)");
+            None
+        }
+        _ => Some(out),
+    }
+}
+
+#[test]
+fn a_user_only_nss_knows_is_found_as_pgrep_finds_it() {
+    let mut sb = Sandbox::new();
+    let user = format!("{}u", sb.name);
+    let in_etc_passwd = std::fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            l.starts_with(&format!("{user}:"))
+                || l.split(':').nth(2) == Some(NSS_UID.to_string().as_str())
+        });
+    assert!(!in_etc_passwd, "{user} or uid {NSS_UID} is in /etc/passwd");
+    // That user's daemon, listening on the socket in the home only NSS knows of, and an
+    // old duplicate of it.
+    let home = sb.dir.path().join("home");
+    let run = home.join(".patina/run");
+    std::fs::create_dir_all(&run).unwrap();
+    let passwd = format!(
+        "{user}:x:{NSS_UID}:{NSS_UID}:only in extrausers:{}:/bin/sh\n",
+        home.display()
+    );
+    if !is_root() {
+        // Checked by with_extrausers, which says so; before any process is started.
+        return skip("needs root to mount in a private mount namespace");
+    }
+    for dir in [&home, &home.join(".patina"), &run] {
+        std::os::unix::fs::chown(dir, Some(NSS_UID), Some(NSS_UID)).unwrap();
+    }
+    let socket = run.join("serve.sock");
+    let path = sb.sleeper_path();
+    let listener = sb.spawn_orphan(&path, &path, |cmd| {
+        cmd.arg("serve")
+            .env("SLEEPER_LISTEN", &socket)
+            .uid(NSS_UID)
+            .gid(NSS_UID);
+    });
+    let duplicate = sb.spawn_orphan(&path, &path, |cmd| {
+        cmd.arg("1000").uid(NSS_UID).gid(NSS_UID);
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "no socket from the listener");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let script = format!(
+        r#"
+command -v getent >/dev/null || exit 98
+getent passwd {user} >/dev/null || exit 98
+"$1" --name {name} -u {user} --dry-run -t 0s --json > "$d/doc"
+echo rc=$?
+"$1" --name {name} -u no-such-{user} --dry-run -t 0s 2> "$d/unknown"
+echo unknown=$?
+"#,
+        name = sb.name
+    );
+    let Some(out) = with_extrausers(&sb, &passwd, &script) else {
+        return;
+    };
+    let text = stdout(&out);
+    assert_eq!(field(&text, "rc"), "0", "{text}{}", stderr(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.dir.path().join("doc")).unwrap()).unwrap();
+    // Found by name, and its home too: the daemon there is serving, the duplicate stale.
+    let e = entry(&doc, listener).expect("the listener is listed");
+    assert_eq!(e["uid"], NSS_UID, "{e}");
+    assert_eq!(e["reason"], "serving", "{e}");
+    assert_eq!(outcome(&doc, duplicate), "would_reap", "{doc}");
+    // A name nobody knows is still a usage error.
+    assert_eq!(field(&text, "unknown"), "2", "{text}");
+    let err = std::fs::read_to_string(sb.dir.path().join("unknown")).unwrap();
+    assert!(err.contains("no such user"), "{err}");
+    assert!(sb.alive(listener) && sb.alive(duplicate));
 }
