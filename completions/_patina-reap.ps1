@@ -23,6 +23,8 @@ Register-ArgumentCompleter -Native -CommandName 'patina-reap' -ScriptBlock {
         'patina-reap' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Minimum age of a stale process [default: 24h]')
             [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Minimum age of a stale process [default: 24h]')
+            [CompletionResult]::new('--older', '--older', [CompletionResultType]::ParameterName, 'Minimum age of a stale process [default: 24h]')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Minimum age of a stale process [default: 24h]')
             [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Wait between SIGTERM and SIGKILL')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'Wait between SIGTERM and SIGKILL')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Program name to match exactly; repeatable')

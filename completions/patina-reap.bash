@@ -23,13 +23,27 @@ _patina__reap() {
 
     case "${cmd}" in
         patina__reap)
-            opts="-t -n -g -u -f -v -q -h -V --threshold --dry-run --json --grace --name --all-users --user --socket --pids --full --verbose --quiet --color --help --version"
+            opts="-t -n -g -u -f -v -q -h -V --older --older-than --threshold --dry-run --json --grace --name --all-users --user --socket --pids --full --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --threshold)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --older)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --older-than)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

@@ -20,6 +20,8 @@ set edit:completion:arg-completer[patina-reap] = {|@words|
         &'patina-reap'= {
             cand -t 'Minimum age of a stale process [default: 24h]'
             cand --threshold 'Minimum age of a stale process [default: 24h]'
+            cand --older 'Minimum age of a stale process [default: 24h]'
+            cand --older-than 'Minimum age of a stale process [default: 24h]'
             cand -g 'Wait between SIGTERM and SIGKILL'
             cand --grace 'Wait between SIGTERM and SIGKILL'
             cand --name 'Program name to match exactly; repeatable'

@@ -1,4 +1,4 @@
-complete -c patina-reap -s t -l threshold -d 'Minimum age of a stale process [default: 24h]' -r -f
+complete -c patina-reap -s t -l threshold -l older -l older-than -d 'Minimum age of a stale process [default: 24h]' -r -f
 complete -c patina-reap -s g -l grace -d 'Wait between SIGTERM and SIGKILL' -r -f
 complete -c patina-reap -l name -d 'Program name to match exactly; repeatable' -r -f
 complete -c patina-reap -s u -l user -d 'Consider the processes of USER (a name or a numeric uid); repeatable' -r -f -a "(__fish_complete_users)"

@@ -122,11 +122,32 @@ fn man_page() -> io::Result<Vec<u8>> {
         BIN.replace('-', "\\-"),
         env!("CARGO_PKG_VERSION")
     );
-    for part in parts {
-        let part = String::from_utf8(part).map_err(io::Error::other)?;
+    for (i, part) in parts.into_iter().enumerate() {
+        let mut part = String::from_utf8(part).map_err(io::Error::other)?;
+        if i == 3 {
+            part = with_aliases(part, &cmd);
+        }
         page.push_str(part.strip_prefix(preamble.as_str()).unwrap_or(&part));
     }
     Ok(page.into_bytes())
+}
+
+/// clap_mangen leaves an option's visible aliases out of its header in OPTIONS: add
+/// them after its long name (`-t, --threshold, --older, --older-than <DURATION>`).
+fn with_aliases(mut options: String, cmd: &Command) -> String {
+    let bold_long = |name: &str| format!("\\fB\\-\\-{}\\fR", name.replace('-', "\\-"));
+    for arg in cmd.get_arguments() {
+        let (Some(long), Some(aliases)) = (arg.get_long(), arg.get_visible_aliases()) else {
+            continue;
+        };
+        let header = bold_long(long);
+        let more: String = aliases
+            .iter()
+            .map(|a| format!(", {}", bold_long(a)))
+            .collect();
+        options = options.replacen(&header, &format!("{header}{more}"), 1);
+    }
+    options
 }
 
 /// One line with every option and its value, then one line each for help and version.

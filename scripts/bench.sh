@@ -42,9 +42,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-cargo build --release --quiet --features bench --bin patina-reap --example proc-floor
+# The reaper and the floor program (the bench/ workspace member) in one build, so both
+# link the library built once, with the `bench` feature the floor needs.
+cargo build --release --quiet -p patina-reap -p patina-reap-bench --bin patina-reap --bin proc-floor
 reaper=target/release/patina-reap
-floor=target/release/examples/proc-floor
+floor=target/release/proc-floor
 # The test sleeper: pauses until signalled, whatever its argv.
 sleeper=$out/sleeper
 if [ ! -x "$sleeper" ] || [ tests/common/sleeper.rs -nt "$sleeper" ]; then

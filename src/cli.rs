@@ -4,6 +4,7 @@
 //! The help texts below are the single source for `--help` and for `man/patina-reap.1`:
 //! paragraphs are separated by blank lines, and a line starting with `  - ` is a list item.
 
+use clap::builder::TypedValueParser;
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 /// When to color human output.
@@ -105,7 +106,9 @@ sent, nothing is. A second SIGINT or SIGTERM ends the tool at once.";
 pub(crate) const DURATION_SYNTAX: &str = "\
 DURATION is one or more <integer><unit> with units s, m, h, d, w, optionally separated by \
 spaces: 90s, 45m, 24h, 2d3h, '1h 30m'. A bare number (24, 0), a negative value or an \
-unknown unit is a usage error, so '--threshold 24' never means 24 seconds.";
+unknown unit is a usage error, so '--threshold 24' never means 24 seconds (after \
+--older or --older-than, pkill's and killall's names for it, the error asks whether \
+seconds were meant: 24s).";
 
 /// (variable, summary for `--help`, the whole text for the man page).
 pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
@@ -178,9 +181,9 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     (
         "3",
         "the report could not be written; every stale process was reaped",
-        "Writing the report to stdout failed (a full disk, an I/O error) after every stale \
-         process was reaped: nothing is written before every signal was sent and confirmed. \
-         The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
+        "Writing the report to stdout failed (a full disk, an I/O error, a stdout closed \
+         with >&-) after every stale process was reaped: nothing is written before every \
+         signal was sent and confirmed. The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
          the run ends quietly with the status it would have had. Where a stale process \
          could not be reaped the status is 1 all the same.",
     ),
@@ -262,8 +265,11 @@ pub(crate) const FILES: &[(&str, &str)] = &[
          ever sent to it, and nothing in its directory is touched.",
     ),
     (
-        "/etc/passwd",
-        "Read for the uid of a --user name and the owners' names.",
+        "/etc/passwd, /etc/nsswitch.conf",
+        "The user database, read through the C library (getpwnam_r, getpwuid_r) as \
+         pgrep -u reads it, so users from LDAP, SSSD or systemd-homed count as well: for \
+         the uid of a --user name and the owners' names. Which socket a process serves \
+         never depends on it.",
     ),
 ];
 
@@ -276,17 +282,10 @@ processes matched but none was stale. --pids prints nothing in either case.";
 
 /// (command line, what it does), shown in `--help` and the man page.
 pub(crate) const EXAMPLES: &[(&str, &str)] = &[
+    // Those that send no signal first: a reader may copy the first one that fits.
     (
         "patina-reap --dry-run",
         "List the patina processes older than 24h; send no signal.",
-    ),
-    (
-        "patina-reap --threshold 12h --verbose",
-        "Reap those older than 12h, and also list the ones kept, with the reason.",
-    ),
-    (
-        "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
-        "Reap, and print the pid and outcome of every matched process.",
     ),
     (
         "patina-reap -n --pids --full",
@@ -296,6 +295,15 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "set -o pipefail; patina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
         "Succeed only when nothing is stale, touching nothing (a CI step); fails when the \
          tool does, as jq -n 'input' errors on empty input.",
+    ),
+    (
+        "patina-reap --threshold 12h --verbose",
+        "Reap (SIGTERM, then SIGKILL) those older than 12h, and also list the ones kept, \
+         with the reason.",
+    ),
+    (
+        "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
+        "Reap, and print the pid and outcome of every matched process.",
     ),
 ];
 
@@ -344,11 +352,15 @@ fn after_long_help() -> String {
 pub(crate) struct Cli {
     /// Minimum age of a stale process [default: 24h]
     ///
-    /// Inclusive, to the second. Without this flag PATINA_REAP_THRESHOLD is used when
+    /// Inclusive, to the second. --older (pkill's name) and --older-than (killall's) are
+    /// other names for it; its value is a DURATION all the same, so a bare number of
+    /// seconds, as pkill takes, is a usage error that suggests the seconds ('--older
+    /// 3600': did you mean 3600s?). Without this flag PATINA_REAP_THRESHOLD is used when
     /// set; 'off' is only understood there (to send no signal, use --dry-run).
     #[arg(
         short,
         long,
+        visible_aliases = ["older", "older-than"],
         value_name = "DURATION",
         value_hint = ValueHint::Other,
         env = "PATINA_REAP_THRESHOLD",
@@ -411,8 +423,10 @@ pub(crate) struct Cli {
     /// Consider the processes of USER (a name or a numeric uid); repeatable
     ///
     /// Replaces the default, the caller's own processes; repeat it for several users (as
-    /// pgrep -u). A name is looked up in /etc/passwd; one that is not there is a usage
-    /// error and nothing is signalled. Signalling another user's process needs root.
+    /// pgrep -u). A name is looked up in the system's user database, as pgrep looks it up
+    /// (/etc/passwd, and LDAP, SSSD or systemd-homed where NSS is set up for them); one
+    /// that is not there is a usage error and nothing is signalled. Signalling another
+    /// user's process needs root.
     #[arg(
         short = 'u',
         long = "user",
@@ -440,6 +454,8 @@ pub(crate) struct Cli {
         long = "socket",
         value_name = "PATH",
         value_hint = ValueHint::FilePath,
+        // Empty passes here, so that socket_list() words it as every empty value is.
+        value_parser = clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from),
         action = ArgAction::Append
     )]
     pub(crate) sockets: Vec<std::path::PathBuf>,

@@ -9,11 +9,12 @@ pub(crate) enum ExitCode {
     Failure,
     /// Bad arguments or environment; nothing was signalled.
     Usage,
-    /// The report could not be written to stdout (a full disk, an I/O error), though
-    /// every stale process was reaped. Not a closed pipe: a reader that stops reading
-    /// (`| head -1`) has what it asked for, so the run ends quietly with the status it
-    /// would have had, like rg and fd (pgrep and ps die of SIGPIPE, 141 in a shell,
-    /// which would hide whether a reap failed). Never 1, which says a reap failed.
+    /// The report could not be written to stdout (a full disk, an I/O error, a closed
+    /// stdout), though every stale process was reaped. Not a closed pipe: a reader that
+    /// stops reading (`| head -1`) has what it asked for, so the run ends quietly with
+    /// the status it would have had, like rg and fd (pgrep and ps die of SIGPIPE, 141 in
+    /// a shell, which would hide whether a reap failed). Never 1, which says a reap
+    /// failed.
     Output,
     /// SIGINT (Ctrl-C) arrived while the tool was waiting or reaping.
     Interrupted,

@@ -14,6 +14,7 @@ mod exit_codes;
 mod os;
 mod output;
 mod settings;
+mod users;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};

@@ -44,3 +44,26 @@ pub(crate) fn raise_fd_limit() {
         );
     }
 }
+
+/// Whether stdout was closed when the tool started (`patina-reap >&-`). Before `main`,
+/// the Rust runtime puts /dev/null, opened read-write, in place of a closed 0, 1 or 2,
+/// so that writing the report would succeed and lose it. A shell's `>/dev/null` opens
+/// it write-only. daemon(3) leaves one read-write /dev/null on all three descriptors:
+/// that is a report sent to /dev/null on purpose, not a closed stdout (and `<&- >&-
+/// 2>&-` cannot be told from it).
+pub(crate) fn stdout_was_closed() -> bool {
+    use std::os::fd::{AsFd, BorrowedFd};
+    let Ok(null) = rustix::fs::stat("/dev/null") else {
+        return false;
+    };
+    let read_write_null = |fd: BorrowedFd<'_>| {
+        let device = rustix::fs::fstat(fd).is_ok_and(|st| st.st_rdev == null.st_rdev);
+        let flags = rustix::fs::fcntl_getfl(fd).unwrap_or(rustix::fs::OFlags::empty());
+        null.st_rdev != 0
+            && device
+            && flags & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR
+    };
+    read_write_null(std::io::stdout().as_fd())
+        && !(read_write_null(std::io::stdin().as_fd())
+            && read_write_null(std::io::stderr().as_fd()))
+}

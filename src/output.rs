@@ -131,7 +131,10 @@ pub(crate) fn usage_error(colors: &Colors, message: &str) -> ExitCode {
 /// `--verbose` ask. A failed write of stdout (a closed pipe, a full disk) is returned;
 /// stderr's are dropped.
 pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = Stdout {
+        lock: std::io::stdout().lock(),
+        closed: crate::os::stdout_was_closed(),
+    };
     for p in &report.processes {
         if p.outcome == Outcome::Failed {
             to_stderr!("{} {p}\n", colors.err("warning:", Paint::Yellow));
@@ -170,6 +173,27 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> std::
         colors.out(text, paint)
     })?;
     out.flush()
+}
+
+/// stdout, where a write fails with EBADF, as it would have in C, if stdout was
+/// closed when the tool started: the runtime's /dev/null in its place would lose the
+/// report silently.
+struct Stdout {
+    lock: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Err(rustix::io::Errno::BADF.into());
+        }
+        self.lock.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.lock.flush()
+    }
 }
 
 /// A line per process as `--verbose` asks, then the summary line, each painted by

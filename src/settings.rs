@@ -41,16 +41,21 @@ pub(crate) fn parse(args: &[OsString]) -> Result<(Cli, Settings, Colors), ExitCo
         .map_err(|e| print_clap_error(&e, args, &colors))?;
     let cli = Cli::from_arg_matches(&matches).map_err(|e| print_clap_error(&e, args, &colors))?;
     let colors = Colors::decide(cli.color);
-    let from_env = matches.value_source("threshold") == Some(ValueSource::EnvVariable);
-    let settings =
-        Settings::check(&cli, from_env).map_err(|message| usage_error(&colors, &message))?;
+    let threshold_origin = match matches.value_source("threshold") {
+        Some(ValueSource::EnvVariable) => THRESHOLD_ENV,
+        _ => threshold_flag(args),
+    };
+    let settings = Settings::check(&cli, threshold_origin)
+        .map_err(|message| usage_error(&colors, &message))?;
     Ok((cli, settings, colors))
 }
 
 impl Settings {
     /// Check every value, in one layout: `invalid value 'V' for 'WHERE': WHY`.
-    fn check(cli: &Cli, threshold_from_env: bool) -> Result<Self, String> {
-        let threshold = resolve_threshold(cli, threshold_from_env)?;
+    /// `threshold_origin` is where the threshold came from: [`THRESHOLD_ENV`] or the
+    /// flag as it was spelled.
+    fn check(cli: &Cli, threshold_origin: &str) -> Result<Self, String> {
+        let threshold = resolve_threshold(cli, threshold_origin)?;
         let grace = duration_value(&cli.grace, "--grace <DURATION>", "5s, 30s or 1m")?;
         let mut names: Vec<String> = Vec::with_capacity(cli.names.len());
         for name in &cli.names {
@@ -81,7 +86,7 @@ impl Settings {
 }
 
 /// The uid `--user` means: a number as it is (pgrep takes uids no account has), else
-/// the account of that name in `/etc/passwd`.
+/// the user of that name in the system's user database.
 fn uid_of(user: &str) -> Result<u32, String> {
     let invalid = |why: &str| {
         format!(
@@ -97,30 +102,79 @@ fn uid_of(user: &str) -> Result<u32, String> {
             .parse()
             .map_err(|_| invalid("a uid is at most 4294967295"));
     }
-    let passwd = std::fs::read_to_string("/etc/passwd")
-        .map_err(|e| invalid(&format!("cannot read /etc/passwd to look it up: {e}")))?;
-    uid_in_passwd(&passwd, user).ok_or_else(|| invalid("no such user in /etc/passwd"))
+    match crate::users::uid_of_name(user) {
+        Ok(Some(uid)) => Ok(uid),
+        Ok(None) => Err(invalid("no such user")),
+        Err(e) => Err(invalid(&format!(
+            "cannot look it up in the user database: {e}"
+        ))),
+    }
 }
 
-/// The uid of the account `name` in the text of an `/etc/passwd`.
-fn uid_in_passwd(passwd: &str, name: &str) -> Option<u32> {
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        (fields.next() == Some(name))
-            .then(|| fields.nth(1)?.parse().ok())
-            .flatten()
-    })
+/// The last spelling of the threshold flag in the raw arguments, with its value's name:
+/// `--older <DURATION>` and `--older-than <DURATION>` for pkill's and killall's names,
+/// else `--threshold <DURATION>` (also for `-t`). clap does not say which alias it saw.
+fn threshold_flag(args: &[OsString]) -> &'static str {
+    // The flags that take a value, whose value is the next argument unless attached.
+    const LONG: &[&str] = &[
+        "threshold",
+        "older",
+        "older-than",
+        "grace",
+        "name",
+        "user",
+        "socket",
+        "color",
+    ];
+    const SHORT: &[char] = &['t', 'g', 'u'];
+    let mut flag = "--threshold <DURATION>";
+    let mut iter = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, attached) = long
+                .split_once('=')
+                .map_or((long, false), |(n, _)| (n, true));
+            match name {
+                "older" => flag = "--older <DURATION>",
+                "older-than" => flag = "--older-than <DURATION>",
+                "threshold" => flag = "--threshold <DURATION>",
+                _ => {}
+            }
+            if !attached && LONG.contains(&name) {
+                iter.next();
+            }
+        } else if let Some(shorts) = arg.strip_prefix('-') {
+            // A cluster such as -nt: the first flag that takes a value ends it.
+            if let Some((at, c)) = shorts.char_indices().find(|(_, c)| SHORT.contains(c)) {
+                if c == 't' {
+                    flag = "--threshold <DURATION>";
+                }
+                if at + 1 == shorts.len() {
+                    iter.next();
+                }
+            }
+        }
+    }
+    flag
 }
 
-fn resolve_threshold(cli: &Cli, from_env: bool) -> Result<Threshold, String> {
+fn resolve_threshold(cli: &Cli, origin: &str) -> Result<Threshold, String> {
     let Some(text) = cli.threshold.as_deref() else {
         return Ok(Threshold::After(DEFAULT_THRESHOLD));
     };
-    let origin = if from_env {
-        THRESHOLD_ENV
-    } else {
-        "--threshold <DURATION>"
-    };
+    let from_env = origin == THRESHOLD_ENV;
+    let bare_number = !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit());
+    if bare_number && origin.starts_with("--older") {
+        // pkill's --older counts seconds: say so, and guess nothing.
+        let n = text.trim();
+        return Err(format!(
+            "invalid value '{n}' for '{origin}': no unit; did you mean {n}s? (pkill's --older \
+             counts seconds; here a DURATION needs a unit: s, m, h, d or w)"
+        ));
+    }
     match text.trim() {
         "off" if from_env => Ok(Threshold::Off),
         "" if from_env => Ok(Threshold::After(DEFAULT_THRESHOLD)),
@@ -141,12 +195,18 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
             format!("a DURATION cannot be negative; use e.g. {examples}")
         } else {
             match e {
-                DurationError::Empty => format!("empty DURATION; use e.g. {examples}"),
+                DurationError::Empty => {
+                    format!("a DURATION cannot be empty; use e.g. {examples}")
+                }
+                // The value is named once: the number again only where it is a part.
                 DurationError::MissingUnit(n) => {
+                    let what = if n == value {
+                        "no unit".to_owned()
+                    } else {
+                        format!("'{}' has no unit", escape(&n))
+                    };
                     let n = escape(&n);
-                    format!(
-                        "'{n}' has no unit; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. {examples})"
-                    )
+                    format!("{what}; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. {examples})")
                 }
                 DurationError::UnknownUnit(u) => format!(
                     "unknown unit '{}'; use s, m, h, d or w (e.g. {examples})",
@@ -164,17 +224,43 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
 
 #[cfg(test)]
 mod tests {
-    use super::uid_in_passwd;
+    use super::threshold_flag;
 
     #[test]
-    fn users_are_found_by_their_exact_name() {
-        let passwd = "root:x:0:0:root:/root:/bin/sh\n\
-                      nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
-                      broken:x:notanumber:1::/:/bin/sh\n";
-        assert_eq!(uid_in_passwd(passwd, "root"), Some(0));
-        assert_eq!(uid_in_passwd(passwd, "nobody"), Some(65534));
-        assert_eq!(uid_in_passwd(passwd, "nob"), None);
-        assert_eq!(uid_in_passwd(passwd, "broken"), None);
-        assert_eq!(uid_in_passwd(passwd, "x"), None);
+    fn the_threshold_flag_is_named_as_it_was_last_spelled() {
+        let flag = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("patina-reap")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            threshold_flag(&args)
+        };
+        assert_eq!(flag(&[]), "--threshold <DURATION>");
+        assert_eq!(flag(&["--older", "5"]), "--older <DURATION>");
+        assert_eq!(flag(&["--older-than=5"]), "--older-than <DURATION>");
+        assert_eq!(
+            flag(&["-n", "--older-than", "5", "-v"]),
+            "--older-than <DURATION>"
+        );
+        assert_eq!(
+            flag(&["--older", "5", "-nt", "5"]),
+            "--threshold <DURATION>"
+        );
+        assert_eq!(flag(&["--older", "5", "-t5"]), "--threshold <DURATION>");
+        assert_eq!(flag(&["-t", "1h", "--older=5"]), "--older <DURATION>");
+        // Values are not flags: -t's value may start with a dash, and -g ends a cluster.
+        assert_eq!(
+            flag(&["--older", "5", "-t", "--older"]),
+            "--threshold <DURATION>"
+        );
+        assert_eq!(
+            flag(&["-t", "5", "--grace", "--older"]),
+            "--threshold <DURATION>"
+        );
+        assert_eq!(
+            flag(&["-t", "5", "-gt", "--older", "1"]),
+            "--older <DURATION>"
+        );
+        assert_eq!(flag(&["--older", "5", "--", "-t"]), "--older <DURATION>");
     }
 }

@@ -244,6 +244,8 @@ fn short_help_is_shorter_and_long_help_documents_every_flag_and_variable() {
     let page = man_page().replace("\\-", "-");
     for flag in [
         "--threshold",
+        "--older",
+        "--older-than",
         "--dry-run",
         "--json",
         "--grace",
@@ -360,5 +362,123 @@ fn the_readme_and_the_man_page_explain_every_json_field() {
             "README.md's JSON table lacks {in_readme}"
         );
         assert!(page.contains(&in_man), "the man page lacks {in_man}");
+    }
+}
+
+/// Whether the words of one `patina-reap` command line send signals: not with
+/// `--dry-run` (or `-n`, alone or among other short flags), `--help` or `--version`.
+fn signals(words: &[&str]) -> bool {
+    !words.iter().any(|w| {
+        matches!(*w, "--dry-run" | "--help" | "-h" | "--version" | "-V")
+            || (w.starts_with('-') && !w.starts_with("--") && w.contains('n'))
+    })
+}
+
+/// The `patina-reap` commands in a line of shell: each part of a pipeline or list whose
+/// program (after any `VAR=value`) is patina-reap, as its words.
+fn reaper_commands(line: &str) -> Vec<Vec<&str>> {
+    line.split(['|', ';', '&'])
+        .map(|part| {
+            part.split_whitespace()
+                .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                .collect::<Vec<&str>>()
+        })
+        .filter(|words| {
+            words
+                .first()
+                .is_some_and(|w| *w == "patina-reap" || w.ends_with("/patina-reap"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_examples_signal_nothing_and_those_that_signal_say_so() {
+    // The README: each code block, with the paragraph that introduces it.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut commands: Vec<(String, bool)> = Vec::new();
+    // The last paragraph before a block: its lines since the last blank line.
+    let mut intro: Vec<&str> = Vec::new();
+    let mut after_blank = false;
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let Some(lang) = line.strip_prefix("```") else {
+            if line.trim().is_empty() {
+                after_blank = true;
+            } else {
+                if after_blank {
+                    intro.clear();
+                }
+                intro.push(line);
+                after_blank = false;
+            }
+            continue;
+        };
+        let block: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        let shell_lines = block.iter().filter_map(|l| match lang {
+            "console" => l.strip_prefix("$ "),
+            "sh" => Some(*l),
+            _ => None,
+        });
+        let mut signalling = Vec::new();
+        for line in shell_lines {
+            for words in reaper_commands(line) {
+                commands.push((words.join(" "), signals(&words)));
+                if signals(&words) {
+                    signalling.push(words.join(" "));
+                }
+            }
+        }
+        let says = intro.join(" ").to_lowercase();
+        assert!(
+            signalling.is_empty() || says.contains("reaps") || says.contains("signals"),
+            "README.md: {signalling:?} send signals, and the text before them does not say \
+             so (\"reaps\"): {says:?}"
+        );
+        intro.clear();
+    }
+    assert!(!commands.is_empty());
+    assert!(
+        !commands[0].1,
+        "the README's first example signals: {}",
+        commands[0].0
+    );
+    let json = commands.iter().find(|(c, _)| c.contains("--json")).unwrap();
+    assert!(
+        !json.1,
+        "the README's first JSON example signals: {}",
+        json.0
+    );
+
+    // --help and the man page: the examples that signal come last, and say so.
+    let out = Command::new(reaper_bin()).arg("--help").output().unwrap();
+    let help = stdout(&out);
+    let examples = help
+        .split_once("\nExamples:\n")
+        .expect("--help has examples")
+        .1;
+    // A command is indented by 2, its text by 6 (a long text wraps, indented alike).
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for line in examples.lines().take_while(|l| !l.is_empty()) {
+        match line.strip_prefix("      ") {
+            Some(what) => match pairs.last_mut() {
+                Some((_, text)) if text.is_empty() => *text = what,
+                _ => {}
+            },
+            None => pairs.push((line.trim(), "")),
+        }
+    }
+    assert!(pairs.len() >= 3, "{examples}");
+    let mut seen_signal = false;
+    for (command, what) in pairs {
+        let signal = reaper_commands(command).iter().any(|w| signals(w));
+        assert!(
+            signal || !seen_signal,
+            "--help: {command} signals nothing but comes after an example that does"
+        );
+        assert!(
+            !signal || what.starts_with("Reap"),
+            "--help: {command} signals; its text should start with Reap: {what}"
+        );
+        seen_signal |= signal;
     }
 }

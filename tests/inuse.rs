@@ -496,8 +496,9 @@ fn a_listener_whose_socket_file_is_gone_is_superseded_by_nobody() {
 }
 
 /// Run the reaper with an empty environment (`env -i`, and `HOME=` if `empty_home`)
-/// in a private mount namespace whose `/etc/passwd` is `passwd`; `None` (with the
-/// reason printed) where that cannot be done (not root, no unshare).
+/// in a private mount namespace whose `/etc/passwd` is `passwd`, the only source of
+/// users there (nss-systemd, say, would make up root's entry); `None` (with the reason
+/// printed) where that cannot be done (not root, no unshare).
 #[cfg(target_os = "linux")]
 fn run_without_home(
     sb: &Sandbox,
@@ -516,16 +517,28 @@ fn run_without_home(
         skip("unshare(1) is not installed");
         return None;
     };
+    let nsswitch: String = std::fs::read_to_string("/etc/nsswitch.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("passwd:"))
+        .map(|line| format!("{line}\n"))
+        .chain(["passwd: files\n".to_owned()])
+        .collect();
+    let nsswitch_path = sb.dir.path().join("nsswitch.conf");
+    std::fs::write(&nsswitch_path, nsswitch).unwrap();
     let mut cmd = Command::new(unshare);
     cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
         .arg(
             r#"mount --bind "$1" /etc/passwd || exit 99; shift
+               if [ -e /etc/nsswitch.conf ]; then mount --bind "$1" /etc/nsswitch.conf || exit 99; fi
+               shift
                b=${PATINA_REAP_BACKEND:+PATINA_REAP_BACKEND=$PATINA_REAP_BACKEND}
                if [ "$1" = empty ]; then shift; exec env -i $b HOME= "$@"; fi
                shift; exec env -i $b "$@""#,
         )
         .arg("sh")
         .arg(passwd)
+        .arg(&nsswitch_path)
         .arg(if empty_home { "empty" } else { "unset" })
         .arg(reaper_bin())
         .args(["--name", &sb.name])

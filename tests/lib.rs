@@ -13,6 +13,7 @@ mod containers;
 mod daemon;
 mod faults;
 mod generated;
+mod habits;
 mod homes;
 mod inuse;
 mod numbers;

@@ -1,5 +1,6 @@
 //! The floor of a `/proc` scan as a whole program, for `scripts/bench.sh` to time next to
-//! `patina-reap --dry-run`: list `/proc` and read each `/proc/PID/stat` once.
+//! `patina-reap --dry-run`: list `/proc` and read each `/proc/PID/stat` once. Built by
+//! `cargo build --release -p patina-reap-bench --bin proc-floor`.
 
 fn main() -> std::process::ExitCode {
     match patina_reap::bench::proc_floor() {

@@ -2,10 +2,11 @@
 //! `/proc/PID/stat`), at about 100, 1000 and 5000 processes, and of the preflight with
 //! nothing to reap, including its helper thread.
 //!
-//! Run with `cargo bench --features bench`. Extra processes are `/bin/sleep` children of
-//! this benchmark, killed by PID when each size is done; they sleep 15 minutes at most,
-//! so even an interrupted run leaves nothing behind for long. No benchmark uses the name
-//! `patina`: each looks for a program name no process has.
+//! Run with `cargo bench -p patina-reap-bench` from the repository root. Extra processes
+//! are `/bin/sleep` children of this benchmark, killed by PID when each size is done;
+//! they sleep 15 minutes at most, so even an interrupted run leaves nothing behind for
+//! long. No benchmark uses the name `patina`: each looks for a program name no process
+//! has.
 // criterion_group! defines an undocumented pub fn.
 #![allow(missing_docs)]
 
