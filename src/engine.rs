@@ -646,3 +646,7 @@ fn may_signal(pid: u32) -> bool {
     };
     rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::PERM)
 }
+
+#[cfg(all(test, target_os = "linux"))]
+#[path = "pid_reuse_tests.rs"]
+mod pid_reuse_tests;
