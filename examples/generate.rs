@@ -207,7 +207,7 @@ fn flag(arg: &Arg) -> Vec<Inline> {
 fn description() -> Roff {
     let mut roff = Roff::new();
     roff.control("SH", ["DESCRIPTION"]);
-    prose(&mut roff, cli::LONG_ABOUT);
+    prose(&mut roff, &cli::long_about());
     roff
 }
 
@@ -236,8 +236,8 @@ fn after_options() -> Roff {
          every string is exact and safe to print (control and invisible characters are \
          \\uXXXX escapes). Its fields:",
     )]);
-    for (field, text) in cli::JSON_FIELDS {
-        term(&mut roff, field, text);
+    for (field, text) in cli::json_fields() {
+        term(&mut roff, field, &text);
     }
 
     roff.control("SH", ["FILES"]);

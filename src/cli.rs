@@ -6,6 +6,7 @@
 
 use clap::builder::TypedValueParser;
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
+use patina_reap::{Outcome, SkipReason, Trigger};
 
 /// When to color human output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -21,7 +22,9 @@ pub(crate) enum ColorWhen {
 pub(crate) const ABOUT: &str = "Find, list and safely reap stale patina processes";
 
 /// The DESCRIPTION of the man page and the top of `--help`.
-pub(crate) const LONG_ABOUT: &str = "\
+/// The man page's DESCRIPTION and the long help's how-it-decides, with the list of
+/// reasons to keep a process made from [`SkipReason`] ([`long_about`]).
+const LONG_ABOUT_TEMPLATE: &str = "\
 Find, list and safely reap stale patina processes, and never anything else.
 
 A process is a patina process when its program name, the basename of the first word of \
@@ -50,30 +53,7 @@ is checked right before each kill(2). A reused PID is never signalled.
 
 Never touched, whatever their age (listed as skipped, with the first reason that applies, \
 by --verbose and --json):
-  - ancestor: this process and every ancestor up the parent chain;
-  - init: PID 1 of our PID namespace (when it ends, the kernel kills the whole \
-namespace: a container whose PID 1 is patina, the caller included);
-  - unknown-ancestry: an ancestor could not be read (/proc with hidepid, a parent of \
-another user), and the process started no later than the topmost one that could, so it \
-may be a hidden ancestor (with ps: every process, as ps gives no ancestor start times);
-  - namespace: in a PID namespace below ours, a container's or sandbox's (not seen by ps);
-  - zombie: a process that has already exited (a leader in state Z whose other threads \
-still run is live; with ps it counts as a zombie);
-  - young: younger than --threshold, and neither superseded nor a replaced listener;
-  - foreground: in the foreground process group of a live terminal, also when that \
-group and the process's own both lie outside our PID namespace;
-  - attached: its parent is alive and does not adopt orphans: an editor's MCP server, a \
-live shell's job, a process entered from outside the PID namespace (docker exec: parent \
-pid 0 below the initial namespace). Adopters are told by role, not name: PID 1 of the \
-namespace (whatever program, also a container's shell) and the user's service manager \
-(an executable called systemd run with --user); any other parent, also one called init \
-(WSL's relay) or a child subreaper, keeps its children;
-  - serving: it holds the listener that a daemon socket (--socket) reaches in its own \
-mount namespace, through a socket file of its own user, and its executable was not \
-replaced;
-  - unknown-serving: whether it serves could not be told in time or safely (a socket \
-path on a file system that does not answer, a symlink on it that root did not make, a \
-descriptor table too large for the budget, another network namespace), so it may.
+{skip_reasons}
 
 A superseded daemon gets SIGKILL at once, no SIGTERM: nobody can reach it, and patina's \
 daemon removes its socket and mother.pid on SIGTERM, whoever's they are by then. The \
@@ -198,7 +178,8 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
 
 /// The JSON document of --json, for the man page: (field, meaning).
 #[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
-pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
+#[allow(dead_code)] // Only for json_fields.
+const JSON_FIELDS_FIXED: &[(&str, &str)] = &[
     ("version", "The schema version, 1."),
     (
         "threshold_secs, grace_secs",
@@ -217,23 +198,9 @@ pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
          pages included), private_bytes (what ending it frees; null unless reaped or \
          would be, and on the ps backend), outcome, reason, trigger and first_signal.",
     ),
-    (
-        ".outcome",
-        "would_reap, would_fail (a dry run may not signal it: another user's, without \
-         root), terminated, killed (needed SIGKILL), vanished (gone before the first \
-         signal), failed or skipped.",
-    ),
-    (
-        ".reason",
-        "For skipped: ancestor, init, unknown-ancestry, namespace, zombie, young, foreground, \
-         attached, serving or unknown-serving; for failed and would_fail: why; else null.",
-    ),
-    (
-        ".trigger",
-        "What made it stale: age, replaced (it listens and its executable was replaced) or \
-         superseded (it listens on a daemon socket that now leads to another live \
-         listener of its user); null for skipped.",
-    ),
+    (".outcome", ""),
+    (".reason", ""),
+    (".trigger", ""),
     (
         ".first_signal",
         "SIGKILL for a superseded daemon (ended at once: its SIGTERM handler would remove \
@@ -246,6 +213,58 @@ pub(crate) const JSON_FIELDS: &[(&str, &str)] = &[
          private_bytes where known, else rss_bytes.",
     ),
 ];
+
+/// The man page's JSON fields, the lists of outcomes, reasons and triggers made from
+/// the enums, so that a new variant cannot go undocumented.
+#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
+pub(crate) fn json_fields() -> Vec<(&'static str, String)> {
+    JSON_FIELDS_FIXED
+        .iter()
+        .map(|&(field, text)| {
+            let text = match field {
+                ".outcome" => list(Outcome::ALL.iter().map(|o| (o.name(), o.meaning()))),
+                ".reason" => format!(
+                    "For skipped: {}; for failed and would_fail: why; else null.",
+                    list(SkipReason::ALL.iter().map(|r| (r.name(), ""))).trim_end_matches('.')
+                ),
+                ".trigger" => format!(
+                    "What made it stale: {} Null for skipped.",
+                    list(Trigger::ALL.iter().map(|t| (t.name(), t.meaning())))
+                ),
+                _ => text.to_owned(),
+            };
+            (field, text)
+        })
+        .collect()
+}
+
+/// `a (what a means), b (...) or c.`, the meanings left out where empty.
+#[allow(dead_code)] // Only for json_fields.
+fn list(items: impl Iterator<Item = (String, &'static str)>) -> String {
+    let words: Vec<String> = items
+        .map(|(name, meaning)| match meaning {
+            "" => name,
+            meaning => format!("{name} ({meaning})"),
+        })
+        .collect();
+    match words.split_last() {
+        Some((last, [])) => format!("{last}."),
+        Some((last, rest)) => format!("{} or {last}.", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The man page's DESCRIPTION and the long help's how-it-decides.
+pub(crate) fn long_about() -> String {
+    let reasons: Vec<String> = SkipReason::ALL
+        .iter()
+        .map(|r| format!("  - {}: {};", r.name(), r.meaning()))
+        .collect();
+    let mut reasons = reasons.join("\n");
+    reasons.pop();
+    reasons.push('.');
+    LONG_ABOUT_TEMPLATE.replace("{skip_reasons}", &reasons)
+}
 
 /// The man page's FILES: (path, what it is).
 #[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
@@ -311,9 +330,10 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
 /// for its first paragraph, which the top of `--help` says already), the DURATION
 /// syntax, environment, exit status, examples.
 fn after_long_help() -> String {
-    let decides = LONG_ABOUT
+    let long_about = long_about();
+    let decides = long_about
         .split_once("\n\n")
-        .map_or(LONG_ABOUT, |(_, rest)| rest);
+        .map_or(long_about.as_str(), |(_, rest)| rest);
     let mut text = format!("{decides}\n\n{DURATION_SYNTAX}\n\nEnvironment:\n");
     for (name, summary, _) in ENVIRONMENT {
         text.push_str(&format!("  {name:<22} {summary}\n"));

@@ -458,7 +458,7 @@ fn home_relative(path: &std::path::Path) -> String {
 }
 
 /// What a reason to keep a process means, as its line says it.
-pub(crate) fn skip_text(why: SkipReason) -> &'static str {
+fn skip_text(why: SkipReason) -> &'static str {
     match why {
         SkipReason::Ancestor => "ancestor of this reaper",
         SkipReason::Init => "PID 1 of this PID namespace",
@@ -476,24 +476,130 @@ pub(crate) fn skip_text(why: SkipReason) -> &'static str {
     }
 }
 
+/// The name of a variant as the JSON gives it: its serde name, the one source.
+fn json_name(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl SkipReason {
+    /// Its name in the JSON and `--help`: `unknown-serving`.
+    pub fn name(self) -> String {
+        json_name(self)
+    }
+
+    /// What it means, for `--help`, the man page and the README.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Ancestor => "this process and every ancestor up the parent chain",
+            Self::Init => {
+                "PID 1 of our PID namespace (when it ends, the kernel kills the whole \
+                 namespace: a container whose PID 1 is patina, the caller included)"
+            }
+            Self::UnknownAncestry => {
+                "an ancestor could not be read (/proc with hidepid, a parent of another \
+                 user), and the process started no later than the topmost one that could, \
+                 so it may be a hidden ancestor (with ps: every process, as ps gives no \
+                 ancestor start times)"
+            }
+            Self::Namespace => {
+                "in a PID namespace below ours, a container's or sandbox's (not seen by ps)"
+            }
+            Self::Zombie => {
+                "a process that has already exited (a leader in state Z whose other threads \
+                 still run is live; with ps it counts as a zombie)"
+            }
+            Self::Young => {
+                "younger than the threshold, and neither superseded nor a replaced listener"
+            }
+            Self::Foreground => {
+                "in the foreground process group of a live terminal, also when that group \
+                 and the process's own both lie outside our PID namespace"
+            }
+            Self::Attached => {
+                "its parent is alive and does not adopt orphans: an editor's MCP server, a \
+                 live shell's job, a process entered from outside the PID namespace (docker \
+                 exec: parent pid 0 below the initial namespace). Adopters are told by role, \
+                 not name: PID 1 of the namespace (whatever program, also a container's \
+                 shell) and the user's service manager (an executable called systemd run \
+                 with --user); any other parent, also one called init (WSL's relay) or a \
+                 child subreaper, keeps its children"
+            }
+            Self::Serving => {
+                "it holds the listener that a daemon socket (--socket) reaches in its own \
+                 mount namespace, through a socket file of its own user, and its executable \
+                 was not replaced"
+            }
+            Self::UnknownServing => {
+                "whether it serves could not be told in time or safely (a socket path on a \
+                 file system that does not answer, a symlink on it that root did not make, a \
+                 descriptor table too large for the budget, another network namespace), so \
+                 it may"
+            }
+        }
+    }
+}
+
+impl Trigger {
+    /// Its name in the JSON: `superseded`.
+    pub fn name(self) -> String {
+        json_name(self)
+    }
+
+    /// What it means, for `--help`, the man page and the README.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Age => "at least the threshold old",
+            Self::Replaced => {
+                "it listens on a socket and its executable was replaced since it started: the \
+                 old daemon after an upgrade, whatever its age"
+            }
+            Self::Superseded => {
+                "it listens on a daemon socket whose path, in its own mount namespace, now \
+                 leads to another live listener of its user: nobody can reach it, whatever \
+                 its age, and it gets SIGKILL at once"
+            }
+        }
+    }
+}
+
+impl Outcome {
+    /// Its name in the JSON: `would_reap`.
+    pub fn name(self) -> String {
+        json_name(self)
+    }
+
+    /// What it means, for `--help`, the man page and the README.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::WouldReap => "stale; a dry run sent no signal",
+            Self::WouldFail => {
+                "stale, but a dry run found it may not signal it: another user's, without \
+                 root; a real run would report it failed"
+            }
+            Self::Terminated => "SIGTERM was enough",
+            Self::Killed => "needed SIGKILL; a superseded daemon gets it at once",
+            Self::Vanished => {
+                "gone before the first signal, say another reaper got it; not a failure"
+            }
+            Self::Failed => "could not be reaped; the reason says why",
+            Self::Skipped => "kept; the reason says why",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Skipped(why) => f.write_str(&kebab(*why)),
+            Self::Skipped(why) => f.write_str(&why.name()),
             Self::Failed(failure) => failure.fmt(f),
             Self::LeftToAnotherReaper => {
                 f.write_str("left to another reaper, which holds the turn")
             }
         }
     }
-}
-
-/// A reason's name as the JSON and `--help` give it: its serde name, the one source.
-pub(crate) fn kebab(why: SkipReason) -> String {
-    serde_json::to_value(why)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 impl fmt::Display for Signal {

@@ -482,3 +482,62 @@ fn the_first_examples_signal_nothing_and_those_that_signal_say_so() {
         seen_signal |= signal;
     }
 }
+
+/// The README's JSON table row of `field`.
+fn readme_row(field: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{field}` |")))
+        .unwrap_or_else(|| panic!("README.md has no row for {field}"))
+        .to_owned()
+}
+
+#[test]
+fn every_reason_trigger_and_outcome_is_in_the_man_page_the_help_and_the_readme() {
+    use patina_reap::{Outcome, SkipReason, Trigger};
+    let page = man_page().replace("\\-", "-");
+    let out = Command::new(reaper_bin())
+        .arg("--help")
+        .env("COLUMNS", "1000")
+        .output()
+        .unwrap();
+    let long = stdout(&out);
+    let lists: [(&str, Vec<String>); 3] = [
+        (".outcome", Outcome::ALL.iter().map(|o| o.name()).collect()),
+        (
+            ".reason",
+            SkipReason::ALL.iter().map(|r| r.name()).collect(),
+        ),
+        (".trigger", Trigger::ALL.iter().map(|t| t.name()).collect()),
+    ];
+    for (field, names) in lists {
+        let row = readme_row(field);
+        // The man page's entry: from its field name to the next one.
+        let at = page
+            .find(&format!("\\fB{field}\\fR"))
+            .unwrap_or_else(|| panic!("the man page has no {field}"));
+        let entry: String = page[at..].lines().take(3).collect();
+        for name in names {
+            assert!(
+                row.contains(&format!("`{name}`")),
+                "README.md's {field} row lacks {name}"
+            );
+            assert!(
+                entry.contains(&name),
+                "the man page's {field} lacks {name}: {entry}"
+            );
+            if field != ".outcome" {
+                assert!(long.contains(&name), "--help lacks {name}");
+            }
+        }
+    }
+    for reason in SkipReason::ALL {
+        let item = format!("  - {}: {}", reason.name(), reason.meaning());
+        assert!(
+            long.replace('\n', " ").contains(&item.replace('\n', " "))
+                || long.contains(&format!("  - {}:", reason.name())),
+            "--help lacks the reason {item}"
+        );
+    }
+}
