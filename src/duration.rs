@@ -21,29 +21,49 @@ pub enum DurationError {
     Overflow,
 }
 
-impl fmt::Display for DurationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DurationError {
+    /// Why `value` (the whole text given) is not a DURATION, with `examples` of good
+    /// ones: the one wording of every DURATION error. `value` itself is left for the
+    /// caller to name; a part of it is named here.
+    pub fn explain(&self, value: &str, examples: &str) -> String {
+        let value = value.trim();
+        let whole = |part: &str| part.trim() == value;
+        if value.starts_with('-') {
+            return format!("a DURATION cannot be negative; use e.g. {examples}");
+        }
         match self {
-            Self::Empty => f.write_str("empty duration; use e.g. 24h, 90m or 2d3h"),
+            Self::Empty => format!("a DURATION cannot be empty; use e.g. {examples}"),
             Self::MissingUnit(n) => {
+                let what = if whole(n) {
+                    "no unit".to_owned()
+                } else {
+                    format!("'{}' has no unit", escape(n))
+                };
                 let n = escape(n);
-                write!(
-                    f,
-                    "'{n}' has no unit; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. 24h)"
-                )
+                format!("{what}; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. {examples})")
             }
-            Self::UnknownUnit(u) => write!(
-                f,
-                "unknown unit '{}'; use s, m, h, d or w (e.g. 90s, 45m, 24h, 2d3h)",
+            Self::UnknownUnit(u) => format!(
+                "unknown unit '{}'; use s, m, h, d or w (e.g. {examples})",
                 escape(u)
             ),
-            Self::Invalid(s) => write!(
-                f,
-                "'{}' is not a duration; use <integer><unit> with s, m, h, d or w (e.g. 24h, 1h 30m)",
+            Self::Invalid(s) if whole(s) => format!(
+                "not a DURATION; use <integer><unit> with s, m, h, d or w (e.g. {examples})"
+            ),
+            Self::Invalid(s) => format!(
+                "'{}' is not a DURATION; use <integer><unit> with s, m, h, d or w (e.g. \
+                 {examples})",
                 escape(s)
             ),
-            Self::Overflow => f.write_str("duration is too large"),
+            Self::Overflow => "the DURATION is too large".to_owned(),
         }
+    }
+}
+
+impl fmt::Display for DurationError {
+    /// [`explain`](Self::explain) for a value it does not know: every part it names is
+    /// named.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain("", "24h, 90m or 2d3h"))
     }
 }
 

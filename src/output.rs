@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::CommandFactory;
@@ -224,35 +223,9 @@ fn write_lines(
 /// The transient status line on a terminal's stderr: shown while a wait lasts, then
 /// erased.
 pub(crate) fn show_status(progress: Progress) {
-    let text = match progress {
-        Progress::WaitingForTurn { up_to } => format!(
-            "waiting up to {} for another patina-reap of these names to finish...",
-            short_duration(up_to)
-        ),
-        Progress::WaitingForExit {
-            count,
-            signal,
-            up_to,
-        } if !up_to.is_zero() => format!(
-            "waiting up to {} for {count} {} to exit after {signal}...",
-            short_duration(up_to),
-            if count == 1 { "process" } else { "processes" }
-        ),
-        _ => String::new(),
-    };
+    let text = progress.to_string();
     // Carriage return, then erase to the end of the line.
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "\r\x1b[K{text}");
     let _ = err.flush();
-}
-
-/// `5s`, `1m30s`, `2h5m`: a wait as people read it.
-fn short_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    match (secs / 3600, secs % 3600 / 60, secs % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, s) => format!("{m}m{s}s"),
-        (h, m, _) => format!("{h}h{m}m"),
-    }
 }

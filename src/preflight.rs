@@ -248,8 +248,13 @@ fn threshold_from_env(out: &mut dyn Write) -> Option<Duration> {
         "off" => None,
         "" => Some(DEFAULT_THRESHOLD),
         value => Some(parse_duration(value).unwrap_or_else(|e| {
-            // The error names the value, escaped: once is enough.
-            let _ = writeln!(out, "warning: ignoring {THRESHOLD_ENV}: {e}; using 24h");
+            // The value named once, escaped once; the error words the rest.
+            let _ = writeln!(
+                out,
+                "warning: ignoring {THRESHOLD_ENV}='{}': {}; using 24h",
+                crate::text::escape(value),
+                e.explain(value, "24h, 90m or 2d3h")
+            );
             DEFAULT_THRESHOLD
         })),
     }
@@ -269,8 +274,8 @@ mod tests {
         // The value named once, escaped once.
         assert_eq!(
             text,
-            "warning: ignoring PATINA_REAP_THRESHOLD: '1\\x1b[31mx' is not a duration; use \
-             <integer><unit> with s, m, h, d or w (e.g. 24h, 1h 30m); using 24h\n"
+            "warning: ignoring PATINA_REAP_THRESHOLD='1\\x1b[31mx': not a DURATION; use \
+             <integer><unit> with s, m, h, d or w (e.g. 24h, 90m or 2d3h); using 24h\n"
         );
         std::env::set_var(THRESHOLD_ENV, " off ");
         assert_eq!(threshold_from_env(&mut Vec::new()), None);

@@ -117,7 +117,7 @@ fn escalate(
             Err(e) => fates.push((i, Fate::Failed(describe(e, Sent::Term)))),
         }
     }
-    let survivors = wait_for_exit(s, pending.clone(), timing.grace, "SIGTERM", watch);
+    let survivors = wait_for_exit(s, pending.clone(), timing.grace, Sent::Term, watch);
     let interrupted = watch.interrupted();
     for i in pending {
         if !survivors.contains(&i) {
@@ -135,7 +135,7 @@ fn escalate(
             Err(e) => fates.push((i, Fate::Failed(describe(e, Sent::Kill)))),
         }
     }
-    let stuck = wait_for_exit(s, killed.clone(), timing.confirm, "SIGKILL", watch);
+    let stuck = wait_for_exit(s, killed.clone(), timing.confirm, Sent::Kill, watch);
     for i in killed {
         let fate = if stuck.contains(&i) && watch.interrupted() {
             Fate::Failed(Failure::InterruptedAfterSigkill)
@@ -156,7 +156,7 @@ fn wait_for_exit(
     s: &dyn Signaller,
     mut pending: Vec<usize>,
     limit: Duration,
-    signal: &'static str,
+    signal: Sent,
     watch: &Watch,
 ) -> Vec<usize> {
     if pending.is_empty() {

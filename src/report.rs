@@ -602,6 +602,31 @@ impl fmt::Display for Reason {
     }
 }
 
+impl fmt::Display for crate::Progress {
+    /// The status line of a wait: `waiting up to 5s for 2 processes to exit after
+    /// SIGTERM...`; empty when a wait is over.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::WaitingForTurn { up_to } => write!(
+                f,
+                "waiting up to {} for another patina-reap of these names to finish...",
+                format_duration(up_to)
+            ),
+            Self::WaitingForExit {
+                count,
+                signal,
+                up_to,
+            } if !up_to.is_zero() => write!(
+                f,
+                "waiting up to {} for {count} {} to exit after {signal}...",
+                format_duration(up_to),
+                if count == 1 { "process" } else { "processes" }
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

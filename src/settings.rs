@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
-use patina_reap::{escape, DurationError, DEFAULT_THRESHOLD, THRESHOLD_ENV};
+use patina_reap::{escape, DEFAULT_THRESHOLD, THRESHOLD_ENV};
 
 use crate::cli::{name_problem, Cli};
 use crate::color::{color_flag, Colors};
@@ -191,33 +191,7 @@ fn resolve_threshold(cli: &Cli, origin: &str) -> Result<Threshold, String> {
 fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, String> {
     let value = text.trim();
     patina_reap::parse_duration(value).map_err(|e| {
-        let why = if value.starts_with('-') {
-            format!("a DURATION cannot be negative; use e.g. {examples}")
-        } else {
-            match e {
-                DurationError::Empty => {
-                    format!("a DURATION cannot be empty; use e.g. {examples}")
-                }
-                // The value is named once: the number again only where it is a part.
-                DurationError::MissingUnit(n) => {
-                    let what = if n == value {
-                        "no unit".to_owned()
-                    } else {
-                        format!("'{}' has no unit", escape(&n))
-                    };
-                    let n = escape(&n);
-                    format!("{what}; say {n}s, {n}m, {n}h, {n}d or {n}w (e.g. {examples})")
-                }
-                DurationError::UnknownUnit(u) => format!(
-                    "unknown unit '{}'; use s, m, h, d or w (e.g. {examples})",
-                    escape(&u)
-                ),
-                DurationError::Overflow => "the DURATION is too large".to_owned(),
-                _ => format!(
-                    "not a DURATION; use <integer><unit> with s, m, h, d or w (e.g. {examples})"
-                ),
-            }
-        };
+        let why = e.explain(value, examples);
         format!("invalid value '{}' for '{origin}': {why}", escape(value))
     })
 }

@@ -16,13 +16,12 @@ pub enum Progress {
         /// The longest this wait can take.
         up_to: Duration,
     },
-    /// `count` processes were sent `signal` (`"SIGTERM"` or `"SIGKILL"`): waiting up to
-    /// `up_to` for them to exit.
+    /// `count` processes were sent `signal`: waiting up to `up_to` for them to exit.
     WaitingForExit {
         /// How many processes are waited for.
         count: usize,
         /// The signal they were sent.
-        signal: &'static str,
+        signal: crate::Signal,
         /// The longest this wait can take.
         up_to: Duration,
     },

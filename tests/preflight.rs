@@ -104,7 +104,7 @@ rm -f "$TMPDIR/out.$$" "$TMPDIR/err.$$"; kill $S
     assert_eq!(field(&text, "lines"), "1");
     let err = field(&text, "err");
     assert!(
-        err.starts_with("warning: ignoring PATINA_REAP_THRESHOLD: '5' has no unit"),
+        err.starts_with("warning: ignoring PATINA_REAP_THRESHOLD='5': no unit"),
         "{err}"
     );
     assert!(err.contains("using 24h"), "{err}");
