@@ -176,8 +176,8 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The JSON document of --json, for the man page: (field, meaning).
-#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
+/// The JSON document of --json, for the man page: (field, meaning); the lists of
+/// outcomes, reasons and triggers are filled in by [`json_fields`].
 #[allow(dead_code)] // Only for json_fields.
 const JSON_FIELDS_FIXED: &[(&str, &str)] = &[
     ("version", "The schema version, 1."),
