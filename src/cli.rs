@@ -541,7 +541,7 @@ impl Cli {
         let invalid = |value: &std::path::Path, why: &str| {
             format!(
                 "invalid value '{}' for '--socket <PATH>': {why}",
-                patina_reap::escape(&value.to_string_lossy())
+                patina_reap::for_cli::escape(&value.to_string_lossy())
             )
         };
         let none = std::path::Path::new("none");

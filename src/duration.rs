@@ -76,7 +76,7 @@ impl std::error::Error for DurationError {}
 ///
 /// ```
 /// use std::time::Duration;
-/// use patina_reap::parse_duration;
+/// use patina_reap::for_cli::parse_duration;
 ///
 /// assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
 /// assert!(parse_duration("24").is_err());

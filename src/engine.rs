@@ -500,7 +500,9 @@ impl Reaper {
         report
     }
 
-    /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`).
+    /// The report of a run that was turned off (`PATINA_REAP_THRESHOLD=off`), for the
+    /// CLI; not part of the supported API.
+    #[doc(hidden)]
     pub fn disabled_report(&self) -> Report {
         let mut report = self.report();
         report.disabled = true;

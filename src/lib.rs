@@ -71,7 +71,6 @@ mod sys;
 mod text;
 mod watch;
 
-pub use duration::{parse_duration, DurationError};
 pub use engine::{Reaper, DEFAULT_GRACE, DEFAULT_THRESHOLD};
 pub use error::Error;
 pub use preflight::{ensure_clean_state, Preflight, DEFAULT_BOUND, THRESHOLD_ENV};
@@ -79,5 +78,12 @@ pub use report::{
     Failure, Outcome, ProcessReport, Reason, Report, Signal, SkipReason, Summary, Trigger,
     JSON_VERSION,
 };
-pub use text::escape;
 pub use watch::Progress;
+
+/// What the `patina-reap` binary takes from the library besides its API: DURATION
+/// parsing with its one wording, and terminal-safe text. Not part of the supported API.
+#[doc(hidden)]
+pub mod for_cli {
+    pub use crate::duration::{parse_duration, DurationError};
+    pub use crate::text::escape;
+}

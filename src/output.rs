@@ -6,7 +6,8 @@ use std::io::Write;
 use clap::error::ErrorKind;
 use clap::CommandFactory;
 
-use patina_reap::{escape, Outcome, Progress, Report};
+use patina_reap::for_cli::escape;
+use patina_reap::{Outcome, Progress, Report};
 
 use crate::cli::Cli;
 use crate::color::{Colors, Paint};

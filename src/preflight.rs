@@ -4,9 +4,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::duration::parse_duration;
 use crate::engine::{Bounds, Mode, Reaper, DEFAULT_THRESHOLD};
 use crate::lock;
-use crate::parse_duration;
 use crate::report::{Outcome, Report};
 
 /// The environment variable that changes the threshold, or turns reaping `off`.

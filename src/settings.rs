@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
-use patina_reap::{escape, DEFAULT_THRESHOLD, THRESHOLD_ENV};
+use patina_reap::for_cli::escape;
+use patina_reap::{DEFAULT_THRESHOLD, THRESHOLD_ENV};
 
 use crate::cli::{name_problem, Cli};
 use crate::color::{color_flag, Colors};
@@ -190,7 +191,7 @@ fn resolve_threshold(cli: &Cli, origin: &str) -> Result<Threshold, String> {
 /// examples that fit `origin`.
 fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, String> {
     let value = text.trim();
-    patina_reap::parse_duration(value).map_err(|e| {
+    patina_reap::for_cli::parse_duration(value).map_err(|e| {
         let why = e.explain(value, examples);
         format!("invalid value '{}' for '{origin}': {why}", escape(value))
     })

@@ -14,7 +14,7 @@
 /// - everything else, other non-ASCII text included, is kept as it is.
 ///
 /// ```
-/// use patina_reap::escape;
+/// use patina_reap::for_cli::escape;
 /// assert_eq!(escape("a\u{1b}]0;x\u{7}\u{202e}b"), r"a\x1b]0;x\x07\u{202e}b");
 /// assert_eq!(escape("two\nlines\ttab"), r"two\nlines\ttab");
 /// assert_eq!(escape(r"C:\dir café"), r"C:\\dir café");

@@ -250,7 +250,9 @@ fn library_errors_escape_what_they_echo() {
         format!("5{hostile}"),
         format!("{hostile} 5"),
     ] {
-        let message = patina_reap::parse_duration(&text).unwrap_err().to_string();
+        let message = patina_reap::for_cli::parse_duration(&text)
+            .unwrap_err()
+            .to_string();
         assert!(!has_terminal_control(&message), "{message:?}");
     }
 }
