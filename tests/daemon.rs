@@ -10,23 +10,6 @@ use crate::common::*;
 
 const EXIT: Duration = Duration::from_secs(10);
 
-/// Wait (bounded) until `path` holds `pid`.
-fn wait_for_pid_in(path: &Path, pid: u32) {
-    let deadline = Instant::now() + EXIT;
-    while read_pid_file(path) != Some(pid) {
-        assert!(
-            Instant::now() < deadline,
-            "{} never held {pid}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn read_pid_file(path: &Path) -> Option<u32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
 /// The pid of the process listening at the socket `path`, as a client reaches it: the
 /// peer credentials of a connection.
 fn listener_reached_at(path: &Path) -> Option<u32> {
@@ -44,16 +27,6 @@ fn spawn_daemon(sb: &mut Sandbox, dir: &Path) -> u32 {
     });
     wait_for_pid_in(&dir.join("mother.pid"), pid);
     pid
-}
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[cfg(target_os = "linux")]
@@ -100,14 +73,6 @@ fn reaping_an_old_daemon_a_newer_one_replaced_leaves_the_newer_one_reachable() {
     // The next run still finds the live one serving.
     let (doc, _) = sb.run_json(&["--threshold", "0s", "-n", "--socket", socket_arg]);
     assert_eq!(entry(&doc, new).unwrap()["reason"], "serving");
-}
-
-/// A directory's modification and change times, in nanoseconds: any file made,
-/// linked or removed in it changes them.
-fn dir_times(dir: &Path) -> (i64, i64, i64, i64) {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).unwrap();
-    (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
 }
 
 #[cfg(target_os = "linux")]

@@ -194,10 +194,7 @@ fn with_extrausers(sb: &Sandbox, passwd: &str, script: &str) -> Option<Output> {
         skip("needs root to mount in a private mount namespace");
         return None;
     }
-    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
+    let Some(unshare) = find_tool("unshare") else {
         skip("unshare(1) is not installed");
         return None;
     };

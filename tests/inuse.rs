@@ -510,9 +510,7 @@ fn run_without_home(
         skip("needs root to put another /etc/passwd in a private mount namespace");
         return None;
     }
-    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
+    let unshare = find_tool("unshare");
     let Some(unshare) = unshare else {
         skip("unshare(1) is not installed");
         return None;

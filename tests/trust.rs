@@ -69,13 +69,6 @@ fn run_with_passwd(sb: &Sandbox, passwd: &str, args: &[&str]) -> Option<serde_js
     Some(serde_json::from_slice(&out.stdout).expect("JSON"))
 }
 
-fn find_tool(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists())
-}
-
 /// A directory of alice's (made with its parents).
 fn alice_dir(path: &Path) -> PathBuf {
     std::fs::create_dir_all(path).unwrap();
@@ -195,9 +188,9 @@ fn root_writes_nothing_in_a_users_run_directory_and_kills_a_superseded_daemon_at
     let home = sb.dir.path().join("alice");
     let run = alice_dir(&home.join(".patina/run"));
     let old = spawn_as_alice(&mut sb, &["mother", "start"], &[("SLEEPER_DAEMON", &run)]);
-    wait_for_pid(&run.join("mother.pid"), old);
+    wait_for_pid_in(&run.join("mother.pid"), old);
     let new = spawn_as_alice(&mut sb, &["mother", "start"], &[("SLEEPER_DAEMON", &run)]);
-    wait_for_pid(&run.join("mother.pid"), new);
+    wait_for_pid_in(&run.join("mother.pid"), new);
     let before = listing(&run);
     let times = dir_times(&run);
     // A real run, both daemons young: the superseded one goes at once.
@@ -313,35 +306,4 @@ impl Drop for KillOnDrop {
             kill_pid(self.0);
         }
     }
-}
-
-fn wait_for_pid(path: &Path, pid: u32) {
-    let deadline = Instant::now() + EXIT;
-    while std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.trim().parse::<u32>().ok())
-        != Some(pid)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{} never held {pid}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn dir_times(dir: &Path) -> (i64, i64, i64, i64) {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).unwrap();
-    (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
 }

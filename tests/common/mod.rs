@@ -632,3 +632,48 @@ pub fn has_terminal_control(text: &str) -> bool {
             || matches!(c, '\u{2028}' | '\u{2029}')
     })
 }
+
+/// A tool of the system by its name, looked for where Debian and others install it;
+/// `None` where it is not installed.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+}
+
+/// The pid a pid file holds, if any.
+pub fn read_pid_file(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Wait (bounded) until the pid file `path` holds `pid`.
+pub fn wait_for_pid_in(path: &Path, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while read_pid_file(path) != Some(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "{} never held {pid}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The names in `dir`, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A directory's modification and change times, in nanoseconds: any file made, linked
+/// or removed in it changes them.
+pub fn dir_times(dir: &Path) -> (i64, i64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dir).unwrap();
+    (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+}
