@@ -194,10 +194,6 @@ fn with_extrausers(sb: &Sandbox, passwd: &str, script: &str) -> Option<Output> {
         skip("needs root to mount in a private mount namespace");
         return None;
     }
-    let Some(unshare) = find_tool("unshare") else {
-        skip("unshare(1) is not installed");
-        return None;
-    };
     if !Path::new("/var/lib/extrausers").is_dir() {
         skip("the extrausers NSS module is not installed (Debian: libnss-extrausers)");
         return None;
@@ -224,11 +220,8 @@ cp "$d/passwd" /var/lib/extrausers/passwd || exit 99
 # nscd would answer from the machine's configuration: hide it.
 for n in /run/nscd /var/run/nscd; do [ -d "$n" ] && { mount -t tmpfs tmpfs "$n" || exit 99; }; done
 "#;
-    let mut cmd = Command::new(unshare);
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(format!("{setup}{script}"))
-        .arg("sh")
-        .arg(reaper_bin())
+    let mut cmd = in_private_mounts(&format!("{setup}{script}"))?;
+    cmd.arg(reaper_bin())
         .arg(dir)
         .env_remove("PATINA_REAP_THRESHOLD");
     sb.private_tmp(&mut cmd);

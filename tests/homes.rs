@@ -5,7 +5,7 @@
 #![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use crate::common::*;
 
@@ -13,28 +13,8 @@ use crate::common::*;
 /// sleeper copy, `$3` the sandbox directory); `None` (with the reason printed) where
 /// that cannot be done.
 fn in_mount_namespace(sb: &Sandbox, sleeper: &Path, script: &str) -> Option<Output> {
-    if !is_root() {
-        skip("needs root to mount in a private mount namespace");
-        return None;
-    }
-    let Some(unshare) = find_tool("unshare") else {
-        skip("unshare(1) is not installed");
-        return None;
-    };
-    let mut cmd = Command::new(unshare);
-    cmd.args([
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        script,
-        "sh",
-    ])
-    .arg(reaper_bin())
-    .arg(sleeper)
-    .arg(sb.dir.path())
-    .stdin(Stdio::null());
+    let mut cmd = in_private_mounts(script)?;
+    cmd.arg(reaper_bin()).arg(sleeper).arg(sb.dir.path());
     sb.private_tmp(&mut cmd);
     Some(cmd.output().expect("run unshare"))
 }

@@ -8,7 +8,7 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -35,26 +35,15 @@ fn passwd_with_alice(home: &Path) -> String {
 /// is `passwd`; its JSON and exit status. `None` (with the reason printed) where that
 /// cannot be done.
 fn run_with_passwd(sb: &Sandbox, passwd: &str, args: &[&str]) -> Option<serde_json::Value> {
-    if !is_root() {
-        skip("needs root to start processes as another user and to mount");
-        return None;
-    }
-    let Some(unshare) = find_tool("unshare") else {
-        skip("unshare(1) is not installed");
-        return None;
-    };
+    let mut cmd =
+        in_private_mounts(r#"mount --bind "$1" /etc/passwd || exit 99; shift; exec "$@""#)?;
     let file = sb.dir.path().join("passwd");
     std::fs::write(&file, passwd).unwrap();
-    let mut cmd = Command::new(unshare);
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(r#"mount --bind "$1" /etc/passwd || exit 99; shift; exec "$@""#)
-        .arg("sh")
-        .arg(&file)
+    cmd.arg(&file)
         .arg(reaper_bin())
         .args(["--name", &sb.name, "--json"])
         .args(args)
-        .env_remove("PATINA_REAP_THRESHOLD")
-        .stdin(Stdio::null());
+        .env_remove("PATINA_REAP_THRESHOLD");
     sb.private_tmp(&mut cmd);
     let out = cmd.output().unwrap();
     if out.status.code() == Some(99) {
@@ -219,8 +208,8 @@ fn a_sandbox_with_a_private_home_and_the_host_keep_each_others_live_daemon() {
         skip("needs root to mount a tmpfs in a private mount namespace");
         return;
     }
-    let (Some(unshare), Some(nsenter)) = (find_tool("unshare"), find_tool("nsenter")) else {
-        skip("unshare(1) or nsenter(1) is not installed");
+    let Some(nsenter) = find_tool("nsenter") else {
+        skip("nsenter(1) is not installed");
         return;
     };
     let mut sb = Sandbox::new();
@@ -233,19 +222,10 @@ fn a_sandbox_with_a_private_home_and_the_host_keep_each_others_live_daemon() {
     let script = r#"mount -t tmpfs tmpfs "$1" || exit 99
 mkdir -p "$1/.patina/run"
 SLEEPER_LAUNCH="$2" SLEEPER_LISTEN="$1/.patina/run/serve.sock" "$2" serve"#;
-    let mut cmd = Command::new(&unshare);
-    cmd.args([
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        script,
-        "sh",
-    ])
-    .arg(&home)
-    .arg(sb.sleeper_path());
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    let Some(mut cmd) = in_private_mounts(script) else {
+        return;
+    };
+    let out = cmd.arg(&home).arg(sb.sleeper_path()).output().unwrap();
     if out.status.code() == Some(99) {
         skip("cannot mount a tmpfs here");
         return;

@@ -677,3 +677,29 @@ pub fn dir_times(dir: &Path) -> (i64, i64, i64, i64) {
     let m = std::fs::metadata(dir).unwrap();
     (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
 }
+
+/// A command that runs `script` with `sh` (its arguments to be added) as root in a
+/// private mount namespace, where mounts are seen by nothing else; `None` (with the
+/// reason printed) where that cannot be done.
+pub fn in_private_mounts(script: &str) -> Option<Command> {
+    if !is_root() {
+        skip("needs root to mount in a private mount namespace");
+        return None;
+    }
+    let Some(unshare) = find_tool("unshare") else {
+        skip("unshare(1) is not installed");
+        return None;
+    };
+    let mut cmd = Command::new(unshare);
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ])
+    .stdin(Stdio::null());
+    Some(cmd)
+}
