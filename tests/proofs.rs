@@ -114,6 +114,10 @@ kill -9 $S 2>/dev/null
 
 #[test]
 fn the_old_daemon_is_reaped_at_the_next_start_after_an_upgrade_replaced_its_binary() {
+    if !exact_argv() {
+        skip("the ps backend cannot tell a replaced executable");
+        return;
+    }
     let Some(text) = run(r#"
 mkdir "$d/bin"; cp "$P" "$d/bin/patina"
 PATINA_REAP_THRESHOLD=off "$d/bin/patina" mother start 2>/dev/null & A=$!
