@@ -190,6 +190,11 @@ impl Reaper {
         &self.names
     }
 
+    /// Whether it is a dry run: one keeps no state (no turn, no proof).
+    pub(crate) fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
     /// The threshold, for the benchmarks' preflight.
     #[cfg(feature = "bench")]
     pub(crate) fn threshold_value(&self) -> Duration {

@@ -156,7 +156,8 @@ impl Preflight {
         self
     }
 
-    /// Scan every time, ignoring (and not keeping) the proof of the last clean scan.
+    /// Scan every time, ignoring (and not keeping) the proof of the last clean scan (a
+    /// dry run always does).
     pub fn always_scan(mut self, always: bool) -> Self {
         self.always_scan = always;
         self
@@ -185,7 +186,8 @@ impl Preflight {
             }
         };
         let reaper = self.reaper.clone().threshold(threshold);
-        let proof = (cfg!(target_os = "linux") && !self.always_scan)
+        // A dry run keeps no state, as it takes no turn.
+        let proof = (cfg!(target_os = "linux") && !self.always_scan && !reaper.is_dry_run())
             .then(|| lock::proof_path(reaper.name_list(), threshold.as_secs()));
         let report = reaper
             .execute(&Mode::Preflight(Bounds { deadline, proof }))
