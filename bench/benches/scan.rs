@@ -86,7 +86,7 @@ fn scan(c: &mut Criterion) {
     let name = nobody_name();
     for size in SIZES {
         let extra = Extra::up_to(size);
-        let found = bench::proc_floor().expect("read /proc");
+        let found = patina_reap_bench::proc_floor().expect("read /proc");
         eprintln!(
             "\n{} processes ({} started for this size)",
             found,
@@ -99,7 +99,9 @@ fn scan(c: &mut Criterion) {
             .sample_size(40)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(4));
-        group.bench_function("floor", |b| b.iter(|| black_box(bench::proc_floor())));
+        group.bench_function("floor", |b| {
+            b.iter(|| black_box(patina_reap_bench::proc_floor()))
+        });
         group.bench_function("preflight_scan", |b| {
             b.iter(|| black_box(bench::preflight_scan(&name)))
         });
@@ -143,7 +145,7 @@ fn paired(size: usize, name: &str) {
         for (case, times) in times.iter_mut().enumerate() {
             let start = Instant::now();
             match case {
-                0 => drop(black_box(bench::proc_floor())),
+                0 => drop(black_box(patina_reap_bench::proc_floor())),
                 1 => drop(black_box(bench::preflight_scan(name))),
                 2 => {
                     sink.clear();

@@ -3,7 +3,7 @@
 //! `cargo build --release -p patina-reap-bench --bin proc-floor`.
 
 fn main() -> std::process::ExitCode {
-    match patina_reap::bench::proc_floor() {
+    match patina_reap_bench::proc_floor() {
         Ok(_) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("proc-floor: {e}");
