@@ -1,0 +1,173 @@
+//! Linux: each target pinned by a pidfd before its start time is checked again, and
+//! signalled and waited for through it.
+
+use std::cell::RefCell;
+
+use super::*;
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::fd::OwnedFd;
+use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags};
+use rustix::time::Timespec;
+
+/// Escalate all targets together, whatever the descriptor limit: SIGTERM goes to
+/// every one first and the grace period is waited once. Each process is pinned by a
+/// pidfd before its start time is checked; a pidfd is kept for the wait while
+/// descriptors last, and where they run out one is closed after its signal and that
+/// process is waited for by its (pid, start time), and pinned and checked again
+/// before SIGKILL. Without `pidfd_open` (ENOSYS) the portable way is taken.
+pub(super) fn reap(
+    source: &dyn Source,
+    targets: &[Target],
+    at_once: &[bool],
+    timing: Timing,
+    watch: &Watch,
+) -> Vec<Fate> {
+    let pinned = Pinned {
+        source,
+        targets,
+        fds: RefCell::new(targets.iter().map(|_| None).collect()),
+        held: RefCell::new(Vec::new()),
+    };
+    let all: Vec<usize> = (0..targets.len()).collect();
+    let mut fates = vec![Fate::Vanished; targets.len()];
+    for (i, fate) in escalate(&pinned, &all, at_once, timing, watch) {
+        fates[i] = fate;
+    }
+    fates
+}
+
+fn is_out_of_descriptors(e: Errno) -> bool {
+    matches!(e, Errno::MFILE | Errno::NFILE)
+}
+
+/// The targets, each with the pidfd it is held by, if any.
+struct Pinned<'a> {
+    source: &'a dyn Source,
+    targets: &'a [Target],
+    fds: RefCell<Vec<Option<OwnedFd>>>,
+    /// Targets holding a pidfd, oldest first: the newest gives its up when
+    /// descriptors run out.
+    held: RefCell<Vec<usize>>,
+}
+
+impl Pinned<'_> {
+    /// Close the pidfd of the newest holder other than `except`; false if none.
+    fn release_one(&self, except: usize) -> bool {
+        let mut held = self.held.borrow_mut();
+        let Some(pos) = held.iter().rposition(|&j| j != except) else {
+            return false;
+        };
+        let j = held.remove(pos);
+        self.fds.borrow_mut()[j] = None;
+        true
+    }
+
+    /// Pin target `i` with a new pidfd and check that it is still the process
+    /// scanned; `Err(SRCH)` if it is not.
+    fn pin(&self, i: usize) -> Result<OwnedFd, Errno> {
+        let (pid, start) = self.targets[i];
+        loop {
+            let fd = match pid_of(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty())) {
+                Ok(fd) => fd,
+                Err(e) if is_out_of_descriptors(e) && self.release_one(i) => continue,
+                Err(e) => return Err(e),
+            };
+            // The pidfd pins whatever process has this pid now; only if that is
+            // still the one scanned (same start time) may it be signalled.
+            match self.source.is_same_live(pid, start) {
+                Ok(true) => return Ok(fd),
+                Ok(false) => return Err(Errno::SRCH),
+                Err(e) => {
+                    let e = Errno::from_io_error(&e).unwrap_or(Errno::IO);
+                    drop(fd);
+                    if !(is_out_of_descriptors(e) && self.release_one(i)) {
+                        // Not known to be the same process: neither signalled nor
+                        // reported gone.
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Signaller for Pinned<'_> {
+    fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {
+        if let Some(fd) = &self.fds.borrow()[i] {
+            return pidfd_send_signal(fd, sig);
+        }
+        let fd = match self.pin(i) {
+            Ok(fd) => fd,
+            // No pidfds here, or not one descriptor left for one: the start time
+            // is checked right before kill(2) instead.
+            Err(e) if e == Errno::NOSYS || is_out_of_descriptors(e) => {
+                return KillTargets {
+                    source: self.source,
+                    targets: self.targets,
+                }
+                .signal(i, sig);
+            }
+            Err(e) => return Err(e),
+        };
+        pidfd_send_signal(&fd, sig)?;
+        self.fds.borrow_mut()[i] = Some(fd);
+        self.held.borrow_mut().push(i);
+        Ok(())
+    }
+
+    fn wait(&self, mut pending: Vec<usize>, deadline: Instant) -> Vec<usize> {
+        // Those without a pidfd are checked by (pid, start), which takes a
+        // descriptor: keep two free.
+        if pending.iter().any(|&i| self.fds.borrow()[i].is_none()) {
+            self.release_one(usize::MAX);
+            self.release_one(usize::MAX);
+        }
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let fds = self.fds.borrow();
+            pending.retain(|&i| match &fds[i] {
+                Some(_) => true,
+                None => {
+                    let (pid, start) = self.targets[i];
+                    !self.source.has_exited(pid, start)
+                }
+            });
+            let now = Instant::now();
+            if pending.is_empty() || now >= deadline {
+                return pending;
+            }
+            let polled: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&i| fds[i].is_some())
+                .collect();
+            let mut left = (deadline - now).min(Duration::from_secs(3600));
+            if polled.len() < pending.len() {
+                left = left.min(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            let timeout = Timespec {
+                tv_sec: left.as_secs() as _,
+                tv_nsec: left.subsec_nanos() as _,
+            };
+            let mut polls: Vec<PollFd<'_>> = polled
+                .iter()
+                .filter_map(|&i| fds[i].as_ref())
+                .map(|fd| PollFd::new(fd, PollFlags::IN))
+                .collect();
+            match poll(&mut polls, Some(&timeout)) {
+                Ok(_) | Err(Errno::INTR) => {}
+                // Cannot wait (should not happen): treat the rest as still running.
+                Err(_) => return pending,
+            }
+            // A pidfd is readable once its process has exited.
+            let exited: Vec<usize> = polled
+                .iter()
+                .zip(&polls)
+                .filter(|(_, p)| !p.revents().is_empty())
+                .map(|(&i, _)| i)
+                .collect();
+            pending.retain(|i| !exited.contains(i));
+        }
+    }
+}
