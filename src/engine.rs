@@ -510,7 +510,6 @@ impl Reaper {
     #[doc(hidden)]
     pub fn disabled_report(&self) -> Report {
         let mut report = self.report();
-        report.disabled = true;
         report.threshold_secs = None;
         report
     }

@@ -151,7 +151,7 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> std::
     }
     if cli.pids {
         // The usual lines, under --verbose, on stderr: stdout holds PIDs only.
-        if cli.verbose && !report.disabled {
+        if cli.verbose && !report.disabled() {
             let mut err = std::io::stderr().lock();
             let _ = write_lines(&mut err, cli, report, &|text, _| text.to_owned());
         }
@@ -166,7 +166,7 @@ pub(crate) fn print_report(cli: &Cli, report: &Report, colors: &Colors) -> std::
         }
         return out.flush();
     }
-    if cli.quiet || report.disabled {
+    if cli.quiet || report.disabled() {
         return Ok(());
     }
     write_lines(&mut out, cli, report, &|text, paint| {

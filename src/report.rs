@@ -180,7 +180,7 @@ pub struct Summary {
 }
 
 /// Everything one run found and did. Serializes to the documented JSON (`--json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Report {
     /// Always [`JSON_VERSION`].
@@ -192,23 +192,34 @@ pub struct Report {
     pub grace_secs: u64,
     /// No signal was sent.
     pub dry_run: bool,
-    /// Reaping was turned off by `PATINA_REAP_THRESHOLD=off`; nothing was scanned.
-    pub disabled: bool,
     /// Every matched process, in scan order.
     pub processes: Vec<ProcessReport>,
     /// Totals.
     pub summary: Summary,
     /// The names that were matched (for the summary line; not in the JSON).
-    #[serde(skip)]
     pub(crate) names: Vec<String>,
     /// Processes the scan listed but could not read, with the reason (shown under
     /// `--verbose`; not in the JSON).
-    #[serde(skip)]
     pub(crate) left_out: Vec<String>,
     /// The preflight did not scan: its proof of the last clean scan still held (not in
     /// the JSON).
-    #[serde(skip)]
     pub(crate) scan_skipped: bool,
+}
+
+impl Serialize for Report {
+    /// The documented JSON: `disabled` is derived, as a run turned off has no threshold.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut json = serializer.serialize_struct("Report", 7)?;
+        json.serialize_field("version", &self.version)?;
+        json.serialize_field("threshold_secs", &self.threshold_secs)?;
+        json.serialize_field("grace_secs", &self.grace_secs)?;
+        json.serialize_field("dry_run", &self.dry_run)?;
+        json.serialize_field("disabled", &self.disabled())?;
+        json.serialize_field("processes", &self.processes)?;
+        json.serialize_field("summary", &self.summary)?;
+        json.end()
+    }
 }
 
 impl Report {
@@ -223,13 +234,18 @@ impl Report {
             threshold_secs: Some(threshold_secs),
             grace_secs,
             dry_run,
-            disabled: false,
             processes: Vec::new(),
             summary: Summary::default(),
             names,
             left_out: Vec::new(),
             scan_skipped: false,
         }
+    }
+
+    /// Reaping was turned off by `PATINA_REAP_THRESHOLD=off`: nothing was scanned, and
+    /// there is no threshold.
+    pub fn disabled(&self) -> bool {
+        self.threshold_secs.is_none()
     }
 
     /// Whether the preflight skipped the scan because nothing could have become stale
@@ -299,7 +315,7 @@ impl Report {
         let threshold = format_duration(std::time::Duration::from_secs(
             self.threshold_secs.unwrap_or(0),
         ));
-        if self.disabled {
+        if self.disabled() {
             return "Reaping is disabled by PATINA_REAP_THRESHOLD=off".into();
         }
         if self.names.is_empty() {
