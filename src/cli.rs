@@ -285,10 +285,9 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ),
     (
         "/etc/passwd, /etc/nsswitch.conf",
-        "The user database, read through the C library (getpwnam_r, getpwuid_r) as \
-         pgrep -u reads it, so users from LDAP, SSSD or systemd-homed count as well: for \
-         the uid of a --user name and the owners' names. Which socket a process serves \
-         never depends on it.",
+        "The user database, read through the C library (getpwnam_r) as pgrep -u reads it, \
+         so users from LDAP, SSSD or systemd-homed count as well: for the uid of a --user \
+         name. Which socket a process serves never depends on it.",
     ),
 ];
 
