@@ -17,8 +17,10 @@ const AF_UNIX: u8 = 1;
 const LISTENING: u32 = 1 << 10;
 const UDIAG_SHOW_NAME: u32 = 0x1;
 const UDIAG_SHOW_VFS: u32 = 0x2;
+const UDIAG_SHOW_UID: u32 = 0x40;
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_VFS: u16 = 1;
+const UNIX_DIAG_UID: u16 = 7;
 const HEADER: usize = 16;
 const MSG: usize = 16;
 
@@ -31,6 +33,8 @@ pub(crate) struct Bound {
     pub(crate) file: Option<(u32, u32, u64)>,
     /// The path it was bound with.
     pub(crate) name: Option<Vec<u8>>,
+    /// The uid that created it (Linux 5.3 and later; `None` before).
+    pub(crate) uid: Option<u32>,
 }
 
 /// Every listening Unix socket; `None` if the kernel does not
@@ -73,7 +77,7 @@ pub(crate) fn request() -> Vec<u8> {
     req.extend_from_slice(&[AF_UNIX, 0, 0, 0]); // family, protocol, padding
     req.extend_from_slice(&LISTENING.to_ne_bytes());
     req.extend_from_slice(&0u32.to_ne_bytes()); // any inode
-    req.extend_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS).to_ne_bytes());
+    req.extend_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_UID).to_ne_bytes());
     req.extend_from_slice(&[0; 8]); // cookie
     req
 }
@@ -106,6 +110,7 @@ pub(crate) fn parse(mut data: &[u8], found: &mut Vec<Bound>) -> Option<bool> {
             socket,
             file: None,
             name: None,
+            uid: None,
         };
         let mut attrs = msg.get(MSG..)?;
         while attrs.len() >= 4 {
@@ -113,6 +118,9 @@ pub(crate) fn parse(mut data: &[u8], found: &mut Vec<Bound>) -> Option<bool> {
             let akind = u16_at(attrs, 2)?;
             if alen < 4 || alen > attrs.len() {
                 return None;
+            }
+            if akind == UNIX_DIAG_UID && alen >= 8 {
+                bound.uid = Some(u32_at(attrs, 4)?);
             }
             if akind == UNIX_DIAG_VFS && alen >= 12 {
                 let ino = u64::from(u32_at(attrs, 4)?);
@@ -172,6 +180,7 @@ mod tests {
                 socket: 77,
                 file: Some((8, 1, 5)),
                 name: None,
+                uid: None,
             }]
         );
         assert_eq!(parse(&[msg.clone(), done].concat(), &mut found), Some(true));
@@ -188,6 +197,11 @@ mod tests {
         named.extend_from_slice(&9u16.to_ne_bytes());
         named.extend_from_slice(&0u16.to_ne_bytes());
         named.extend_from_slice(b"/a/s\0\0\0\0");
+        // The creator's uid (UNIX_DIAG_UID, 8 bytes).
+        named.extend_from_slice(&8u16.to_ne_bytes());
+        named.extend_from_slice(&7u16.to_ne_bytes());
+        named.extend_from_slice(&1000u32.to_ne_bytes());
+        named[0..4].copy_from_slice(&64u32.to_ne_bytes());
         let mut found = Vec::new();
         assert_eq!(parse(&named, &mut found), Some(false));
         assert_eq!(
@@ -196,6 +210,7 @@ mod tests {
                 socket: 78,
                 file: Some((8, 1, 5)),
                 name: Some(b"/a/s".to_vec()),
+                uid: Some(1000),
             }]
         );
     }

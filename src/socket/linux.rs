@@ -31,7 +31,10 @@ pub(super) fn lookup(
     let Some(table) = listeners(deadline) else {
         return candidates.iter().map(|c| unknown_unless(c.young)).collect();
     };
-    let names = daemon_names(&table.bound, daemons);
+    // Only the daemon sockets that a candidate's user made (where the kernel tells who
+    // made a socket): nobody else's is looked at, let alone connected to.
+    let owners: Vec<u32> = candidates.iter().map(|c| c.uid).collect();
+    let names = daemon_names(&table.bound, daemons, &owners);
     let own_net = ns_inode("/proc/self", "net");
     // Where each candidate's facts are read; `None` once it has exited.
     let dirs: Vec<Option<String>> = candidates.iter().map(|c| task_dir(c.pid)).collect();
@@ -132,10 +135,12 @@ fn listeners(deadline: Instant) -> Option<Table> {
     })
 }
 
-/// The distinct bound names of the daemon sockets among the listeners.
-fn daemon_names(bound: &[Bound], daemons: &Daemons) -> Vec<Vec<u8>> {
+/// The distinct bound names of the daemon sockets among the listeners, of those made by
+/// one of `owners` (or by a user the kernel does not tell).
+fn daemon_names(bound: &[Bound], daemons: &Daemons, owners: &[u32]) -> Vec<Vec<u8>> {
     let mut names: Vec<Vec<u8>> = bound
         .iter()
+        .filter(|b| b.uid.is_none_or(|uid| owners.contains(&uid)))
         .filter_map(|b| b.name.clone())
         .filter(|n| daemons.matches(n))
         .collect();
@@ -657,6 +662,7 @@ fn bound_by_name(table: &[u8]) -> Vec<Bound> {
             socket,
             file: None,
             name: Some(path.to_vec()),
+            uid: None,
         })
         .collect()
 }

@@ -44,6 +44,13 @@ fn a_name_is_judged_by_the_file_there_and_the_listener_a_connection_reaches() {
     assert_eq!(judged.owner, Some(me()));
     assert!(judged.superseded.is_empty());
     let first_socket = judged.reached[0];
+    // The kernel names the creator of each socket (Linux 5.3 and later).
+    let mine = table
+        .bound
+        .iter()
+        .find(|b| b.socket == first_socket)
+        .unwrap();
+    assert!(mine.uid.is_none_or(|uid| uid == me()), "{mine:?}");
     // Another socket bound at the same name after the first one's file was removed:
     // only the new one is reached, and the first is superseded.
     std::fs::remove_file(&path).unwrap();
@@ -176,16 +183,19 @@ fn a_listener_on_an_overlay_is_matched_by_inode_and_bound_name() {
         socket: 9,
         file: Some((0, 77, 1234)),
         name: Some(path.clone()),
+        uid: None,
     };
     let elsewhere = Bound {
         socket: 7,
         file: Some((0, 77, 1234)),
         name: Some(b"/other/serve.sock".to_vec()),
+        uid: None,
     };
     let old = Bound {
         socket: 8,
         file: Some((0, 77, 999)),
         name: Some(path.clone()),
+        uid: None,
     };
     assert!(reaches(&live, file, &path));
     assert!(!reaches(&elsewhere, file, &path));
