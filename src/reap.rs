@@ -59,20 +59,21 @@ pub(crate) fn reap(
     timing: Timing,
     watch: &Watch,
 ) -> Vec<Fate> {
+    let all: Vec<usize> = (0..targets.len()).collect();
+    let in_order = |fates: Vec<(usize, Fate)>| {
+        let mut ordered = vec![Fate::Vanished; targets.len()];
+        for (i, fate) in fates {
+            ordered[i] = fate;
+        }
+        ordered
+    };
     #[cfg(target_os = "linux")]
     if source.supports_pidfd() {
-        return pidfd::reap(source, targets, at_once, timing, watch);
+        let pinned = pidfd::Pinned::new(source, targets);
+        return in_order(escalate(&pinned, &all, at_once, timing, watch));
     }
-    let all: Vec<usize> = (0..targets.len()).collect();
-    let mut fates = vec![Fate::Vanished; targets.len()];
-    let batched = CheckedKillTargets {
-        inner: KillTargets { source, targets },
-        checked: std::cell::RefCell::new(None),
-    };
-    for (i, fate) in escalate(&batched, &all, at_once, timing, watch) {
-        fates[i] = fate;
-    }
-    fates
+    let checked = CheckedKillTargets::new(source, targets);
+    in_order(escalate(&checked, &all, at_once, timing, watch))
 }
 
 /// A set of processes that can be signalled and waited for, by index.
@@ -257,6 +258,15 @@ struct CheckedKillTargets<'a> {
 
 /// One identity check per target: still the scanned process, or why it is not known.
 type Checks = Vec<Result<bool, Errno>>;
+
+impl<'a> CheckedKillTargets<'a> {
+    fn new(source: &'a dyn Source, targets: &'a [Target]) -> Self {
+        Self {
+            inner: KillTargets { source, targets },
+            checked: std::cell::RefCell::new(None),
+        }
+    }
+}
 
 impl Signaller for CheckedKillTargets<'_> {
     fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {

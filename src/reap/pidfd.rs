@@ -9,39 +9,18 @@ use rustix::fd::OwnedFd;
 use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags};
 use rustix::time::Timespec;
 
-/// Escalate all targets together, whatever the descriptor limit: SIGTERM goes to
+fn is_out_of_descriptors(e: Errno) -> bool {
+    matches!(e, Errno::MFILE | Errno::NFILE)
+}
+
+/// The targets, each with the pidfd it is held by, if any. They are escalated
+/// together, whatever the descriptor limit: SIGTERM goes to
 /// every one first and the grace period is waited once. Each process is pinned by a
 /// pidfd before its start time is checked; a pidfd is kept for the wait while
 /// descriptors last, and where they run out one is closed after its signal and that
 /// process is waited for by its (pid, start time), and pinned and checked again
 /// before SIGKILL. Without `pidfd_open` (ENOSYS) the portable way is taken.
-pub(super) fn reap(
-    source: &dyn Source,
-    targets: &[Target],
-    at_once: &[bool],
-    timing: Timing,
-    watch: &Watch,
-) -> Vec<Fate> {
-    let pinned = Pinned {
-        source,
-        targets,
-        fds: RefCell::new(targets.iter().map(|_| None).collect()),
-        held: RefCell::new(Vec::new()),
-    };
-    let all: Vec<usize> = (0..targets.len()).collect();
-    let mut fates = vec![Fate::Vanished; targets.len()];
-    for (i, fate) in escalate(&pinned, &all, at_once, timing, watch) {
-        fates[i] = fate;
-    }
-    fates
-}
-
-fn is_out_of_descriptors(e: Errno) -> bool {
-    matches!(e, Errno::MFILE | Errno::NFILE)
-}
-
-/// The targets, each with the pidfd it is held by, if any.
-struct Pinned<'a> {
+pub(super) struct Pinned<'a> {
     source: &'a dyn Source,
     targets: &'a [Target],
     fds: RefCell<Vec<Option<OwnedFd>>>,
@@ -50,7 +29,16 @@ struct Pinned<'a> {
     held: RefCell<Vec<usize>>,
 }
 
-impl Pinned<'_> {
+impl<'a> Pinned<'a> {
+    pub(super) fn new(source: &'a dyn Source, targets: &'a [Target]) -> Self {
+        Self {
+            source,
+            targets,
+            fds: RefCell::new(targets.iter().map(|_| None).collect()),
+            held: RefCell::new(Vec::new()),
+        }
+    }
+
     /// Close the pidfd of the newest holder other than `except`; false if none.
     fn release_one(&self, except: usize) -> bool {
         let mut held = self.held.borrow_mut();
