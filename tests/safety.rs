@@ -141,6 +141,11 @@ fn a_non_dumpable_process_is_judged_by_its_effective_uid_not_the_owner_of_its_pr
             "0s",
             "--dry-run",
             "--json",
+            // What it serves is beside the point here (and a non-dumpable process's
+            // descriptors cannot be read by its owner: it would be kept whenever another
+            // test's daemon of this user happens to listen).
+            "--socket",
+            "none",
         ])
         .env_remove("PATINA_REAP_THRESHOLD")
         .output()

@@ -35,7 +35,6 @@ pub(super) fn lookup(
     // made a socket): nobody else's is looked at, let alone connected to.
     let owners: Vec<u32> = candidates.iter().map(|c| c.uid).collect();
     let names = daemon_names(&table.bound, daemons, &owners);
-    let own_net = ns_inode("/proc/self", "net");
     // Where each candidate's facts are read; `None` once it has exited.
     let dirs: Vec<Option<String>> = candidates.iter().map(|c| task_dir(c.pid)).collect();
     let views: Vec<Option<View>> = dirs.iter().map(|d| view_of(d.as_deref()?)).collect();
@@ -77,7 +76,7 @@ pub(super) fn lookup(
             let Some(dir) = dir else {
                 return SocketFacts::default();
             };
-            if own_net.is_none() || ns_inode(dir, "net") != own_net {
+            if !in_our_network_namespace(dir) {
                 return elsewhere(c, dir, daemons);
             }
             let at = view
@@ -163,6 +162,17 @@ fn view_of(dir: &str) -> Option<View> {
         mount_ns: ns_inode(dir, "mnt")?,
         root: root.into_bytes(),
     })
+}
+
+/// Whether the process whose `/proc` directory is `dir` is in our network namespace: by
+/// the namespace's inode, or where that cannot be read (a non-dumpable process of the
+/// caller's own), by the inode of its `net/unix` table, one per network namespace.
+fn in_our_network_namespace(dir: &str) -> bool {
+    if let (Some(theirs), Some(ours)) = (ns_inode(dir, "net"), ns_inode("/proc/self", "net")) {
+        return theirs == ours;
+    }
+    let table = |d: &str| fs::stat(format!("{d}/net/unix")).ok().map(|st| st.st_ino);
+    matches!((table(dir), table("/proc/self")), (Some(theirs), Some(ours)) if theirs == ours)
 }
 
 /// The inode of namespace `kind` of the process or thread whose `/proc` directory is
