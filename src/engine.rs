@@ -220,6 +220,9 @@ impl Reaper {
             report.scan_skipped = true;
             return Ok(report);
         }
+        // Where a first daemon would bind, as it is before the scan: a daemon binding
+        // there during the run voids the proof this run may leave.
+        let first_daemon = proof_path.and_then(|_| self.default_socket_seen());
         let backend = Backend::from_env()?;
         let mut turn = (bounds.is_none() && !self.dry_run).then(|| self.take_turn());
         if self.watch.interrupted() {
@@ -259,7 +262,7 @@ impl Reaper {
                 }
             }
         };
-        let proved = proof_path.map(|_| self.proof_of(&scan, &verdicts));
+        let proved = proof_path.map(|_| self.proof_of(&scan, &verdicts, first_daemon));
         let report = self.act(&*source, scan, verdicts, &stale, left_to_another, timing);
         if let (Some(path), Some(proved)) = (proof_path, proved) {
             // Only a run that leaves nothing stale behind proves anything.
@@ -276,9 +279,27 @@ impl Reaper {
         Ok(report)
     }
 
+    /// The caller's default daemon socket (`$HOME/.patina/run/serve.sock`) and the file
+    /// there now, where a first daemon would bind and supersede nobody yet; `None` with
+    /// configured sockets or no `HOME`.
+    fn default_socket_seen(&self) -> Option<(PathBuf, Option<proof::FileId>)> {
+        if self.sockets.is_some() {
+            return None;
+        }
+        let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+        let path = PathBuf::from(home).join(socket::DEFAULT_SOCKET_TAIL.trim_start_matches('/'));
+        let seen = proof::file_id(&path);
+        Some((path, seen))
+    }
+
     /// What the next preflight may take for granted after this one, if nothing stale is
     /// left: see [`proof`].
-    fn proof_of(&self, scan: &Scan, verdicts: &[Verdict]) -> proof::Builder {
+    fn proof_of(
+        &self,
+        scan: &Scan,
+        verdicts: &[Verdict],
+        first_daemon: Option<(PathBuf, Option<proof::FileId>)>,
+    ) -> proof::Builder {
         let threshold = self.threshold.as_secs();
         let mut proved = proof::Builder::new(threshold);
         // Ages are whole seconds: a second less than they say is left.
@@ -289,13 +310,8 @@ impl Reaper {
         if !scan.left_out.is_empty() {
             proved.impossible();
         }
-        if self.sockets.is_none() {
-            // Where a first daemon would bind, superseding nobody yet.
-            if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-                proved.watch_file(
-                    PathBuf::from(home).join(socket::DEFAULT_SOCKET_TAIL.trim_start_matches('/')),
-                );
-            }
+        if let Some((path, seen)) = first_daemon {
+            proved.watch_file_as(path, seen);
         }
         let me = std::process::id();
         for (p, v) in scan.processes.iter().zip(verdicts) {

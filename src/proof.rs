@@ -25,7 +25,7 @@ const MAX_VALID_SECS: u64 = 3600;
 
 /// A file's identity: (device, inode, change time in seconds and nanoseconds); the
 /// change time tells a new file that got a freed inode number from the old one.
-type FileId = (u64, u64, i64, i64);
+pub(crate) type FileId = (u64, u64, i64, i64);
 
 /// What one proof says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,7 +47,8 @@ pub(crate) struct Proof {
 pub(crate) struct Builder {
     /// Seconds from now; `None` once something makes a proof impossible.
     valid_secs: Option<u64>,
-    files: Vec<PathBuf>,
+    /// Each watched file and the file it held when it was seen.
+    files: Vec<(PathBuf, Option<FileId>)>,
     attached: Vec<(u32, u64, u32)>,
 }
 
@@ -70,10 +71,18 @@ impl Builder {
         self.valid_secs = self.valid_secs.map(|v| v.min(secs));
     }
 
-    /// A file whose change (made, replaced, removed) could make something stale.
+    /// A file whose change (made, replaced, removed) could make something stale, as it
+    /// is now.
     pub(crate) fn watch_file(&mut self, path: PathBuf) {
-        if !self.files.contains(&path) {
-            self.files.push(path);
+        let id = file_id(&path);
+        self.watch_file_as(path, id);
+    }
+
+    /// [`watch_file`](Self::watch_file) with the file it held when it was seen earlier
+    /// (before the scan): a change since then voids the proof.
+    pub(crate) fn watch_file_as(&mut self, path: PathBuf, id: Option<FileId>) {
+        if !self.files.iter().any(|(p, _)| *p == path) {
+            self.files.push((path, id));
         }
     }
 
@@ -82,24 +91,21 @@ impl Builder {
         self.attached.push((pid, start, ppid));
     }
 
-    /// The proof, with the files as they are now; `None` if impossible or already
-    /// expired.
+    /// The proof, with the files as they were seen; `None` if impossible, already
+    /// expired, or a watched file changed while the run went on (a daemon bound since:
+    /// the next start must look).
     pub(crate) fn finish(self) -> Option<Proof> {
         let secs = self.valid_secs.filter(|&s| s > 0)?;
+        if self.files.iter().any(|(p, id)| file_id(p) != *id) {
+            return None;
+        }
         let here = Here::now()?;
         Some(Proof {
             until: here.boot_secs + secs,
             boot_id: here.boot_id,
             mount_ns: here.mount_ns,
             exe: here.exe,
-            files: self
-                .files
-                .into_iter()
-                .map(|p| {
-                    let id = file_id(&p);
-                    (p, id)
-                })
-                .collect(),
+            files: self.files,
             attached: self.attached,
         })
     }
@@ -135,7 +141,7 @@ impl Here {
 /// The identity of the file at `path` itself (a symlink is not followed).
 // The field types differ between architectures.
 #[allow(clippy::unnecessary_cast)]
-fn file_id(path: &Path) -> Option<FileId> {
+pub(crate) fn file_id(path: &Path) -> Option<FileId> {
     let st =
         rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok()?;
     let (dev, ino) = dev_ino(&st);
@@ -369,6 +375,11 @@ mod tests {
         std::fs::remove_file(&watched).unwrap();
         std::fs::write(&watched, b"").unwrap();
         assert!(!proof.holds(), "a file replaced by another");
+        // A file that changed between being seen and the proof's end: no proof.
+        let mut b = Builder::new(3600);
+        b.watch_file(watched.clone());
+        std::fs::remove_file(&watched).unwrap();
+        assert_eq!(b.finish(), None);
         let mut expired = proof.clone();
         expired.until = 1;
         assert!(!expired.holds());
