@@ -376,7 +376,7 @@ fn candidate(row: &Row<'_>, query: &Query<'_>, comm: Option<&[u8]>) -> Option<Pr
         parent_name: None,
         parent_role: ParentRole::Unknown,
         replaced: false,
-        // Young or old, every row is read: the age filter saves nothing here.
+        // ps shows no kernel name for most rows: any match may be ended while young.
         comm_matches: true,
         sockets: Default::default(),
         // Not told by ps: a leader in state Z is taken as a zombie, and PID namespaces
