@@ -343,9 +343,11 @@ impl Reaper {
                     proved.until_within(left(p.age_secs));
                 }
                 // Kept for a reason that can lapse unseen (an old ancestor of this start
-                // only, a terminal, what could not be told): the next start scans.
+                // only, a terminal, a client, what could not be told): the next start
+                // scans.
                 Verdict::Keep(
                     SkipReason::Foreground
+                    | SkipReason::Connected
                     | SkipReason::Ancestor
                     | SkipReason::UnknownServing
                     | SkipReason::UnknownAncestry,
@@ -515,7 +517,11 @@ impl Reaper {
                 trigger,
                 first_signal,
                 parent_name: p.parent_name,
-                socket: p.sockets.serving.or(p.sockets.superseded),
+                socket: p
+                    .sockets
+                    .serving
+                    .or(p.sockets.superseded)
+                    .or(p.sockets.connected),
             });
         }
         report
