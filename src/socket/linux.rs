@@ -195,16 +195,12 @@ fn judge(
         return;
     }
     let inodes: HashSet<u64> = wanted.iter().map(|w| w.1 .2).collect();
-    let mut live: HashMap<FileId, Vec<(Vec<u8>, Option<u32>)>> = HashMap::new();
+    let mut live: Vec<Sock> = Vec::new();
     let complete = diag.is_some_and(|d| {
         d.each_listener(|s| {
             // Matched by inode alone here; by device too, or by the bound name, below.
-            if let Some(file) = s.file {
-                if inodes.contains(&file.2) {
-                    live.entry(file)
-                        .or_default()
-                        .push((s.name.unwrap_or_default(), s.uid));
-                }
+            if s.file.is_some_and(|f| inodes.contains(&f.2)) {
+                live.push(s);
             }
         })
         .is_some()
@@ -212,12 +208,9 @@ fn judge(
     for (i, file, uid, path) in wanted {
         use std::os::unix::ffi::OsStrExt;
         let name = path.as_os_str().as_bytes();
-        let superseding = live.iter().any(|(f, listeners)| {
-            listeners.iter().any(|(n, creator)| {
-                creator.is_none_or(|u| u == uid)
-                    && (*f == file || (f.2 == file.2 && n.as_slice() == name))
-            })
-        });
+        let superseding = live
+            .iter()
+            .any(|s| s.uid.is_none_or(|u| u == uid) && reaches(s, file, name));
         if superseding {
             facts[i].superseded = Some(path);
         } else if !complete {
