@@ -100,6 +100,9 @@ pub enum Failure {
     InterruptedAfterSigkill,
     /// Still running this long after SIGKILL (uninterruptible sleep?).
     StillRunningAfterSigkill(std::time::Duration),
+    /// The preflight had no time left within its bound for a grace period: not
+    /// signalled, left to the next start.
+    NoTimeLeft,
 }
 
 impl Serialize for Reason {
@@ -689,6 +692,10 @@ impl fmt::Display for Failure {
                 f,
                 "still running {} after SIGKILL (uninterruptible sleep?)",
                 format_duration(*after)
+            ),
+            Self::NoTimeLeft => f.write_str(
+                "not signalled: no time was left within the preflight's bound for a grace \
+                 period; left to the next start",
             ),
         }
     }
