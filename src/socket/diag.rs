@@ -72,6 +72,10 @@ impl Sock {
 pub(crate) struct Diag {
     fd: OwnedFd,
     deadline: Instant,
+    /// A Unix socket of our own that the kernel must know, asked about with the others:
+    /// without `unix_diag` (a module not loaded) every request fails as one for a
+    /// socket that does not exist would.
+    probe: (OwnedFd, u64),
 }
 
 impl Diag {
@@ -85,7 +89,19 @@ impl Diag {
             Some(netlink::SOCK_DIAG),
         )
         .ok()?;
-        Some(Self { fd, deadline })
+        let probe = socket_with(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .ok()?;
+        let inode = rustix::fs::fstat(&probe).ok()?.st_ino;
+        Some(Self {
+            fd,
+            deadline,
+            probe: (probe, inode),
+        })
     }
 
     fn send(&self, request: &[u8]) -> Option<()> {
@@ -119,10 +135,13 @@ impl Diag {
     /// What the kernel records of each of `sockets` that is a Unix socket of this
     /// network namespace; the others (another kind, another namespace, closed since)
     /// are not in the map. Its cost grows with the sockets asked about, not with the
-    /// machine's. `None` if the kernel did not answer in time.
+    /// machine's. `None` if the kernel did not answer in time, or does not know Unix
+    /// sockets at all.
     pub(crate) fn by_inode(&self, sockets: &[u64]) -> Option<HashMap<u64, Sock>> {
+        let probe = self.probe.1;
+        let asked: Vec<u64> = std::iter::once(probe).chain(sockets.iter().copied()).collect();
         let mut found = HashMap::new();
-        for batch in sockets.chunks(BATCH) {
+        for batch in asked.chunks(BATCH) {
             let mut request = Vec::with_capacity(REQUEST * batch.len());
             for (seq, &socket) in batch.iter().enumerate() {
                 // Inodes are 32 bits in the diagnostics: a larger one is nobody's.
@@ -145,7 +164,7 @@ impl Diag {
                 Some(answered >= asked)
             })?;
         }
-        Some(found)
+        found.remove(&probe).map(|_| found)
     }
 
     /// Hand every listening Unix socket of this network namespace to `each`, one at a
