@@ -468,7 +468,7 @@ pub(crate) struct Cli {
     /// client is still connected to it). Giving --socket replaces the default, any path
     /// ending in /.patina/run/serve.sock that a process bound (whatever HOME or
     /// /etc/passwd say); '--socket none' checks no socket. The lookup follows no symlink
-    /// a user could have made and takes at most 1s (100ms in the preflight), a path that
+    /// a user could have made and takes at most 2s (100ms in the preflight), a path that
     /// does not answer included: on Linux the kernel's socket diagnostics, asked about
     /// the sockets each process holds, name their bound path and file, and the file at
     /// PATH is compared with them, nothing connected to; elsewhere one connection to the

@@ -139,7 +139,9 @@ impl Diag {
     /// sockets at all.
     pub(crate) fn by_inode(&self, sockets: &[u64]) -> Option<HashMap<u64, Sock>> {
         let probe = self.probe.1;
-        let asked: Vec<u64> = std::iter::once(probe).chain(sockets.iter().copied()).collect();
+        let asked: Vec<u64> = std::iter::once(probe)
+            .chain(sockets.iter().copied())
+            .collect();
         let mut found = HashMap::new();
         for batch in asked.chunks(BATCH) {
             let mut request = Vec::with_capacity(REQUEST * batch.len());

@@ -47,9 +47,11 @@ use std::time::{Duration, Instant};
 use crate::scan::SocketFacts;
 
 /// The most all socket lookups of a command's run may take; past it, what is left
-/// unchecked counts as possibly serving (`unknown-serving`, fail closed). The
-/// preflight's share of its bound is [`PREFLIGHT_BUDGET`].
-pub(crate) const BUDGET: Duration = Duration::from_secs(1);
+/// unchecked counts as possibly serving (`unknown-serving`, fail closed). Reading a
+/// descriptor table costs about 6 µs a descriptor: six duplicates holding 19,000
+/// descriptors each take 0.6 s on a 2-core machine. The preflight's share of its bound
+/// is [`PREFLIGHT_BUDGET`].
+pub(crate) const BUDGET: Duration = Duration::from_secs(2);
 
 /// The most the preflight's socket lookups may take.
 pub(crate) const PREFLIGHT_BUDGET: Duration = Duration::from_millis(100);
