@@ -58,9 +58,12 @@ by --verbose and --json):
 A superseded daemon gets SIGKILL at once, no SIGTERM: nobody can reach it, and patina's \
 daemon removes its socket and mother.pid on SIGTERM, whoever's they are by then. The \
 reaper itself creates, links, removes and writes nothing in any user's directories, \
-follows no symlink a user could have made, and connects to a socket only through the \
-inode it found there. Which socket a process serves is told by what it bound, never by \
-HOME or /etc/passwd.
+follows no symlink a user could have made, and on Linux connects to no socket at all. \
+Which socket a process serves is told by the listener it holds, never by HOME or \
+/etc/passwd; a process holding a connection a daemon socket accepted whose client is \
+still there is in use (connected). Without the kernel's socket diagnostics (a sandbox \
+that refuses netlink), every process holding a listener on a daemon socket's path is \
+kept (unknown-serving).
 
 Other users' processes are not even looked at: only those whose effective uid (on Linux \
 the Uid: line of /proc/PID/status) is the caller's count, also when running as root, \
@@ -458,17 +461,19 @@ pub(crate) struct Cli {
     /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
     ///
     /// A process holding the listener that connections to PATH reach (in its own mount
-    /// namespace, through a socket file of its own user) that runs the executable it
-    /// started with is kept as serving, whatever its age; one still listening on a file
-    /// that is no longer at PATH, while PATH leads to another live listener of its user,
-    /// is superseded and gets SIGKILL at once. Giving --socket replaces the default, any
-    /// path ending in /.patina/run/serve.sock that a process bound (whatever HOME or
-    /// /etc/passwd say); '--socket none' checks no socket. The lookup sends nothing,
-    /// follows no symlink a user could have made, and takes at most 100ms, a path that
-    /// does not answer included: on Linux the kernel's socket diagnostics name each
-    /// listener's bound path and file, and one connection, closed at once, names its
-    /// process; elsewhere that connection to the caller's own socket tells whether
-    /// anybody listens, and then every old process of the caller is kept.
+    /// namespace, through a socket file of its own user), whoever called listen(), that
+    /// runs the executable it started with is kept as serving, whatever its age; one
+    /// still listening on a file that is no longer at PATH, while PATH leads to another
+    /// live listener of its user, is superseded and gets SIGKILL at once (unless a
+    /// client is still connected to it). Giving --socket replaces the default, any path
+    /// ending in /.patina/run/serve.sock that a process bound (whatever HOME or
+    /// /etc/passwd say); '--socket none' checks no socket. The lookup follows no symlink
+    /// a user could have made and takes at most 2s (100ms in the preflight), a path that
+    /// does not answer included: on Linux the kernel's socket diagnostics, asked about
+    /// the sockets each process holds, name their bound path and file, and the file at
+    /// PATH is compared with them, nothing connected to; elsewhere one connection to the
+    /// caller's own socket, closed at once, tells whether anybody listens, and then
+    /// every old process of the caller is kept.
     #[arg(
         long = "socket",
         value_name = "PATH",

@@ -242,7 +242,16 @@ impl Reaper {
         if self.watch.interrupted() {
             return Err(Error::Interrupted);
         }
-        let verdicts = self.decide(&mut scan);
+        let lookup_deadline = match bounds {
+            None => Instant::now() + socket::BUDGET,
+            // What is left of the bound after the lookup is for the grace period.
+            Some(b) => (Instant::now() + socket::PREFLIGHT_BUDGET).min(
+                b.deadline
+                    .checked_sub(MIN_PREFLIGHT_REAP)
+                    .unwrap_or(b.deadline),
+            ),
+        };
+        let verdicts = self.decide(&mut scan, lookup_deadline);
         let stale = stale_among(&verdicts);
         // The preflight takes its turn only when there is something to do, and leaves
         // the processes to a reaper that holds it.
@@ -251,15 +260,17 @@ impl Reaper {
         }
         let left_to_another = bounds.is_some() && matches!(turn, Some(ReapLock::Busy));
         let timing = match bounds {
-            None => Timing::with_grace(self.grace),
-            // SIGTERM, a short wait, SIGKILL and its confirmation, all by the deadline.
+            None => Some(Timing::with_grace(self.grace)),
+            // SIGTERM, a short wait, SIGKILL and its confirmation, all by the deadline;
+            // with too little time left for them, nothing is signalled (no process
+            // loses its grace period to a slow scan).
             Some(b) => {
                 let left = b.deadline.saturating_duration_since(Instant::now());
                 let grace = self.grace.min(left / 2);
-                Timing {
+                (left >= MIN_PREFLIGHT_REAP).then_some(Timing {
                     grace,
                     confirm: left - grace,
-                }
+                })
             }
         };
         let proved = proof_path.map(|_| self.proof_of(&scan, &verdicts, first_daemon));
@@ -343,9 +354,11 @@ impl Reaper {
                     proved.until_within(left(p.age_secs));
                 }
                 // Kept for a reason that can lapse unseen (an old ancestor of this start
-                // only, a terminal, what could not be told): the next start scans.
+                // only, a terminal, a client, what could not be told): the next start
+                // scans.
                 Verdict::Keep(
                     SkipReason::Foreground
+                    | SkipReason::Connected
                     | SkipReason::Ancestor
                     | SkipReason::UnknownServing
                     | SkipReason::UnknownAncestry,
@@ -361,7 +374,7 @@ impl Reaper {
     /// happens between a scan and a signal.
     #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
-        let verdicts = self.decide(&mut scan);
+        let verdicts = self.decide(&mut scan, Instant::now() + socket::BUDGET);
         let stale = stale_among(&verdicts);
         self.act(
             source,
@@ -369,13 +382,13 @@ impl Reaper {
             verdicts,
             &stale,
             false,
-            Timing::with_grace(self.grace),
+            Some(Timing::with_grace(self.grace)),
         )
     }
 
     /// Look up the sockets of the processes whose verdict they can change, then decide
     /// every process once, with all facts in.
-    fn decide(&self, scan: &mut Scan) -> Vec<Verdict> {
+    fn decide(&self, scan: &mut Scan, lookup_deadline: Instant) -> Vec<Verdict> {
         let threshold_secs = self.threshold.as_secs();
         let me = rustix::process::geteuid().as_raw();
         // Another user's process that this caller may not signal stays where it is
@@ -400,7 +413,7 @@ impl Reaper {
                     }
                 })
                 .collect();
-            let facts = socket::lookup(&self.daemons(), &candidates);
+            let facts = socket::lookup(&self.daemons(), &candidates, lookup_deadline);
             for (&i, facts) in asked.iter().zip(facts) {
                 scan.processes[i].sockets = facts;
             }
@@ -425,7 +438,7 @@ impl Reaper {
     }
 
     /// Signal the stale processes (unless a dry run, or they are left to another
-    /// reaper) and report on every process.
+    /// reaper or, with no `timing`, to the next start) and report on every process.
     fn act(
         &self,
         source: &dyn Source,
@@ -433,7 +446,7 @@ impl Reaper {
         verdicts: Vec<Verdict>,
         stale: &[usize],
         left_to_another: bool,
-        timing: Timing,
+        timing: Option<Timing>,
     ) -> Report {
         let triggers: Vec<Option<Trigger>> = scan
             .processes
@@ -450,7 +463,7 @@ impl Reaper {
             .collect();
         let mut fates = if self.dry_run || left_to_another || stale.is_empty() {
             Vec::new()
-        } else {
+        } else if let Some(timing) = timing {
             let targets: Vec<(u32, u64)> = stale
                 .iter()
                 .map(|&i| (scan.processes[i].pid, scan.processes[i].start))
@@ -460,6 +473,8 @@ impl Reaper {
                 .map(|&i| triggers[i].is_some_and(Trigger::kills_at_once))
                 .collect();
             reap::reap(source, &targets, &at_once, timing, &self.watch)
+        } else {
+            vec![Fate::Failed(Failure::NoTimeLeft); stale.len()]
         }
         .into_iter();
 
@@ -515,7 +530,11 @@ impl Reaper {
                 trigger,
                 first_signal,
                 parent_name: p.parent_name,
-                socket: p.sockets.serving.or(p.sockets.superseded),
+                socket: p
+                    .sockets
+                    .serving
+                    .or(p.sockets.superseded)
+                    .or(p.sockets.connected),
             });
         }
         report
@@ -655,6 +674,11 @@ type Scanned = (Box<dyn Source + Send>, Scan);
 /// The most the preflight waits for the process scan before `patina` goes on without it
 /// (less when its bound is shorter).
 const SCAN_BUDGET: Duration = Duration::from_millis(500);
+
+/// The least time the preflight signals with: a grace period and a confirmation of
+/// 100 ms each at least. With less left of its bound, it leaves the stale processes to
+/// the next start.
+const MIN_PREFLIGHT_REAP: Duration = Duration::from_millis(200);
 
 /// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
 /// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
