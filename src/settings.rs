@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
+use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
@@ -54,10 +55,21 @@ pub(crate) enum Parsed {
 /// `Err` holds the status to exit with.
 pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ExitCode> {
     let colors = Colors::decide(color_flag(args));
-    let matches = Cli::command()
-        .color(colors.clap())
-        .try_get_matches_from(args)
-        .map_err(|e| print_clap_error(&e, args, &colors))?;
+    let command = || Cli::command().color(colors.clap());
+    let (matches, unreadable_env) = match command().try_get_matches_from(args) {
+        Ok(matches) => (matches, false),
+        // Perhaps PATINA_REAP_THRESHOLD, which clap reads for the threshold: parsed
+        // again without it, the preflight reads the variable itself as the library does
+        // (a warning, then 24h), and the CLI names it.
+        Err(e) if e.kind() == ErrorKind::InvalidUtf8 => {
+            let matches = command()
+                .mut_arg("threshold", |arg| arg.env(None))
+                .try_get_matches_from(args)
+                .map_err(|_| print_clap_error(&e, args, &colors))?;
+            (matches, true)
+        }
+        Err(e) => return Err(print_clap_error(&e, args, &colors)),
+    };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| print_clap_error(&e, args, &colors))?;
     let from_env = matches.value_source("threshold") == Some(ValueSource::EnvVariable);
     if cli.preflight {
@@ -65,6 +77,14 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ExitCode> {
         return PreflightSettings::check(&cli, (!from_env).then(|| threshold_flag(args)))
             .map(Parsed::Preflight)
             .map_err(|message| usage_error(&colors, &message));
+    }
+    if unreadable_env && cli.threshold.is_none() {
+        let value = std::env::var_os(THRESHOLD_ENV).unwrap_or_default();
+        let message = format!(
+            "invalid value '{}' for '{THRESHOLD_ENV}': not UTF-8",
+            escape(&value.to_string_lossy())
+        );
+        return Err(usage_error(&Colors::decide(cli.color), &message));
     }
     let colors = Colors::decide(cli.color);
     let threshold_origin = match from_env {

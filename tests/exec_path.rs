@@ -94,7 +94,8 @@ kill -9 $H $S 2>/dev/null
 
 #[test]
 fn a_bad_threshold_or_backend_is_a_warning_or_nothing_and_exit_0() {
-    // A bad PATINA_REAP_THRESHOLD is warned about and 24h used: the 1s-old process stays.
+    // A bad PATINA_REAP_THRESHOLD (not a DURATION, or not even UTF-8) is warned about and
+    // 24h used: the 1s-old process stays.
     // A bad PATINA_REAP_BACKEND means no scan, silently. Then a good threshold reaps it,
     // which shows that the two runs before could have.
     let Some(text) = in_patina_namespace(
@@ -108,6 +109,10 @@ echo bad_state=$(state $S)
 echo bad_out=$(cat "$d/out")
 echo bad_lines=$(wc -l < "$d/err")
 echo bad_err=$(cat "$d/err")
+PATINA_REAP_THRESHOLD="$(printf '1\377h')" "$R" --preflight >"$d/out" 2>"$d/err"; echo utf8_rc=$?
+echo utf8_state=$(state $S)
+echo utf8_out=$(cat "$d/out")
+echo utf8_err=$(cat "$d/err")
 PATINA_REAP_BACKEND=nonsense PATINA_REAP_THRESHOLD=1s "$R" --preflight >"$d/out" 2>"$d/err"
 echo backend_rc=$?
 echo backend_state=$(state $S)
@@ -128,6 +133,16 @@ kill -9 $S 2>/dev/null
     let err = field(&text, "bad_err");
     assert!(
         err.starts_with("warning: ignoring PATINA_REAP_THRESHOLD='5': no unit"),
+        "{text}"
+    );
+    assert!(err.ends_with("using 24h"), "{text}");
+    // Not UTF-8: as the library reads it, not a usage error.
+    assert_eq!(field(&text, "utf8_rc"), "0", "{text}");
+    assert_eq!(field(&text, "utf8_state"), "running", "{text}");
+    assert_eq!(field(&text, "utf8_out"), "", "{text}");
+    let err = field(&text, "utf8_err");
+    assert!(
+        err.starts_with("warning: ignoring PATINA_REAP_THRESHOLD='1\u{fffd}h'"),
         "{text}"
     );
     assert!(err.ends_with("using 24h"), "{text}");
