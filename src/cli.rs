@@ -283,6 +283,17 @@ pub(crate) const FILES: &[(&str, &str)] = &[
          another user's file) reaping goes on without it.",
     ),
     (
+        "$XDG_RUNTIME_DIR/patina-reap-UID-HASH-tSECS.proof",
+        "With --preflight, as in patina's own start-up check (one file for both): the \
+         proof of the last clean scan, beside the lock, per threshold (a file of its own \
+         for --socket), which spares the next starts the scan until anything it names \
+         changes (the time a young process turns stale, a daemon socket, an executable, \
+         the parent of a process kept as attached). A proof that is not the caller's own \
+         regular file with one link, or does not parse, is ignored; a proof can only \
+         spare a scan, never cause a signal. The CLI's other runs neither read nor write \
+         it.",
+    ),
+    (
         "~/.patina/run/serve.sock",
         "The default daemon socket (--socket): any listener bound at a path ending so, \
          judged in its holder's mount namespace, keeps its holder as serving. Nothing is \
