@@ -78,15 +78,15 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ExitCode> {
             .map(Parsed::Preflight)
             .map_err(|message| usage_error(&colors, &message));
     }
+    let colors = Colors::decide(cli.color);
     if unreadable_env && cli.threshold.is_none() {
         let value = std::env::var_os(THRESHOLD_ENV).unwrap_or_default();
         let message = format!(
             "invalid value '{}' for '{THRESHOLD_ENV}': not UTF-8",
             escape(&value.to_string_lossy())
         );
-        return Err(usage_error(&Colors::decide(cli.color), &message));
+        return Err(usage_error(&colors, &message));
     }
-    let colors = Colors::decide(cli.color);
     let threshold_origin = match from_env {
         true => THRESHOLD_ENV,
         false => threshold_flag(args),
