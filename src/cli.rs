@@ -71,16 +71,18 @@ Reapers of the same user, names and PID namespace take turns (an advisory lock o
 $XDG_RUNTIME_DIR if it is an absolute directory of ours, else an absolute $TMPDIR, else \
 /tmp), so that each stale process is reported by one of them: a run waits up to --grace \
 + 10s for another to finish, then goes on regardless; a holder that is stopped (Ctrl-Z) \
-is not waited for (Linux). A dry run does not wait.
+is not waited for (Linux). A dry run does not wait, nor does --preflight: it leaves \
+the stale processes to the reaper whose turn it is.
 
 While it waits (for its turn, or for processes to exit after a signal) and stderr is a \
 terminal, a status line there says so, and is erased when the wait ends; nothing of it \
-is written when stderr is not a terminal, or with --quiet or --json.
+is written when stderr is not a terminal, or with --quiet, --json or --preflight.
 
 SIGINT (Ctrl-C) or SIGTERM during a run stops it: no further signal is sent, each \
 process already signalled is listed with what became of it (one still running is a \
 warning), and the exit status is 130 (SIGINT) or 143 (SIGTERM). Before any signal was \
-sent, nothing is. A second SIGINT or SIGTERM ends the tool at once.";
+sent, nothing is. A second SIGINT or SIGTERM ends the tool at once. --preflight \
+catches neither: the signal ends it at once, as it ends the launcher that runs it.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
