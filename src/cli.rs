@@ -74,16 +74,18 @@ Reapers of the same user, names and PID namespace take turns (an advisory lock o
 $XDG_RUNTIME_DIR if it is an absolute directory of ours, else an absolute $TMPDIR, else \
 /tmp), so that each stale process is reported by one of them: a run waits up to --grace \
 + 10s for another to finish, then goes on regardless; a holder that is stopped (Ctrl-Z) \
-is not waited for (Linux). A dry run does not wait.
+is not waited for (Linux). A dry run does not wait, nor does --preflight: it leaves \
+the stale processes to the reaper whose turn it is.
 
 While it waits (for its turn, or for processes to exit after a signal) and stderr is a \
 terminal, a status line there says so, and is erased when the wait ends; nothing of it \
-is written when stderr is not a terminal, or with --quiet or --json.
+is written when stderr is not a terminal, or with --quiet, --json or --preflight.
 
 SIGINT (Ctrl-C) or SIGTERM during a run stops it: no further signal is sent, each \
 process already signalled is listed with what became of it (one still running is a \
 warning), and the exit status is 130 (SIGINT) or 143 (SIGTERM). Before any signal was \
-sent, nothing is. A second SIGINT or SIGTERM ends the tool at once.";
+sent, nothing is. A second SIGINT or SIGTERM ends the tool at once. --preflight \
+catches neither: the signal ends it at once, as it ends the launcher that runs it.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
@@ -101,14 +103,17 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
         "The default for --threshold, a DURATION; empty means 24h. With 'off' nothing is \
          scanned or signalled: the tool says so on stderr (unless --quiet) and exits 0, and \
          --json reports disabled true and threshold_secs null. Any other value that is not \
-         a DURATION is a usage error. patina's own start-up check reads it too.",
+         a DURATION is a usage error. patina's own start-up check reads it too, as does \
+         --preflight, the same check: there 'off' is silent, and a value that is not a \
+         DURATION is a warning, then 24h.",
     ),
     (
         "PATINA_REAP_BACKEND",
         "process source: proc (Linux default) or ps",
         "The process source: proc reads /proc directly and is the default on Linux; ps \
          runs ps(1) once per scan and is the default where there is no /proc. Any other \
-         value is a usage error (exit status 2).",
+         value is a usage error (exit status 2); with --preflight, nothing is scanned, \
+         silently.",
     ),
     (
         "NO_COLOR",
@@ -143,23 +148,25 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
 pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     (
         "0",
-        "done, also when nothing was stale or nothing matched",
+        "done, also when nothing was stale or nothing matched; --preflight: always",
         "Done: every stale process was reaped (or, with --dry-run, listed), also when \
          nothing was stale or nothing matched; or reaping is disabled by \
-         PATINA_REAP_THRESHOLD=off.",
+         PATINA_REAP_THRESHOLD=off. With --preflight, whatever became of the processes \
+         or the environment, but for a usage error.",
     ),
     (
         "1",
         "a stale process could not be reaped, or the scan failed",
         "A stale process could not be reaped: it was still running after SIGKILL, or could \
          not be signalled (its line starts with 'warning:' on stderr); or the process table \
-         could not be read (also a /proc of another PID namespace).",
+         could not be read (also a /proc of another PID namespace). Never with --preflight.",
     ),
     (
         "2",
         "usage error; nothing was signalled",
         "A bad flag, DURATION, --user, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value; \
-         nothing was scanned or signalled.",
+         nothing was scanned or signalled. With --preflight, only a bad flag or value on \
+         the command line, a flag that does not combine with it among them.",
     ),
     (
         "3",
@@ -281,6 +288,17 @@ pub(crate) const FILES: &[(&str, &str)] = &[
          another user's file) reaping goes on without it.",
     ),
     (
+        "$XDG_RUNTIME_DIR/patina-reap-UID-HASH-tSECS.proof",
+        "With --preflight, as in patina's own start-up check (one file for both): the \
+         proof of the last clean scan, beside the lock, per threshold (a file of its own \
+         for --socket), which spares the next starts the scan until anything it names \
+         changes (the time a young process turns stale, a daemon socket, an executable, \
+         the parent of a process kept as attached). A proof that is not the caller's own \
+         regular file with one link, or does not parse, is ignored; a proof can only \
+         spare a scan, never cause a signal. The CLI's other runs neither read nor write \
+         it.",
+    ),
+    (
         "~/.patina/run/serve.sock",
         "The default daemon socket (--socket): any listener bound at a path ending so, \
          judged in its holder's mount namespace, keeps its holder as serving. Nothing is \
@@ -325,6 +343,11 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     (
         "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
         "Reap, and print the pid and outcome of every matched process.",
+    ),
+    (
+        "patina-reap --preflight; exec /usr/lib/patina/patina \"$@\"",
+        "Reap at a launcher's start, in a shell wrapper, as patina's own start-up check \
+         does (at most 1s, silent when there is nothing to do), then run the real program.",
     ),
 ];
 
@@ -519,6 +542,35 @@ pub(crate) struct Cli {
     /// get a warning line on stderr, and --json still prints its document.
     #[arg(short, long, overrides_with = "verbose")]
     pub(crate) quiet: bool,
+
+    /// Run patina's start-up check as the library runs it, for a launcher that execs
+    /// this binary
+    ///
+    /// The same run as ensure_clean_state() in a program linking the library, for a
+    /// launcher that cannot link it (a shell wrapper, another language): at most 1s in
+    /// all, whatever stale processes do (SIGTERM, a short wait, SIGKILL for the
+    /// survivors and their confirmation); no wait for another reaper's turn (the
+    /// processes are left to a reaper that holds it); and after a scan that left nothing
+    /// stale, the
+    /// next starts check a proof of it instead of scanning (the library's proof, one file
+    /// for both). Nothing is printed when there is nothing to do; on stderr, one
+    /// 'Cleaned up stale ...' line per reaped process and a 'warning:' line per one it
+    /// could not reap or per bad PATINA_REAP_THRESHOLD (then 24h is used); nothing on
+    /// stdout. PATINA_REAP_THRESHOLD=off turns it off silently. The exit status is 0
+    /// whatever became of the processes or the environment, 2 for a usage error.
+    ///
+    /// --name, --threshold and --socket combine with it, as the library's Preflight
+    /// takes them (--threshold, when given, wins over PATINA_REAP_THRESHOLD, 'off'
+    /// included); any other flag is a usage error: the output, the users and the timing
+    /// are the preflight's own.
+    #[arg(
+        long,
+        conflicts_with_all = [
+            "dry_run", "json", "grace", "all_users", "users", "pids", "full", "verbose",
+            "quiet", "color",
+        ]
+    )]
+    pub(crate) preflight: bool,
 
     /// When to color human output and usage errors
     ///

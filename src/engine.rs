@@ -190,6 +190,21 @@ impl Reaper {
         &self.names
     }
 
+    /// What a proof depends on besides the names and the threshold: `None` for the
+    /// defaults (the caller's own processes, the default daemon sockets), else a text
+    /// naming the owners and sockets (absolute), so that a proof made with other ones
+    /// is never taken for the defaults' (nor the reverse).
+    pub(crate) fn proof_scope(&self) -> Option<String> {
+        let sockets = self.sockets.as_ref().map(|paths| {
+            paths
+                .iter()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                .collect::<Vec<_>>()
+        });
+        (self.owners != Owners::Caller || sockets.is_some())
+            .then(|| format!("owners {:?} sockets {:?}", self.owners, sockets))
+    }
+
     /// Whether it is a dry run: one keeps no state (no turn, no proof).
     pub(crate) fn is_dry_run(&self) -> bool {
         self.dry_run

@@ -44,10 +44,7 @@ fn lock_path(names: &[String]) -> PathBuf {
     let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sorted.join("\0").bytes() {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv1a(&sorted.join("\0"));
     let uid = rustix::process::geteuid().as_raw();
     let dir = lock_dir(
         std::env::var_os("XDG_RUNTIME_DIR"),
@@ -58,12 +55,25 @@ fn lock_path(names: &[String]) -> PathBuf {
     dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
 }
 
-/// Where the preflight keeps its proof of a clean scan for `names` and this threshold:
-/// beside the lock, `patina-reap-UID-pidnsINODE-HASH-tSECS.proof`.
-pub(crate) fn proof_path(names: &[String], threshold_secs: u64) -> PathBuf {
+/// Where the preflight keeps its proof of a clean scan for `names`, this threshold and,
+/// unless they are the defaults, the other settings that decide what is stale (`scope`,
+/// a text naming them: a scan for other daemon sockets or users proves nothing about
+/// the defaults', nor the reverse): beside the lock,
+/// `patina-reap-UID-pidnsINODE-HASH-tSECS.proof` (`…-tSECS-sSCOPEHASH.proof`).
+pub(crate) fn proof_path(names: &[String], threshold_secs: u64, scope: Option<&str>) -> PathBuf {
     let lock = lock_path(names);
     let stem = lock.file_stem().unwrap_or_default().to_string_lossy();
-    lock.with_file_name(format!("{stem}-t{threshold_secs}.proof"))
+    let scope = scope.map_or_else(String::new, |s| format!("-s{:016x}", fnv1a(s)));
+    lock.with_file_name(format!("{stem}-t{threshold_secs}{scope}.proof"))
+}
+
+/// A stable FNV-1a hash of `text`, for file names.
+fn fnv1a(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// The inode of this process's PID namespace; `None` where there are none (or it cannot
@@ -315,5 +325,22 @@ mod tests {
             lock_path(&["patina".into()]),
             lock_path(&["patina2".into()])
         );
+    }
+
+    #[test]
+    fn a_proof_of_other_settings_is_kept_apart_from_the_defaults_one() {
+        let names = ["patina".to_owned()];
+        let default = proof_path(&names, 86400, None);
+        let stem = lock_path(&names);
+        let stem = stem.file_stem().unwrap().to_string_lossy();
+        assert_eq!(
+            default.file_name().unwrap().to_string_lossy(),
+            format!("{stem}-t86400.proof")
+        );
+        let none = proof_path(&names, 86400, Some("sockets []"));
+        assert_ne!(none, default);
+        assert_eq!(none, proof_path(&names, 86400, Some("sockets []")));
+        assert_ne!(none, proof_path(&names, 86400, Some("sockets [\"/x\"]")));
+        assert_ne!(default, proof_path(&names, 3600, None));
     }
 }

@@ -5,19 +5,24 @@
 //! A process can only become stale by age at (its start + threshold), and one that is
 //! new since the scan needs the whole threshold. A daemon is superseded only when a new
 //! listener binds its socket's path (the file there changes); a listener is replaced
-//! only when its executable's path gets a new file (an upgrade; the caller's own
-//! executable changes too). A process kept `attached` becomes a candidate when its
-//! parent goes (its ppid changes). So the proof holds T (at most the threshold, and
-//! never more than an hour), the boot and mount namespace it was made in, the caller's
-//! executable, the files whose change could make something stale (each daemon socket
-//! seen and the caller's default one, each listener's executable) and the attached
-//! processes with their parent. Any difference, or a proof that cannot be read,
-//! parsed or trusted (not a regular file of the caller's with one link), means a scan:
-//! a forged or stale proof can only delay a cleanup, never cause a signal.
+//! only when its executable's path gets a new file (an upgrade). A process kept
+//! `attached` becomes a candidate when its parent goes (its ppid changes). So the proof
+//! holds T (at most the threshold, and never more than an hour), the boot and mount
+//! namespace it was made in, the files whose change could make something stale (each
+//! daemon socket seen and the caller's default one, each listener's executable) and the
+//! attached processes with their parent. The executable that made it is one more
+//! watched file, not an identity its reader must share: `patina` linking the library
+//! and `patina-reap --preflight` read each other's proofs, and an upgrade of the one
+//! that made it voids it. Any difference, or a proof that cannot be read, parsed or
+//! trusted (not a regular file of the caller's with one link), means a scan: a forged or
+//! stale proof can only delay a cleanup, never cause a signal.
 //!
 //! Linux only; elsewhere every start scans.
 
 use std::path::{Path, PathBuf};
+
+/// The first line of a proof; a proof of another form is none.
+const HEADER: &str = "patina-reap proof 2";
 
 /// The longest a proof is taken for: a daemon that stops listening without its socket
 /// file going, say, is seen within this time.
@@ -34,9 +39,8 @@ pub(crate) struct Proof {
     until: u64,
     boot_id: String,
     mount_ns: u64,
-    /// (device, inode) of the caller's executable.
-    exe: (u64, u64),
-    /// Paths and the file each held, `None` where there was none.
+    /// Paths and the file each held, `None` where there was none; the executable that
+    /// made the proof among them.
     files: Vec<(PathBuf, Option<FileId>)>,
     /// (pid, start ticks, ppid) of processes whose parent keeps them.
     attached: Vec<(u32, u64, u32)>,
@@ -91,24 +95,42 @@ impl Builder {
         self.attached.push((pid, start, ppid));
     }
 
-    /// The proof, with the files as they were seen; `None` if impossible, already
-    /// expired, or a watched file changed while the run went on (a daemon bound since:
-    /// the next start must look).
-    pub(crate) fn finish(self) -> Option<Proof> {
+    /// The proof, with the files as they were seen and the executable that made it;
+    /// `None` if impossible, already expired, or a watched file changed while the run
+    /// went on (a daemon bound since: the next start must look).
+    pub(crate) fn finish(mut self) -> Option<Proof> {
         let secs = self.valid_secs.filter(|&s| s > 0)?;
         if self.files.iter().any(|(p, id)| file_id(p) != *id) {
             return None;
         }
         let here = Here::now()?;
+        let (exe, exe_id) = own_executable()?;
+        if !self.files.iter().any(|(p, _)| *p == exe) {
+            self.files.push((exe, Some(exe_id)));
+        }
         Some(Proof {
             until: here.boot_secs + secs,
             boot_id: here.boot_id,
             mount_ns: here.mount_ns,
-            exe: here.exe,
             files: self.files,
             attached: self.attached,
         })
     }
+}
+
+/// The path of this process's executable and the file there, when that file is the one
+/// running (not replaced or removed since it started, and seen at that path from here);
+/// else `None`, and no proof is made.
+fn own_executable() -> Option<(PathBuf, FileId)> {
+    #[cfg(target_os = "linux")]
+    {
+        let path = std::fs::read_link("/proc/self/exe").ok()?;
+        let id = file_id(&path)?;
+        let running = followed_id(Path::new("/proc/self/exe"))?;
+        ((id.0, id.1) == running).then_some((path, id))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// The facts of the calling process that a proof is tied to.
@@ -116,7 +138,6 @@ struct Here {
     boot_secs: u64,
     boot_id: String,
     mount_ns: u64,
-    exe: (u64, u64),
 }
 
 impl Here {
@@ -130,7 +151,6 @@ impl Here {
                 boot_secs,
                 boot_id: boot_id.trim().to_owned(),
                 mount_ns: rustix::fs::stat("/proc/self/ns/mnt").ok()?.st_ino,
-                exe: followed_id(Path::new("/proc/self/exe"))?,
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -161,9 +181,9 @@ fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
 }
 
 impl Proof {
-    /// Whether it still holds: same boot, before T, same mount namespace and
-    /// executable, every file as it was, every attached process still the same one
-    /// under the same parent.
+    /// Whether it still holds: same boot, before T, same mount namespace, every file as
+    /// it was (the executable that made it included), every attached process still the
+    /// same one under the same parent.
     pub(crate) fn holds(&self) -> bool {
         let Some(here) = Here::now() else {
             return false;
@@ -171,7 +191,6 @@ impl Proof {
         here.boot_secs < self.until
             && here.boot_id == self.boot_id
             && here.mount_ns == self.mount_ns
-            && here.exe == self.exe
             && self.files.iter().all(|(p, id)| file_id(p) == *id)
             && self
                 .attached
@@ -182,8 +201,8 @@ impl Proof {
     /// The proof as text: one fact a line, paths in hex, `end` last.
     pub(crate) fn to_text(&self) -> String {
         let mut out = format!(
-            "patina-reap proof 1\nuntil {}\nboot {}\nmntns {}\nexe {} {}\n",
-            self.until, self.boot_id, self.mount_ns, self.exe.0, self.exe.1
+            "{HEADER}\nuntil {}\nboot {}\nmntns {}\n",
+            self.until, self.boot_id, self.mount_ns
         );
         for (path, id) in &self.files {
             let hex = hex(path);
@@ -204,7 +223,7 @@ impl Proof {
     /// Parse [`to_text`](Self::to_text)'s form; `None` for anything else.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut lines = text.lines();
-        if lines.next()? != "patina-reap proof 1" {
+        if lines.next()? != HEADER {
             return None;
         }
         let mut proof = Self::default();
@@ -220,7 +239,6 @@ impl Proof {
                 ("until", 2) => proof.until = num(1)?,
                 ("boot", 2) => proof.boot_id = words[1].to_owned(),
                 ("mntns", 2) => proof.mount_ns = num(1)?,
-                ("exe", 3) => proof.exe = (num(1)?, num(2)?),
                 ("file", 6) => proof.files.push((
                     unhex(words[1])?,
                     Some((num(2)?, num(3)?, signed(4)?, signed(5)?)),
@@ -324,7 +342,6 @@ mod tests {
             until: 1234,
             boot_id: "0f5e".into(),
             mount_ns: 4026531841,
-            exe: (2049, 77),
             files: vec![
                 (
                     "/home/u/.patina/run/serve.sock".into(),
@@ -349,8 +366,12 @@ mod tests {
             Proof::parse(&text.replace("mntns 4026531841", "mntns x")),
             None
         );
+        assert_eq!(Proof::parse(&text.replace(HEADER, "v2")), None);
+        // The first form, which tied a proof to its reader's executable.
+        let first = text.replace(HEADER, "patina-reap proof 1");
+        assert_eq!(Proof::parse(&first), None);
         assert_eq!(
-            Proof::parse(&text.replace("patina-reap proof 1", "v2")),
+            Proof::parse(&first.replace("mntns 4026531841\n", "mntns 4026531841\nexe 1 2\n")),
             None
         );
         assert_eq!(Proof::parse(""), None);
@@ -391,6 +412,26 @@ mod tests {
         b.impossible();
         assert_eq!(b.finish(), None);
         assert_eq!(Builder::new(0).finish(), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_proof_holds_for_any_reader_until_the_executable_that_made_it_changes() {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let proof = Builder::new(3600).finish().unwrap();
+        assert_eq!(proof.files, vec![(exe.clone(), file_id(&exe))]);
+        assert!(proof.holds());
+        // Made by another program (`patina-reap --preflight`, read here as by `patina`
+        // linking the library): it holds all the same, until that program is upgraded.
+        let dir = tempfile::tempdir().unwrap();
+        let maker = dir.path().join("patina-reap");
+        std::fs::write(&maker, b"v1").unwrap();
+        let mut theirs = proof.clone();
+        theirs.files = vec![(maker.clone(), file_id(&maker))];
+        assert!(theirs.holds());
+        std::fs::write(dir.path().join("new"), b"v2").unwrap();
+        std::fs::rename(dir.path().join("new"), &maker).unwrap();
+        assert!(!theirs.holds(), "the maker was upgraded");
     }
 
     #[cfg(target_os = "linux")]

@@ -11,6 +11,7 @@ mod cli;
 mod containers;
 #[cfg(target_os = "linux")]
 mod daemon;
+mod exec_path;
 mod faults;
 mod generated;
 mod habits;

@@ -530,6 +530,35 @@ pub fn in_pid_namespace(script: &str) -> Option<Output> {
     Some(out)
 }
 
+/// Shell functions for the scripts of [`in_patina_namespace`]: `state PID` (running or
+/// exited; a zombie has exited), `ppid PID`, `wait_sock PATH`, `proof SECS` (the path of
+/// the preflight's proof for that threshold, if any) and `forge_proof FILE` (makes the
+/// proof hold a day longer than it should, so that a start that takes it is told from
+/// one that scans).
+pub const NAMESPACE_SHELL: &str = r#"
+state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }
+ppid() { sed 's/.*) //' /proc/$1/stat | cut -d' ' -f2; }
+wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; }
+proof() { ls "$TMPDIR"/*"-t$1.proof" 2>/dev/null | head -n 1; }
+forge_proof() { u=$(sed -n 's/^until //p' "$1"); sed -i "s/^until .*/until $((u + 86400))/" "$1"; }
+"#;
+
+/// Run `body` (after [`NAMESPACE_SHELL`]) in a private PID namespace, with `$P` the
+/// stand-in patina ([`example_patina`]), `$R` the reaper, `$SLEEPER` the test sleeper and
+/// `$d` a scratch directory that is also `HOME`; its stdout and then stderr, or `None`
+/// (with the reason printed) where that cannot be done.
+pub fn in_patina_namespace(body: &str) -> Option<String> {
+    let p = patina_for_namespace()?;
+    let script = format!(
+        "{NAMESPACE_SHELL}\nP=\"{p}\"\nR=\"{}\"\nSLEEPER=\"{}\"\n\
+         d=$(mktemp -d); export HOME=\"$d\"\n{body}\nrm -rf \"$d\"\n",
+        reaper_bin(),
+        sleeper().display()
+    );
+    let out = in_pid_namespace(&script)?;
+    Some(stdout(&out) + &stderr(&out))
+}
+
 /// The `key=value` lines a namespace script printed.
 pub fn field<'a>(out: &'a str, key: &str) -> &'a str {
     out.lines()
