@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::lock::{self, ReapLock};
 use crate::proof;
-use crate::reap::{self, Fate, Timing};
+use crate::reap::{self, may_signal, Fate, Timing};
 use crate::report::{lossy_argv, Failure, Outcome, ProcessReport, Reason, Report, Signal};
 use crate::scan::{Backend, Query, Scan, Source};
 use crate::select::{sockets_matter, trigger, verdict, SkipReason, Trigger, Verdict};
@@ -655,19 +655,6 @@ type Scanned = (Box<dyn Source + Send>, Scan);
 /// The most the preflight waits for the process scan before `patina` goes on without it
 /// (less when its bound is shorter).
 const SCAN_BUDGET: Duration = Duration::from_millis(500);
-
-/// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
-/// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
-/// reported vanished by a real run, not failed.
-fn may_signal(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return true;
-    };
-    rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::PERM)
-}
 
 #[cfg(all(test, target_os = "linux"))]
 #[path = "pid_reuse_tests.rs"]

@@ -159,3 +159,16 @@ pub fn probe(fails: &[(Call, Errno)]) -> Option<Vec<(String, i32)>> {
             .collect(),
     )
 }
+
+/// The words that start a command under the filter of [`command`] in a shell script,
+/// quoted (`'/…/seccomp-exec' 'pidfd_open=1' '--'`): put the program and its arguments
+/// after them. `None`, with `skipped: ...` printed, where no filter can be installed.
+pub fn shell_words(fails: &[(Call, Errno)]) -> Option<String> {
+    let cmd = command(fails, "")?;
+    let quote = |word: &OsStr| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''"));
+    let mut words = vec![quote(cmd.get_program())];
+    // All but the empty program.
+    let args: Vec<&OsStr> = cmd.get_args().collect();
+    words.extend(args[..args.len() - 1].iter().map(|a| quote(a)));
+    Some(words.join(" "))
+}
