@@ -15,13 +15,50 @@
 //! parsed or trusted (not a regular file of the caller's with one link), means a scan:
 //! a forged or stale proof can only delay a cleanup, never cause a signal.
 //!
+//! Every look at those files runs on a thread of its own and gets [`LOOK_BUDGET`]: a
+//! file system that does not answer (a network home whose server is gone) means no
+//! proof, never a wait.
+//!
 //! Linux only; elsewhere every start scans.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The longest a proof is taken for: a daemon that stops listening without its socket
 /// file going, say, is seen within this time.
 const MAX_VALID_SECS: u64 = 3600;
+
+/// The most one look at the proof's files may take (less by the preflight's deadline).
+const LOOK_BUDGET: Duration = Duration::from_millis(100);
+
+/// A look at files that got no answer in time: their file system does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoAnswer;
+
+/// `look` run on a thread of its own, its answer taken by `deadline` or [`LOOK_BUDGET`]
+/// from now, whichever comes first; a look still blocked then is left to finish alone.
+fn within<T: Send + 'static>(
+    deadline: Instant,
+    look: impl FnOnce() -> T + Send + Clone + 'static,
+) -> Result<T, NoAnswer> {
+    let deadline = deadline.min(Instant::now() + LOOK_BUDGET);
+    crate::sys::bounded_each(vec![()], deadline, move |()| look())
+        .pop()
+        .flatten()
+        .ok_or(NoAnswer)
+}
+
+/// Whether the proof at `path` holds, looked at within the bound of [`within`].
+pub(crate) fn check(path: &Path, deadline: Instant) -> Result<bool, NoAnswer> {
+    let path = path.to_owned();
+    within(deadline, move || read(&path).is_some_and(|p| p.holds()))
+}
+
+/// The file at `path` now ([`file_id`]), looked at within the bound of [`within`].
+pub(crate) fn seen(path: &Path, deadline: Instant) -> Result<Option<FileId>, NoAnswer> {
+    let path = path.to_owned();
+    within(deadline, move || file_id(&path))
+}
 
 /// A file's identity: (device, inode, change time in seconds and nanoseconds); the
 /// change time tells a new file that got a freed inode number from the old one.
@@ -71,16 +108,32 @@ impl Builder {
         self.valid_secs = self.valid_secs.map(|v| v.min(secs));
     }
 
-    /// A file whose change (made, replaced, removed) could make something stale, as it
-    /// is now.
-    pub(crate) fn watch_file(&mut self, path: PathBuf) {
-        let id = file_id(&path);
-        self.watch_file_as(path, id);
+    /// Files whose change (made, replaced, removed) could make something stale, as they
+    /// are now; where their file system does not answer by `deadline` (within the bound
+    /// of [`within`]), nothing can be proved.
+    pub(crate) fn watch_files(&mut self, paths: Vec<PathBuf>, deadline: Instant) {
+        if self.valid_secs.is_none() || paths.is_empty() {
+            return;
+        }
+        let looked = paths.clone();
+        match within(deadline, move || {
+            looked.iter().map(|p| file_id(p)).collect::<Vec<_>>()
+        }) {
+            Ok(ids) => {
+                for (path, id) in paths.into_iter().zip(ids) {
+                    self.watch_file_as(path, Ok(id));
+                }
+            }
+            Err(NoAnswer) => self.impossible(),
+        }
     }
 
-    /// [`watch_file`](Self::watch_file) with the file it held when it was seen earlier
-    /// (before the scan): a change since then voids the proof.
-    pub(crate) fn watch_file_as(&mut self, path: PathBuf, id: Option<FileId>) {
+    /// A watched file with the file it held when it was [`seen`] earlier (before the
+    /// scan): a change since then voids the proof, and so does no answer then.
+    pub(crate) fn watch_file_as(&mut self, path: PathBuf, seen: Result<Option<FileId>, NoAnswer>) {
+        let Ok(id) = seen else {
+            return self.impossible();
+        };
         if !self.files.iter().any(|(p, _)| *p == path) {
             self.files.push((path, id));
         }
@@ -92,14 +145,17 @@ impl Builder {
     }
 
     /// The proof, with the files as they were seen; `None` if impossible, already
-    /// expired, or a watched file changed while the run went on (a daemon bound since:
-    /// the next start must look).
-    pub(crate) fn finish(self) -> Option<Proof> {
+    /// expired, a watched file changed while the run went on (a daemon bound since:
+    /// the next start must look), or the look at them got no answer by `deadline`
+    /// (within the bound of [`within`]).
+    pub(crate) fn finish(self, deadline: Instant) -> Option<Proof> {
         let secs = self.valid_secs.filter(|&s| s > 0)?;
-        if self.files.iter().any(|(p, id)| file_id(p) != *id) {
-            return None;
-        }
-        let here = Here::now()?;
+        let files = self.files.clone();
+        let here = within(deadline, move || {
+            let same = files.iter().all(|(p, id)| file_id(p) == *id);
+            same.then(Here::now).flatten()
+        })
+        .ok()??;
         Some(Proof {
             until: here.boot_secs + secs,
             boot_id: here.boot_id,
@@ -319,6 +375,11 @@ pub(crate) fn forget(path: &Path) {
 mod tests {
     use super::*;
 
+    /// A deadline no look at a local file reaches.
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
     fn sample() -> Proof {
         Proof {
             until: 1234,
@@ -363,23 +424,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let watched = dir.path().join("serve.sock");
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
-        let proof = b.finish().unwrap();
+        b.watch_files(vec![watched.clone()], later());
+        let proof = b.finish(later()).unwrap();
         assert!(proof.holds());
         std::fs::write(&watched, b"").unwrap();
         assert!(!proof.holds(), "a file that appeared");
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
-        let proof = b.finish().unwrap();
+        b.watch_files(vec![watched.clone()], later());
+        let proof = b.finish(later()).unwrap();
         assert!(proof.holds());
         std::fs::remove_file(&watched).unwrap();
         std::fs::write(&watched, b"").unwrap();
         assert!(!proof.holds(), "a file replaced by another");
         // A file that changed between being seen and the proof's end: no proof.
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
+        b.watch_files(vec![watched.clone()], later());
         std::fs::remove_file(&watched).unwrap();
-        assert_eq!(b.finish(), None);
+        assert_eq!(b.finish(later()), None);
         let mut expired = proof.clone();
         expired.until = 1;
         assert!(!expired.holds());
@@ -389,8 +450,8 @@ mod tests {
         // A proof made impossible, or with no time left, is none.
         let mut b = Builder::new(3600);
         b.impossible();
-        assert_eq!(b.finish(), None);
-        assert_eq!(Builder::new(0).finish(), None);
+        assert_eq!(b.finish(later()), None);
+        assert_eq!(Builder::new(0).finish(later()), None);
     }
 
     #[cfg(target_os = "linux")]
@@ -398,7 +459,7 @@ mod tests {
     fn a_proof_file_of_another_user_or_a_hard_link_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.proof");
-        let proof = Builder::new(60).finish().unwrap();
+        let proof = Builder::new(60).finish(later()).unwrap();
         write(&path, &proof);
         assert_eq!(read(&path), Some(proof.clone()));
         let link = dir.path().join("link.proof");
