@@ -35,29 +35,32 @@ const LOOK_BUDGET: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NoAnswer;
 
-/// `look` run on a thread of its own, its answer taken by `deadline` or [`LOOK_BUDGET`]
-/// from now, whichever comes first; a look still blocked then is left to finish alone.
-fn within<T: Send + 'static>(
-    deadline: Instant,
-    look: impl FnOnce() -> T + Send + Clone + 'static,
-) -> Result<T, NoAnswer> {
+/// The files at `paths` now ([`file_id`]), looked at on a thread of their own and taken
+/// by `deadline` or [`LOOK_BUDGET`] from now, whichever comes first; a look still
+/// blocked then is left to finish alone.
+fn ids_within(paths: &[PathBuf], deadline: Instant) -> Result<Vec<Option<FileId>>, NoAnswer> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
     let deadline = deadline.min(Instant::now() + LOOK_BUDGET);
-    crate::sys::bounded_each(vec![()], deadline, move |()| look())
-        .pop()
-        .flatten()
-        .ok_or(NoAnswer)
+    crate::sys::bounded_each(vec![paths.to_vec()], deadline, |paths: Vec<PathBuf>| {
+        paths.iter().map(|p| file_id(p)).collect()
+    })
+    .pop()
+    .flatten()
+    .ok_or(NoAnswer)
 }
 
-/// Whether the proof at `path` holds, looked at within the bound of [`within`].
+/// Whether the proof at `path` holds, its files looked at by `deadline` (within the
+/// bound of [`ids_within`]).
 pub(crate) fn check(path: &Path, deadline: Instant) -> Result<bool, NoAnswer> {
-    let path = path.to_owned();
-    within(deadline, move || read(&path).is_some_and(|p| p.holds()))
+    read(path).map_or(Ok(false), |p| p.holds(deadline))
 }
 
-/// The file at `path` now ([`file_id`]), looked at within the bound of [`within`].
+/// The file at `path` now, looked at by `deadline` (within the bound of [`ids_within`]).
 pub(crate) fn seen(path: &Path, deadline: Instant) -> Result<Option<FileId>, NoAnswer> {
-    let path = path.to_owned();
-    within(deadline, move || file_id(&path))
+    let ids = ids_within(std::slice::from_ref(&path.to_owned()), deadline)?;
+    Ok(ids.into_iter().next().flatten())
 }
 
 /// A file's identity: (device, inode, change time in seconds and nanoseconds); the
@@ -110,15 +113,12 @@ impl Builder {
 
     /// Files whose change (made, replaced, removed) could make something stale, as they
     /// are now; where their file system does not answer by `deadline` (within the bound
-    /// of [`within`]), nothing can be proved.
+    /// of [`ids_within`]), nothing can be proved.
     pub(crate) fn watch_files(&mut self, paths: Vec<PathBuf>, deadline: Instant) {
-        if self.valid_secs.is_none() || paths.is_empty() {
+        if self.valid_secs.is_none() {
             return;
         }
-        let looked = paths.clone();
-        match within(deadline, move || {
-            looked.iter().map(|p| file_id(p)).collect::<Vec<_>>()
-        }) {
+        match ids_within(&paths, deadline) {
             Ok(ids) => {
                 for (path, id) in paths.into_iter().zip(ids) {
                     self.watch_file_as(path, Ok(id));
@@ -147,15 +147,13 @@ impl Builder {
     /// The proof, with the files as they were seen; `None` if impossible, already
     /// expired, a watched file changed while the run went on (a daemon bound since:
     /// the next start must look), or the look at them got no answer by `deadline`
-    /// (within the bound of [`within`]).
+    /// (within the bound of [`ids_within`]).
     pub(crate) fn finish(self, deadline: Instant) -> Option<Proof> {
         let secs = self.valid_secs.filter(|&s| s > 0)?;
-        let files = self.files.clone();
-        let here = within(deadline, move || {
-            let same = files.iter().all(|(p, id)| file_id(p) == *id);
-            same.then(Here::now).flatten()
-        })
-        .ok()??;
+        if same_files(&self.files, deadline) != Ok(true) {
+            return None;
+        }
+        let here = Here::now()?;
         Some(Proof {
             until: here.boot_secs + secs,
             boot_id: here.boot_id,
@@ -218,21 +216,25 @@ fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
 
 impl Proof {
     /// Whether it still holds: same boot, before T, same mount namespace and
-    /// executable, every file as it was, every attached process still the same one
-    /// under the same parent.
-    pub(crate) fn holds(&self) -> bool {
+    /// executable, every file as it was (looked at by `deadline`, within the bound of
+    /// [`ids_within`]; no answer is no proof), every attached process still the same
+    /// one under the same parent.
+    pub(crate) fn holds(&self, deadline: Instant) -> Result<bool, NoAnswer> {
         let Some(here) = Here::now() else {
-            return false;
+            return Ok(false);
         };
-        here.boot_secs < self.until
+        let so_far = here.boot_secs < self.until
             && here.boot_id == self.boot_id
             && here.mount_ns == self.mount_ns
             && here.exe == self.exe
-            && self.files.iter().all(|(p, id)| file_id(p) == *id)
             && self
                 .attached
                 .iter()
-                .all(|&(pid, start, ppid)| still_under(pid, start, ppid))
+                .all(|&(pid, start, ppid)| still_under(pid, start, ppid));
+        if !so_far {
+            return Ok(false);
+        }
+        same_files(&self.files, deadline)
     }
 
     /// The proof as text: one fact a line, paths in hex, `end` last.
@@ -293,6 +295,14 @@ impl Proof {
         }
         (ended && proof.until > 0 && !proof.boot_id.is_empty()).then_some(proof)
     }
+}
+
+/// Whether each of `files` still holds the file it held, looked at by `deadline`
+/// (within the bound of [`ids_within`]).
+fn same_files(files: &[(PathBuf, Option<FileId>)], deadline: Instant) -> Result<bool, NoAnswer> {
+    let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+    let ids = ids_within(&paths, deadline)?;
+    Ok(files.iter().zip(ids).all(|((_, was), now)| *was == now))
 }
 
 /// Whether `pid` is still the process that started at `start`, under parent `ppid`.
@@ -426,16 +436,20 @@ mod tests {
         let mut b = Builder::new(3600);
         b.watch_files(vec![watched.clone()], later());
         let proof = b.finish(later()).unwrap();
-        assert!(proof.holds());
+        assert_eq!(proof.holds(later()), Ok(true));
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(), "a file that appeared");
+        assert_eq!(proof.holds(later()), Ok(false), "a file that appeared");
         let mut b = Builder::new(3600);
         b.watch_files(vec![watched.clone()], later());
         let proof = b.finish(later()).unwrap();
-        assert!(proof.holds());
+        assert_eq!(proof.holds(later()), Ok(true));
         std::fs::remove_file(&watched).unwrap();
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(), "a file replaced by another");
+        assert_eq!(
+            proof.holds(later()),
+            Ok(false),
+            "a file replaced by another"
+        );
         // A file that changed between being seen and the proof's end: no proof.
         let mut b = Builder::new(3600);
         b.watch_files(vec![watched.clone()], later());
@@ -443,10 +457,10 @@ mod tests {
         assert_eq!(b.finish(later()), None);
         let mut expired = proof.clone();
         expired.until = 1;
-        assert!(!expired.holds());
+        assert_eq!(expired.holds(later()), Ok(false));
         let mut other_boot = proof.clone();
         other_boot.boot_id.push('x');
-        assert!(!other_boot.holds());
+        assert_eq!(other_boot.holds(later()), Ok(false));
         // A proof made impossible, or with no time left, is none.
         let mut b = Builder::new(3600);
         b.impossible();
