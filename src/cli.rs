@@ -48,8 +48,9 @@ CLOCK_BOOTTIME), to the second, never from the process's own claims or the wall 
 Stale processes all get SIGTERM at once; those still running after --grace (default 5s) \
 get SIGKILL, and each is confirmed gone within 1s more, else it is reported as failed. \
 A process is identified by its pid and start time: on Linux it is pinned with a pidfd, \
-its start time checked again, and signalled through the pidfd; elsewhere its start time \
-is checked right before each kill(2). A reused PID is never signalled.
+its start time checked again, and signalled through the pidfd; elsewhere, and where \
+pidfds are missing or a sandbox refuses them, its start time is checked right before each \
+kill(2). A reused PID is never signalled.
 
 Never touched, whatever their age (listed as skipped, with the first reason that applies, \
 by --verbose and --json):

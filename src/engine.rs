@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::lock::{self, ReapLock};
 use crate::proof;
-use crate::reap::{self, Fate, Timing};
+use crate::reap::{self, may_signal, Fate, Timing};
 use crate::report::{lossy_argv, Failure, Outcome, ProcessReport, Reason, Report, Signal};
 use crate::scan::{Backend, Query, Scan, Source};
 use crate::select::{sockets_matter, trigger, verdict, SkipReason, Trigger, Verdict};
@@ -229,15 +229,21 @@ impl Reaper {
             Mode::Command => (None, None),
             Mode::Preflight(b) => (Some(b), b.proof.as_deref()),
         };
-        if proof_path.and_then(proof::read).is_some_and(|p| p.holds()) {
+        // The proof's looks at files are bounded by the preflight's deadline.
+        let proof_deadline = bounds.map_or_else(Instant::now, |b| b.deadline);
+        let checked = proof_path.map(|path| proof::check(path, proof_deadline));
+        if checked == Some(Ok(true)) {
             // Nothing can have become stale since the last clean scan.
             let mut report = self.report();
             report.scan_skipped = true;
             return Ok(report);
         }
         // Where a first daemon would bind, as it is before the scan: a daemon binding
-        // there during the run voids the proof this run may leave.
-        let first_daemon = proof_path.and_then(|_| self.default_socket_seen());
+        // there during the run voids the proof this run may leave. Where the proof's
+        // files did not answer, it is not waited for twice.
+        let unanswered = checked == Some(Err(proof::NoAnswer));
+        let first_daemon =
+            proof_path.and_then(|_| self.default_socket_seen(proof_deadline, unanswered));
         let backend = Backend::from_env()?;
         let mut turn = (bounds.is_none() && !self.dry_run).then(|| self.take_turn());
         if self.watch.interrupted() {
@@ -288,7 +294,8 @@ impl Reaper {
                 })
             }
         };
-        let proved = proof_path.map(|_| self.proof_of(&scan, &verdicts, first_daemon));
+        let proved =
+            proof_path.map(|_| self.proof_of(&scan, &verdicts, first_daemon, proof_deadline));
         let report = self.act(&*source, scan, verdicts, &stale, left_to_another, timing);
         if let (Some(path), Some(proved)) = (proof_path, proved) {
             // Only a run that leaves nothing stale behind proves anything.
@@ -297,7 +304,7 @@ impl Reaper {
                 Outcome::Vanished => p.reason.is_none(),
                 _ => false,
             });
-            match proved.finish().filter(|_| clean) {
+            match proved.finish(proof_deadline).filter(|_| clean) {
                 Some(proof) => proof::write(path, &proof),
                 None => proof::forget(path),
             }
@@ -306,15 +313,19 @@ impl Reaper {
     }
 
     /// The caller's default daemon socket (`$HOME/.patina/run/serve.sock`) and the file
-    /// there now, where a first daemon would bind and supersede nobody yet; `None` with
-    /// configured sockets or no `HOME`.
-    fn default_socket_seen(&self) -> Option<(PathBuf, Option<proof::FileId>)> {
+    /// there now, where a first daemon would bind and supersede nobody yet, seen by
+    /// `deadline` (not looked at when its file system is `unanswered` already); `None`
+    /// with configured sockets or no `HOME`.
+    fn default_socket_seen(&self, deadline: Instant, unanswered: bool) -> Option<FirstDaemon> {
         if self.sockets.is_some() {
             return None;
         }
         let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
         let path = PathBuf::from(home).join(socket::DEFAULT_SOCKET_TAIL.trim_start_matches('/'));
-        let seen = proof::file_id(&path);
+        let seen = match unanswered {
+            true => Err(proof::NoAnswer),
+            false => proof::seen(&path, deadline),
+        };
         Some((path, seen))
     }
 
@@ -324,7 +335,8 @@ impl Reaper {
         &self,
         scan: &Scan,
         verdicts: &[Verdict],
-        first_daemon: Option<(PathBuf, Option<proof::FileId>)>,
+        first_daemon: Option<FirstDaemon>,
+        deadline: Instant,
     ) -> proof::Builder {
         let threshold = self.threshold.as_secs();
         let mut proved = proof::Builder::new(threshold);
@@ -340,11 +352,12 @@ impl Reaper {
             proved.watch_file_as(path, seen);
         }
         let me = std::process::id();
+        let mut watched = Vec::new();
         for (p, v) in scan.processes.iter().zip(verdicts) {
             for path in p.sockets.serving.iter().chain(&p.sockets.superseded) {
-                proved.watch_file(path.clone());
+                watched.push(path.clone());
                 match crate::sys::executable_of(p.pid) {
-                    Some(exe) => proved.watch_file(exe),
+                    Some(exe) => watched.push(exe),
                     None => proved.impossible(),
                 }
             }
@@ -382,6 +395,7 @@ impl Reaper {
                 Verdict::Stale => {}
             }
         }
+        proved.watch_files(watched, deadline);
         proved
     }
 
@@ -686,6 +700,9 @@ pub(crate) struct Bounds {
 
 type Scanned = (Box<dyn Source + Send>, Scan);
 
+/// Where a first daemon would bind, and the file there before the scan.
+type FirstDaemon = (PathBuf, Result<Option<proof::FileId>, proof::NoAnswer>);
+
 /// The most the preflight waits for the process scan before `patina` goes on without it
 /// (less when its bound is shorter).
 const SCAN_BUDGET: Duration = Duration::from_millis(500);
@@ -694,19 +711,6 @@ const SCAN_BUDGET: Duration = Duration::from_millis(500);
 /// 100 ms each at least. With less left of its bound, it leaves the stale processes to
 /// the next start.
 const MIN_PREFLIGHT_REAP: Duration = Duration::from_millis(200);
-
-/// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
-/// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
-/// reported vanished by a real run, not failed.
-fn may_signal(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return true;
-    };
-    rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::PERM)
-}
 
 #[cfg(all(test, target_os = "linux"))]
 #[path = "pid_reuse_tests.rs"]

@@ -17,9 +17,14 @@
 //! trusted (not a regular file of the caller's with one link), means a scan: a forged or
 //! stale proof can only delay a cleanup, never cause a signal.
 //!
+//! Every look at those files runs on a thread of its own and gets [`LOOK_BUDGET`]: a
+//! file system that does not answer (a network home whose server is gone) means no
+//! proof, never a wait.
+//!
 //! Linux only; elsewhere every start scans.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The first line of a proof; a proof of another form is none.
 const HEADER: &str = "patina-reap proof 2";
@@ -27,6 +32,41 @@ const HEADER: &str = "patina-reap proof 2";
 /// The longest a proof is taken for: a daemon that stops listening without its socket
 /// file going, say, is seen within this time.
 const MAX_VALID_SECS: u64 = 3600;
+
+/// The most one look at the proof's files may take (less by the preflight's deadline).
+const LOOK_BUDGET: Duration = Duration::from_millis(100);
+
+/// A look at files that got no answer in time: their file system does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoAnswer;
+
+/// The files at `paths` now ([`file_id`]), looked at on a thread of their own and taken
+/// by `deadline` or [`LOOK_BUDGET`] from now, whichever comes first; a look still
+/// blocked then is left to finish alone.
+fn ids_within(paths: &[PathBuf], deadline: Instant) -> Result<Vec<Option<FileId>>, NoAnswer> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deadline = deadline.min(Instant::now() + LOOK_BUDGET);
+    crate::sys::bounded_each(vec![paths.to_vec()], deadline, |paths: Vec<PathBuf>| {
+        paths.iter().map(|p| file_id(p)).collect()
+    })
+    .pop()
+    .flatten()
+    .ok_or(NoAnswer)
+}
+
+/// Whether the proof at `path` holds, its files looked at by `deadline` (within the
+/// bound of [`ids_within`]).
+pub(crate) fn check(path: &Path, deadline: Instant) -> Result<bool, NoAnswer> {
+    read(path).map_or(Ok(false), |p| p.holds(deadline))
+}
+
+/// The file at `path` now, looked at by `deadline` (within the bound of [`ids_within`]).
+pub(crate) fn seen(path: &Path, deadline: Instant) -> Result<Option<FileId>, NoAnswer> {
+    let ids = ids_within(std::slice::from_ref(&path.to_owned()), deadline)?;
+    Ok(ids.into_iter().next().flatten())
+}
 
 /// A file's identity: (device, inode, change time in seconds and nanoseconds); the
 /// change time tells a new file that got a freed inode number from the old one.
@@ -75,16 +115,29 @@ impl Builder {
         self.valid_secs = self.valid_secs.map(|v| v.min(secs));
     }
 
-    /// A file whose change (made, replaced, removed) could make something stale, as it
-    /// is now.
-    pub(crate) fn watch_file(&mut self, path: PathBuf) {
-        let id = file_id(&path);
-        self.watch_file_as(path, id);
+    /// Files whose change (made, replaced, removed) could make something stale, as they
+    /// are now; where their file system does not answer by `deadline` (within the bound
+    /// of [`ids_within`]), nothing can be proved.
+    pub(crate) fn watch_files(&mut self, paths: Vec<PathBuf>, deadline: Instant) {
+        if self.valid_secs.is_none() {
+            return;
+        }
+        match ids_within(&paths, deadline) {
+            Ok(ids) => {
+                for (path, id) in paths.into_iter().zip(ids) {
+                    self.watch_file_as(path, Ok(id));
+                }
+            }
+            Err(NoAnswer) => self.impossible(),
+        }
     }
 
-    /// [`watch_file`](Self::watch_file) with the file it held when it was seen earlier
-    /// (before the scan): a change since then voids the proof.
-    pub(crate) fn watch_file_as(&mut self, path: PathBuf, id: Option<FileId>) {
+    /// A watched file with the file it held when it was [`seen`] earlier (before the
+    /// scan): a change since then voids the proof, and so does no answer then.
+    pub(crate) fn watch_file_as(&mut self, path: PathBuf, seen: Result<Option<FileId>, NoAnswer>) {
+        let Ok(id) = seen else {
+            return self.impossible();
+        };
         if !self.files.iter().any(|(p, _)| *p == path) {
             self.files.push((path, id));
         }
@@ -96,11 +149,12 @@ impl Builder {
     }
 
     /// The proof, with the files as they were seen and the executable that made it;
-    /// `None` if impossible, already expired, or a watched file changed while the run
-    /// went on (a daemon bound since: the next start must look).
-    pub(crate) fn finish(mut self) -> Option<Proof> {
+    /// `None` if impossible, already expired, a watched file changed while the run went
+    /// on (a daemon bound since: the next start must look), or the look at them got no
+    /// answer by `deadline` (within the bound of [`ids_within`]).
+    pub(crate) fn finish(mut self, deadline: Instant) -> Option<Proof> {
         let secs = self.valid_secs.filter(|&s| s > 0)?;
-        if self.files.iter().any(|(p, id)| file_id(p) != *id) {
+        if same_files(&self.files, deadline) != Ok(true) {
             return None;
         }
         let here = Here::now()?;
@@ -182,20 +236,24 @@ fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
 
 impl Proof {
     /// Whether it still holds: same boot, before T, same mount namespace, every file as
-    /// it was (the executable that made it included), every attached process still the
-    /// same one under the same parent.
-    pub(crate) fn holds(&self) -> bool {
+    /// it was (the executable that made it included; looked at by `deadline`, within
+    /// the bound of [`ids_within`]; no answer is no proof), every attached process still
+    /// the same one under the same parent.
+    pub(crate) fn holds(&self, deadline: Instant) -> Result<bool, NoAnswer> {
         let Some(here) = Here::now() else {
-            return false;
+            return Ok(false);
         };
-        here.boot_secs < self.until
+        let so_far = here.boot_secs < self.until
             && here.boot_id == self.boot_id
             && here.mount_ns == self.mount_ns
-            && self.files.iter().all(|(p, id)| file_id(p) == *id)
             && self
                 .attached
                 .iter()
-                .all(|&(pid, start, ppid)| still_under(pid, start, ppid))
+                .all(|&(pid, start, ppid)| still_under(pid, start, ppid));
+        if !so_far {
+            return Ok(false);
+        }
+        same_files(&self.files, deadline)
     }
 
     /// The proof as text: one fact a line, paths in hex, `end` last.
@@ -255,6 +313,14 @@ impl Proof {
         }
         (ended && proof.until > 0 && !proof.boot_id.is_empty()).then_some(proof)
     }
+}
+
+/// Whether each of `files` still holds the file it held, looked at by `deadline`
+/// (within the bound of [`ids_within`]).
+fn same_files(files: &[(PathBuf, Option<FileId>)], deadline: Instant) -> Result<bool, NoAnswer> {
+    let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+    let ids = ids_within(&paths, deadline)?;
+    Ok(files.iter().zip(ids).all(|((_, was), now)| *was == now))
 }
 
 /// Whether `pid` is still the process that started at `start`, under parent `ppid`.
@@ -337,6 +403,12 @@ pub(crate) fn forget(path: &Path) {
 mod tests {
     use super::*;
 
+    /// A deadline no look at a local file reaches.
+    #[cfg(target_os = "linux")]
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
     fn sample() -> Proof {
         Proof {
             until: 1234,
@@ -384,43 +456,47 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let watched = dir.path().join("serve.sock");
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
-        let proof = b.finish().unwrap();
-        assert!(proof.holds());
+        b.watch_files(vec![watched.clone()], later());
+        let proof = b.finish(later()).unwrap();
+        assert_eq!(proof.holds(later()), Ok(true));
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(), "a file that appeared");
+        assert_eq!(proof.holds(later()), Ok(false), "a file that appeared");
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
-        let proof = b.finish().unwrap();
-        assert!(proof.holds());
+        b.watch_files(vec![watched.clone()], later());
+        let proof = b.finish(later()).unwrap();
+        assert_eq!(proof.holds(later()), Ok(true));
         std::fs::remove_file(&watched).unwrap();
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(), "a file replaced by another");
+        assert_eq!(
+            proof.holds(later()),
+            Ok(false),
+            "a file replaced by another"
+        );
         // A file that changed between being seen and the proof's end: no proof.
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
+        b.watch_files(vec![watched.clone()], later());
         std::fs::remove_file(&watched).unwrap();
-        assert_eq!(b.finish(), None);
+        assert_eq!(b.finish(later()), None);
         let mut expired = proof.clone();
         expired.until = 1;
-        assert!(!expired.holds());
+        assert_eq!(expired.holds(later()), Ok(false));
         let mut other_boot = proof.clone();
         other_boot.boot_id.push('x');
-        assert!(!other_boot.holds());
+        assert_eq!(other_boot.holds(later()), Ok(false));
         // A proof made impossible, or with no time left, is none.
         let mut b = Builder::new(3600);
         b.impossible();
-        assert_eq!(b.finish(), None);
-        assert_eq!(Builder::new(0).finish(), None);
+        assert_eq!(b.finish(later()), None);
+        assert_eq!(Builder::new(0).finish(later()), None);
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn a_proof_holds_for_any_reader_until_the_executable_that_made_it_changes() {
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
-        let proof = Builder::new(3600).finish().unwrap();
+        let proof = Builder::new(3600).finish(later()).unwrap();
         assert_eq!(proof.files, vec![(exe.clone(), file_id(&exe))]);
-        assert!(proof.holds());
+        assert_eq!(proof.holds(later()), Ok(true));
         // Made by another program (`patina-reap --preflight`, read here as by `patina`
         // linking the library): it holds all the same, until that program is upgraded.
         let dir = tempfile::tempdir().unwrap();
@@ -428,10 +504,10 @@ mod tests {
         std::fs::write(&maker, b"v1").unwrap();
         let mut theirs = proof.clone();
         theirs.files = vec![(maker.clone(), file_id(&maker))];
-        assert!(theirs.holds());
+        assert_eq!(theirs.holds(later()), Ok(true));
         std::fs::write(dir.path().join("new"), b"v2").unwrap();
         std::fs::rename(dir.path().join("new"), &maker).unwrap();
-        assert!(!theirs.holds(), "the maker was upgraded");
+        assert_eq!(theirs.holds(later()), Ok(false), "the maker was upgraded");
     }
 
     #[cfg(target_os = "linux")]
@@ -439,7 +515,7 @@ mod tests {
     fn a_proof_file_of_another_user_or_a_hard_link_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.proof");
-        let proof = Builder::new(60).finish().unwrap();
+        let proof = Builder::new(60).finish(later()).unwrap();
         write(&path, &proof);
         assert_eq!(read(&path), Some(proof.clone()));
         let link = dir.path().join("link.proof");

@@ -82,10 +82,10 @@ pub enum Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Failure {
-    /// A dry run found that this caller may not signal it (EPERM: another user's, without
-    /// root or CAP_KILL).
+    /// The kernel does not let this caller signal it (kill(2) says EPERM: another
+    /// user's, without root or CAP_KILL), as a dry run or a real run found.
     NotPermitted,
-    /// Sending `signal` failed with this errno (EPERM: another user's process).
+    /// Sending `signal` failed with this errno.
     Signal {
         /// The signal that could not be sent.
         signal: Signal,

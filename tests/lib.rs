@@ -26,6 +26,8 @@ mod proofs;
 mod ps;
 mod reaping;
 mod safety;
+#[cfg(target_os = "linux")]
+mod sandboxes;
 mod scale;
 #[cfg(target_os = "linux")]
 mod trust;
