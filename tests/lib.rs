@@ -25,6 +25,8 @@ mod proofs;
 mod ps;
 mod reaping;
 mod safety;
+#[cfg(target_os = "linux")]
+mod sandboxes;
 mod scale;
 #[cfg(target_os = "linux")]
 mod trust;

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod seccomp;
+
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -31,46 +34,49 @@ pub fn test_tmp() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// The test sleeper (`tests/common/sleeper.rs`), built once with rustc into a cache that
-/// every uid can read, keyed by its source so concurrent runs share it safely. A user
-/// who cannot write the shared cache (it is another's) builds into one of their own.
+/// The test sleeper (`tests/common/sleeper.rs`), built once (see [`rustc_built`]).
 pub fn sleeper() -> &'static Path {
     static SLEEPER: OnceLock<PathBuf> = OnceLock::new();
-    SLEEPER.get_or_init(|| {
-        let source = include_str!("sleeper.rs");
-        let mut hash = std::collections::hash_map::DefaultHasher::new();
-        source.hash(&mut hash);
-        let file = format!("sleeper-{:016x}", hash.finish());
-        let shared = test_tmp().join("patina-reap-test-sleeper");
-        if shared.join(&file).exists() {
-            return shared.join(&file);
-        }
-        let uid = rustix::process::geteuid().as_raw();
-        let own = test_tmp().join(format!("patina-reap-test-sleeper-{uid}"));
-        let dir = [shared, own]
-            .into_iter()
-            .find(|dir| {
-                std::fs::create_dir_all(dir).is_ok()
-                    && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).is_ok()
-            })
-            .expect("a directory for the test sleeper under target/tmp");
-        let bin = dir.join(&file);
-        if !bin.exists() {
-            let src = dir.join(format!("sleeper-{}.rs", std::process::id()));
-            std::fs::write(&src, source).unwrap();
-            let tmp = dir.join(format!("sleeper-{}.tmp", std::process::id()));
-            let status = Command::new("rustc")
-                .args(["-O", "--edition", "2021", "-o"])
-                .arg(&tmp)
-                .arg(&src)
-                .status()
-                .expect("run rustc to build the test sleeper");
-            assert!(status.success(), "building the test sleeper failed");
-            std::fs::rename(&tmp, &bin).unwrap();
-            let _ = std::fs::remove_file(&src);
-        }
-        bin
-    })
+    SLEEPER.get_or_init(|| rustc_built("sleeper", include_str!("sleeper.rs")))
+}
+
+/// A test program of one source file with no dependencies, built with rustc into a
+/// cache that every uid can read, keyed by its source so concurrent runs share it
+/// safely. A user who cannot write the shared cache (it is another's) builds into one
+/// of their own. `stem` names the program and its cache.
+pub fn rustc_built(stem: &str, source: &str) -> PathBuf {
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut hash);
+    let file = format!("{stem}-{:016x}", hash.finish());
+    let shared = test_tmp().join(format!("patina-reap-test-{stem}"));
+    if shared.join(&file).exists() {
+        return shared.join(&file);
+    }
+    let uid = rustix::process::geteuid().as_raw();
+    let own = test_tmp().join(format!("patina-reap-test-{stem}-{uid}"));
+    let dir = [shared, own]
+        .into_iter()
+        .find(|dir| {
+            std::fs::create_dir_all(dir).is_ok()
+                && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).is_ok()
+        })
+        .unwrap_or_else(|| panic!("a directory for the test {stem} under target/tmp"));
+    let bin = dir.join(&file);
+    if !bin.exists() {
+        let src = dir.join(format!("{stem}-{}.rs", std::process::id()));
+        std::fs::write(&src, source).unwrap();
+        let tmp = dir.join(format!("{stem}-{}.tmp", std::process::id()));
+        let status = Command::new("rustc")
+            .args(["-O", "--edition", "2021", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .unwrap_or_else(|e| panic!("run rustc to build the test {stem}: {e}"));
+        assert!(status.success(), "building the test {stem} failed");
+        std::fs::rename(&tmp, &bin).unwrap();
+        let _ = std::fs::remove_file(&src);
+    }
+    bin
 }
 
 /// Say why a test (or part of one) checked nothing. Written straight to the process's
