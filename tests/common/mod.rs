@@ -5,6 +5,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod seccomp;
+pub mod users;
 
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::PermissionsExt;
@@ -199,10 +200,17 @@ impl Sandbox {
             .trim()
             .parse()
             .expect("the launcher prints a pid");
+        self.track(pid);
+        pid
+    }
+
+    /// Take `pid`, an orphan this test started some other way (a launcher that lives
+    /// on), into the sandbox: checked to be adopted, killed (by pid and start time) on
+    /// drop.
+    pub fn track(&mut self, pid: u32) {
         let id = identity(pid).expect("the orphan is gone at once");
         self.orphans.push((pid, id));
         assert_adopted(pid);
-        pid
     }
 
     /// A sleeper named exactly this sandbox's name; an orphan.
@@ -377,6 +385,19 @@ pub fn assert_adopted(pid: u32) {
     );
 }
 
+/// Wait (bounded) until something is at `path` (a symlink counts).
+pub fn wait_for_path(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::symlink_metadata(path).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Wait (bounded) until `path` holds a pid, and return it.
 pub fn read_pid(path: &Path) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -514,6 +535,16 @@ pub fn patina_for_namespace() -> Option<String> {
 /// the default name `patina` can be used without any risk to the machine's processes.
 /// `None` (with the reason printed) where such a namespace cannot be made (not root).
 pub fn in_pid_namespace(script: &str) -> Option<Output> {
+    in_pid_namespace_with(&[], script)
+}
+
+/// [`in_pid_namespace`], also in a private network namespace: the Unix sockets made
+/// there are in no other reaper's table of listeners.
+pub fn in_pid_and_network_namespace(script: &str) -> Option<Output> {
+    in_pid_namespace_with(&["--net"], script)
+}
+
+fn in_pid_namespace_with(more: &[&str], script: &str) -> Option<Output> {
     let unshare = match pid_namespace_tool() {
         Ok(unshare) => unshare,
         Err(why) => {
@@ -525,7 +556,9 @@ pub fn in_pid_namespace(script: &str) -> Option<Output> {
     // namespaces use the same name, patina.
     let tmp = tempfile::tempdir_in(test_tmp()).unwrap();
     let out = Command::new(unshare)
-        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
+        .args(["--pid", "--fork", "--mount-proc"])
+        .args(more)
+        .args(["sh", "-c", script])
         .env_remove("PATINA_REAP_THRESHOLD")
         .env("TMPDIR", tmp.path())
         .env("XDG_RUNTIME_DIR", tmp.path())
@@ -534,6 +567,47 @@ pub fn in_pid_namespace(script: &str) -> Option<Output> {
         .output()
         .expect("run unshare");
     Some(out)
+}
+
+/// A command that runs `script` with `sh` (its arguments to be added) in a private
+/// network namespace, where the Unix sockets it makes are in no other reaper's table of
+/// listeners: as root, or for another user inside a user namespace that maps only his
+/// own uid (the same uid, no privilege). `None` (with the reason printed) where that
+/// cannot be done.
+pub fn in_private_network(script: &str) -> Option<Command> {
+    static HOW: OnceLock<Result<Vec<&'static str>, &'static str>> = OnceLock::new();
+    let how = HOW.get_or_init(|| {
+        let unshare = find_tool("unshare").ok_or("unshare(1) is not installed")?;
+        let args = if is_root() {
+            vec!["--net"]
+        } else {
+            vec!["--user", "--map-current-user", "--net"]
+        };
+        let works = Command::new(&unshare)
+            .args(&args)
+            .arg("true")
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !works {
+            return Err("cannot make a private network namespace here");
+        }
+        Ok(args)
+    });
+    let args = match how {
+        Ok(args) => args,
+        Err(why) => {
+            skip(why);
+            return None;
+        }
+    };
+    let mut cmd = Command::new(find_tool("unshare")?);
+    cmd.args(args)
+        .args(["sh", "-c", script, "sh"])
+        .env_remove("PATINA_REAP_THRESHOLD")
+        .stdin(Stdio::null())
+        .process_group(0);
+    Some(cmd)
 }
 
 /// The `key=value` lines a namespace script printed.
