@@ -569,45 +569,103 @@ fn in_pid_namespace_with(more: &[&str], script: &str) -> Option<Output> {
     Some(out)
 }
 
-/// A command that runs `script` with `sh` (its arguments to be added) in a private
-/// network namespace, where the Unix sockets it makes are in no other reaper's table of
-/// listeners: as root, or for another user inside a user namespace that maps only his
-/// own uid (the same uid, no privilege). `None` (with the reason printed) where that
-/// cannot be done.
-pub fn in_private_network(script: &str) -> Option<Command> {
-    static HOW: OnceLock<Result<Vec<&'static str>, &'static str>> = OnceLock::new();
-    let how = HOW.get_or_init(|| {
-        let unshare = find_tool("unshare").ok_or("unshare(1) is not installed")?;
-        let args = if is_root() {
-            vec!["--net"]
-        } else {
-            vec!["--user", "--map-current-user", "--net"]
-        };
-        let works = Command::new(&unshare)
-            .args(&args)
-            .arg("true")
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !works {
-            return Err("cannot make a private network namespace here");
-        }
-        Ok(args)
-    });
-    let args = match how {
-        Ok(args) => args,
-        Err(why) => {
-            skip(why);
+/// A private network namespace, held open by a process of the test's (killed on drop):
+/// the Unix sockets made in it are in no other reaper's table of listeners (the
+/// kernel's socket diagnostics and /proc/net/unix are per network namespace), and a
+/// reaper run in it sees none of the machine's. Root makes it as it is; another user
+/// inside a user namespace that maps only his own uid (the same uid, no privilege).
+pub struct PrivateNetwork {
+    holder: Child,
+    nsenter: PathBuf,
+    enter: &'static [&'static str],
+}
+
+impl PrivateNetwork {
+    /// `None` (with the reason printed) where such a namespace cannot be made.
+    pub fn new() -> Option<Self> {
+        let (Some(unshare), Some(nsenter)) = (find_tool("unshare"), find_tool("nsenter")) else {
+            skip("unshare(1) or nsenter(1) is not installed");
             return None;
+        };
+        let (make, enter): (&[&str], &'static [&'static str]) = if is_root() {
+            (&["--net"], &["--net"])
+        } else {
+            (
+                &["--user", "--map-current-user", "--net"],
+                &["--user", "--net", "--preserve-credentials"],
+            )
+        };
+        let mut holder = Command::new(unshare)
+            .args(make)
+            .arg(sleeper())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("run unshare");
+        // Ready once the sleeper runs: unshare(1) has made the namespaces (and the
+        // user namespace's uid map) before it execs it.
+        use std::os::unix::ffi::OsStrExt;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while argv0_of(holder.id()).as_deref() != Some(sleeper().as_os_str().as_bytes()) {
+            if !matches!(holder.try_wait(), Ok(None)) {
+                skip("cannot make a private network namespace here");
+                return None;
+            }
+            assert!(Instant::now() < deadline, "the namespace never got ready");
+            std::thread::sleep(Duration::from_millis(5));
         }
-    };
-    let mut cmd = Command::new(find_tool("unshare")?);
-    cmd.args(args)
-        .args(["sh", "-c", script, "sh"])
-        .env_remove("PATINA_REAP_THRESHOLD")
-        .stdin(Stdio::null())
-        .process_group(0);
-    Some(cmd)
+        Some(Self {
+            holder,
+            nsenter,
+            enter,
+        })
+    }
+
+    /// `cmd` (its program, arguments, environment changes and directory) run in the
+    /// namespace. What a `Command` does not tell back (`arg0`, uid, stdio, process
+    /// group) is not carried over: set those on the result.
+    pub fn wrap(&self, cmd: &Command) -> Command {
+        let mut wrapped = Command::new(&self.nsenter);
+        wrapped
+            .arg(format!("--target={}", self.holder.id()))
+            .args(self.enter)
+            .arg("--")
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        carry_environment(cmd, &mut wrapped);
+        wrapped
+    }
+}
+
+impl Drop for PrivateNetwork {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// Give `to` the environment changes and directory of `from`.
+pub fn carry_environment(from: &Command, to: &mut Command) {
+    for (key, value) in from.get_envs() {
+        match value {
+            Some(value) => to.env(key, value),
+            None => to.env_remove(key),
+        };
+    }
+    if let Some(dir) = from.get_current_dir() {
+        to.current_dir(dir);
+    }
+}
+
+/// A command that starts the sleeper link `program` (argv[0] its path) as an orphan and
+/// prints its pid, for [`Sandbox::spawn_launched`]: [`orphan_command`] without `arg0`,
+/// so that it can be wrapped (in a namespace, as another user).
+pub fn launcher(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env("SLEEPER_LAUNCH", program);
+    cmd
 }
 
 /// The `key=value` lines a namespace script printed.

@@ -76,6 +76,21 @@ pub fn spawn_as(
     sb.spawn_launched(cmd)
 }
 
+/// `cmd` (its program, arguments, environment changes and directory) run as `user`,
+/// through setpriv(1) (root only): to be wrapped further, where `uid()` would apply to
+/// the outermost program.
+pub fn setpriv_as(user: User, cmd: &Command) -> Command {
+    let mut wrapped = Command::new(super::which("setpriv"));
+    wrapped
+        .arg(format!("--reuid={}", user.uid))
+        .arg(format!("--regid={}", user.uid))
+        .arg("--clear-groups")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    super::carry_environment(cmd, &mut wrapped);
+    wrapped
+}
+
 /// Run `cmd` (its program, arguments and environment) as root in a private mount
 /// namespace whose /etc/passwd is `passwd`, with the sandbox's temporary directory.
 /// `None` (with the reason printed) where that cannot be done.
@@ -85,12 +100,7 @@ pub fn with_passwd(sb: &Sandbox, passwd: &str, cmd: &Command) -> Option<Output> 
     let file = sb.dir.path().join("passwd");
     std::fs::write(&file, passwd).unwrap();
     run.arg(&file).arg(cmd.get_program()).args(cmd.get_args());
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(value) => run.env(key, value),
-            None => run.env_remove(key),
-        };
-    }
+    super::carry_environment(cmd, &mut run);
     sb.private_tmp(&mut run);
     let out = run.output().unwrap();
     if out.status.code() == Some(99) {
