@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The cost of a flood of daemon-named listeners: N listeners named
 # `…/.patina/run/serve.sock`, each under a home of its own (as a test suite with many
-# temporary HOMEs makes them), and as many abstract ones, held by a few helper
-# processes. Beside them one old `patina mother start` serves its socket. Measured:
+# temporary HOMEs makes them), and as many abstract ones, held by a few processes of
+# their own. Beside them one old `patina mother start` serves its socket. Measured:
 #   - the preflight (`patina status` of examples/patina.rs, threshold 1s, a fresh
 #     runtime directory each run so that it scans): wall time and peak RSS;
 #   - root's `patina-reap --all-users --dry-run --json --threshold 1s`: wall time, peak
@@ -56,7 +56,7 @@ echo "$(uname -sr), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg
 for n in "${counts[@]}"; do
   d=$(mktemp -d "$base/run.XXXX")
   mkdir -p "$d/f" "$d/home"
-  # The helpers hold the listeners under a name of their own, not patina.
+  # The listeners are held under a program name of their own, not patina.
   ln "$sleeper" "$d/flood"
   flooders=()
   i=0

@@ -99,7 +99,7 @@ fn root_never_reaches_through_bobs_mount(sb: &mut Sandbox, target: &Path, log: &
     wait_for_path(&socket);
     // He cannot reach `target`: its directory is closed to him, or the socket is. Root
     // hands him a detached copy of its mount (open_tree) on stdin, as a privileged
-    // helper could; he attaches it over his socket with move_mount, which needs only
+    // service could; he attaches it over his socket with move_mount, which needs only
     // CAP_SYS_ADMIN in his own user namespace. A bind mount from a path (or an fd of
     // root's through /proc/self/fd) is refused there: the source must be a mount of his
     // namespace, or a detached one.
@@ -131,7 +131,7 @@ SLEEPER_LAUNCH="$3" "$3" 1000"#;
         ));
         return;
     }
-    // What the issue describes: his own connection is refused.
+    // His own connection is refused (EACCES).
     assert_eq!(field(&text, "connect"), "13", "{text}");
     let old: u32 = text
         .lines()
@@ -218,8 +218,8 @@ fn root_never_connects_to_another_users_daemon_a_user_mounted_over_his_daemon_so
 }
 
 // Without the socket diagnostics: keep what may serve, connect to nobody. Each case
-// runs in a private network namespace: a reaper without them sees every daemon-named
-// socket in its table, and today's would have connected to the whole machine's.
+// runs in a private network namespace: without them a reaper's table of listeners
+// names every daemon socket of its network namespace, the machine's included.
 
 /// The sandbox's sleeper started as an orphan in `net` (as `user` if given), with
 /// `args` and `env`.
