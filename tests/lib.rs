@@ -30,5 +30,7 @@ mod safety;
 mod sandboxes;
 mod scale;
 #[cfg(target_os = "linux")]
+mod serving;
+#[cfg(target_os = "linux")]
 mod trust;
 mod waiting;
