@@ -10,10 +10,15 @@
 #                   commands alike; medians are over all R*N runs of a command.
 #   BENCH_BEFORE=BIN also time `BIN --dry-run` (another build of patina-reap, say the
 #                   previous commit's) in the same rounds, for a before/after ratio.
+#   BENCH_YOUNG_EVERY=K  one in every K extra processes is a young `patina` that the
+#                   kernel knows by that name too (the sleeper linked as `patina`), in
+#                   place of the mix's `exec -a patina` ones: K=20 makes 5% of them
+#                   young patina processes, each of which the dry run must look at.
 #
 # The extra processes are a mix: plain sleepers, lookalikes that mention patina only in
 # later arguments or in a longer name, and a few young processes named exactly `patina`
-# (which the dry run leaves alone: they are younger than 24h). Nothing is ever signalled
+# (one in 250, started with `exec -a patina`, so their kernel name is the sleeper's),
+# which the dry run leaves alone: they are younger than 24h. Nothing is ever signalled
 # except the processes this script started, by PID, on exit or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +27,7 @@ counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(0 1000 5000)
 rounds=${BENCH_ROUNDS:-8}
 runs=${BENCH_RUNS:-10}
+young_every=${BENCH_YOUNG_EVERY:-0}
 out=target/bench
 mkdir -p "$out"
 
@@ -52,6 +58,8 @@ sleeper=$out/sleeper
 if [ ! -x "$sleeper" ] || [ tests/common/sleeper.rs -nt "$sleeper" ]; then
   rustc -O --edition 2021 -o "$sleeper" tests/common/sleeper.rs
 fi
+# The sleeper under the name `patina`: a hard link, so that the kernel's name is too.
+ln -f "$sleeper" "$out/patina"
 
 started=()
 young_patina=()
@@ -71,6 +79,13 @@ trap 'exit 143' TERM HUP
 start_up_to() {
   local i=${#started[@]}
   while [ "$i" -lt "$1" ]; do
+    if [ "$young_every" -gt 0 ] && [ $((i % young_every)) -eq $((young_every - 1)) ]; then
+      "$out/patina" serve --test &
+      young_patina+=($!)
+      started+=($!)
+      i=$((i + 1))
+      continue
+    fi
     case $((i % 10)) in
       0 | 1 | 2 | 3) exec -a sleep "$sleeper" 900 & ;;
       4) exec -a vim "$sleeper" /home/u/src/patina/src/main.rs & ;;
@@ -80,7 +95,7 @@ start_up_to() {
       8) exec -a /opt/patina/bin/serve "$sleeper" & ;;
       9)
         # One real (young) patina in every 250 extra processes.
-        if [ $((i % 250)) -eq 9 ]; then
+        if [ $((i % 250)) -eq 9 ] && [ "$young_every" -eq 0 ]; then
           exec -a patina "$sleeper" serve --test &
           young_patina+=($!)
         else
@@ -130,6 +145,10 @@ for n in "${counts[@]}"; do
   for pid in "${young_patina[@]}"; do
     kill -0 "$pid" || { echo "bench.sh: young patina $pid is gone" >&2; exit 1; }
   done
+  if [ "$young" -lt ${#young_patina[@]} ]; then
+    echo "bench.sh: --dry-run --json saw $young young patina of ${#young_patina[@]}" >&2
+    exit 1
+  fi
 
   before=()
   if [ -n "${BENCH_BEFORE:-}" ]; then
@@ -149,7 +168,9 @@ for n in "${counts[@]}"; do
   rss_reaper=$(peak_rss "$reaper" --dry-run)
   rss_floor=$(peak_rss "$floor")
   {
-    echo "## $n extra processes ($procs in /proc; $young young patina seen by --dry-run --json)"
+    mix="one \`exec -a patina\` in 250"
+    [ "$young_every" -eq 0 ] || mix="one young \`patina\` (its kernel name too) in $young_every"
+    echo "## $n extra processes ($procs in /proc; $mix; $young young patina seen by --dry-run --json)"
     echo
     echo "| command | median ms | IQR ms | × floor | × patina-reap |"
     echo "|---|---:|---:|---:|---:|"
