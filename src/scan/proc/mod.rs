@@ -5,7 +5,10 @@
 //! owner, a cheap first filter by uid), `status` (the exact effective uid, the PID
 //! namespace), `cmdline` (in full only for those whose program name matched), `exe` only
 //! when argv[0] holds white space, and one more read of the still open `stat` for a
-//! match, which proves that everything read belongs to the process first seen.
+//! match, which proves that everything read belongs to the process first seen. A young
+//! process whose kernel name could be one of the names is read that far only when it
+//! holds a socket (its descriptors' links, `fd/`, read after the fstat): only a socket
+//! can make it stale.
 //!
 //! The parsers of what is read, and the name matching that needs nothing more, are in
 //! [`parse`].
@@ -33,6 +36,10 @@ const STAT_BUF: usize = 1024;
 const CMDLINE_PEEK: usize = 4096;
 /// Far more than any `/proc/PID/status` (about 1.5 KiB).
 const STATUS_LIMIT: usize = 64 * 1024;
+/// The most descriptors of a young process [`holds_socket`] reads the links of; a
+/// process with more is read in full and left to the socket lookup, which is bounded in
+/// time.
+const FD_PEEK: usize = 256;
 
 /// Whether `/proc/self` names this process: a `/proc` mounted for another PID namespace
 /// (`unshare --pid --fork` without `--mount-proc`) lists processes by numbers that
@@ -372,6 +379,8 @@ struct Scratch {
     status: Vec<u8>,
     check: Vec<u8>,
     parent: Vec<u8>,
+    /// The listing of a descriptor table.
+    fds: Vec<u8>,
     /// This process's mount namespace and root, read at the first match.
     own: Option<Place>,
     /// The role of a parent outside this PID namespace, told at the first such process.
@@ -385,6 +394,7 @@ impl Scratch {
             status: Vec::new(),
             check: Vec::new(),
             parent: Vec::new(),
+            fds: Vec::with_capacity(8 * 1024),
             own: None,
             no_parent: None,
         }
@@ -452,6 +462,45 @@ fn read_name<'n>(
     Some((name, raw))
 }
 
+/// Whether `pid` holds a socket among its descriptors (the links in `/proc/PID/fd`):
+/// `Some(false)` only when all of them were read and none is a socket. `None` when that
+/// cannot be told cheaply: the table cannot be read (another user's process, a
+/// non-dumpable one) or holds more than [`FD_PEEK`] descriptors. Not for a process whose
+/// main thread exited while others run: its own table shows nothing. `buf` is for the
+/// listing.
+fn holds_socket(proc_dir: impl AsFd, pid: &[u8], buf: &mut Vec<u8>) -> Option<bool> {
+    let path = ProcPath::new(pid, b"fd")?;
+    let fds = fs::openat(
+        proc_dir,
+        path.as_cstr(),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut entries = RawDir::new(&fds, buf.spare_capacity_mut());
+    let mut link = [0u8; 64];
+    let mut seen = 0;
+    while let Some(entry) = entries.next() {
+        let entry = entry.ok()?;
+        let name = entry.file_name();
+        if name.to_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        seen += 1;
+        if seen > FD_PEEK {
+            return None;
+        }
+        // A descriptor closed since the listing is simply not there.
+        let Ok(len) = fs::readlinkat_raw(&fds, name, &mut link[..]) else {
+            continue;
+        };
+        if crate::socket::socket_inode(&link[..len.min(link.len())]).is_some() {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 /// Whether the process whose `stat` is open is still the one first seen: its open stat
 /// can be read again and names the same start.
 fn still_the_same(stat_fd: &OwnedFd, start_ticks: u64, buf: &mut Vec<u8>) -> bool {
@@ -461,11 +510,11 @@ fn still_the_same(stat_fd: &OwnedFd, start_ticks: u64, buf: &mut Vec<u8>) -> boo
 }
 
 impl ProcSource {
-    /// The record of a process that passed the cheap filters, if it is `query`'s: owned
-    /// by its user and answering to one of its names. Its stat file stays open: read
-    /// again at the end, it proves that the process is still the one first seen, so that
-    /// every file read by path in between (status, cmdline, exe) was its own even if the
-    /// pid is reused.
+    /// The record of a process that passed the cheap filters (its owner among them), if
+    /// it is `query`'s: run by its user and answering to one of its names. Its stat file
+    /// stays open: read again at the end, it proves that the process is still the one
+    /// first seen, so that every file read by path in between (status, cmdline, exe) was
+    /// its own even if the pid is reused.
     fn read_candidate(
         &self,
         proc_dir: &OwnedFd,
@@ -474,9 +523,6 @@ impl ProcSource {
         scratch: &mut Scratch,
     ) -> Option<Process> {
         let (pid_bytes, stat) = (candidate.pid_bytes, candidate.stat);
-        if !owner_may_be(&candidate.stat_fd, query.uid) {
-            return None;
-        }
         let (name, raw) = read_name(
             proc_dir,
             pid_bytes,
@@ -551,12 +597,27 @@ impl Source for ProcSource {
                 continue;
             }
             let age_secs = now.saturating_sub(stat.start_ticks) / hz;
-            // A young process can be stale only if it is superseded or replaced, which
-            // is looked at only when its kernel name could be one of the names.
+            // A young process can be stale only if it is superseded on a daemon socket
+            // or a replaced listener, which is looked at only when its kernel name could
+            // be one of the names and it holds a socket at all.
             let young = age_secs < query.min_age_secs;
-            if young && !comm_may_match(query.names, stat.comm) {
+            let mut leave_unread = || {
                 let left = query.min_age_secs - age_secs;
                 unread_young_secs = Some(unread_young_secs.map_or(left, |s: u64| s.min(left)));
+            };
+            if young && !comm_may_match(query.names, stat.comm) {
+                leave_unread();
+                continue;
+            }
+            if !owner_may_be(&stat_fd, query.uid) {
+                continue;
+            }
+            // A main thread that exited while others run shows no descriptors of theirs.
+            if young
+                && !stat.live_threads()
+                && holds_socket(&proc_dir, pid_bytes, &mut scratch.fds) == Some(false)
+            {
+                leave_unread();
                 continue;
             }
             let candidate = Candidate {
@@ -698,6 +759,44 @@ mod tests {
             out.push(c);
         }
         out.as_os_str().as_bytes().to_vec()
+    }
+
+    #[test]
+    fn a_socket_among_the_descriptors_is_found_and_none_is_told_only_of_a_whole_table() {
+        use std::process::{Command, Stdio};
+        let proc_dir = ProcSource::open_proc().unwrap();
+        let mut buf = Vec::with_capacity(8 * 1024);
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let me = std::process::id().to_string();
+        assert_eq!(holds_socket(&proc_dir, me.as_bytes(), &mut buf), Some(true));
+        let sleep = ["/bin/sleep", "/usr/bin/sleep"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("sleep(1)");
+        // Spawned with nothing but /dev/null, and with a socket for its stdin.
+        let start = |stdin: Stdio| {
+            Command::new(sleep)
+                .arg("1000")
+                .stdin(stdin)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut plain = start(Stdio::null());
+        let mut holding = start(Stdio::from(OwnedFd::from(theirs)));
+        let mut holds = |child: &std::process::Child| {
+            holds_socket(&proc_dir, child.id().to_string().as_bytes(), &mut buf)
+        };
+        let seen = (holds(&plain), holds(&holding));
+        for child in [&mut plain, &mut holding] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        assert_eq!(seen, (Some(false), Some(true)));
+        // Gone: it cannot be told.
+        assert_eq!(holds(&plain), None);
+        drop(ours);
     }
 
     #[test]
