@@ -5,9 +5,15 @@
 # 1000 and 5000 extra sleeping processes, all timed by hyperfine in one run.
 #
 # Usage: scripts/bench.sh [EXTRA_COUNT...]      (default: 0 1000 5000)
-#   BENCH_ROUNDS=R  rounds per count (default 8): every round runs each command
-#   BENCH_RUNS=N    times (default 10), so that load from other programs falls on all
-#                   commands alike; medians are over all R*N runs of a command.
+#   BENCH_ROUNDS=R  rounds per count (default twice the number of commands: 10, or 12
+#                   with BENCH_BEFORE)
+#   BENCH_RUNS=N    runs of each command in every round (default 10), so that load from
+#                   other programs falls on all commands alike; medians are over all R*N
+#                   runs of a command. The rounds' orders are a balanced Latin square and
+#                   its mirror: over twice as many rounds as commands, each command
+#                   follows each other one equally often, which matters (a command run
+#                   after `ps` was 15-27% slower than the same one run after the floor
+#                   program, in the same rounds).
 #   BENCH_BEFORE=BIN also time `BIN --dry-run` (another build of patina-reap, say the
 #                   previous commit's) in the same rounds, for a before/after ratio.
 #   BENCH_YOUNG_EVERY=K  one in every K extra processes is a young `patina` that the
@@ -25,7 +31,6 @@ cd "$(dirname "$0")/.."
 
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(0 1000 5000)
-rounds=${BENCH_ROUNDS:-8}
 runs=${BENCH_RUNS:-10}
 young_every=${BENCH_YOUNG_EVERY:-0}
 out=target/bench
@@ -150,20 +155,38 @@ for n in "${counts[@]}"; do
     exit 1
   fi
 
-  before=()
+  names=(floor "patina-reap --dry-run" "killall -o 24h -s 0 patina" "pgrep -x patina"
+    "ps -eo pid,etime,command + grep")
+  commands=("$floor" "$reaper --dry-run" "killall -o 24h -s 0 patina" "pgrep -x patina"
+    "sh -c '$ps_filter'")
   if [ -n "${BENCH_BEFORE:-}" ]; then
-    before=(-n "before: patina-reap --dry-run" "$BENCH_BEFORE --dry-run")
+    names+=("before: patina-reap --dry-run")
+    commands+=("$BENCH_BEFORE --dry-run")
   fi
+  c=${#names[@]}
+  rounds=${BENCH_ROUNDS:-$((2 * c))}
   for round in $(seq "$rounds"); do
+    # Row r of a Williams square (0, 1, c-1, 2, c-2, ... plus r), mirrored in the
+    # second c rounds: each command follows each other one equally often.
+    r=$(((round - 1) % (2 * c)))
+    args=()
+    for k in $(seq 0 $((c - 1))); do
+      at=$k
+      [ "$r" -lt "$c" ] || at=$((c - 1 - k))
+      if [ "$at" -eq 0 ]; then
+        first=0
+      elif [ $((at % 2)) -eq 1 ]; then
+        first=$(((at + 1) / 2))
+      else
+        first=$((c - at / 2))
+      fi
+      j=$(((first + r) % c))
+      args+=(-n "${names[j]}" "${commands[j]}")
+    done
     hyperfine -N -i --style none --warmup 3 --runs "$runs" \
-      --export-json "$out/hyperfine-$n-$round.json" \
-      -n floor "$floor" \
-      -n "patina-reap --dry-run" "$reaper --dry-run" \
-      -n "killall -o 24h -s 0 patina" "killall -o 24h -s 0 patina" \
-      -n "pgrep -x patina" "pgrep -x patina" \
-      -n "ps -eo pid,etime,command + grep" "sh -c '$ps_filter'" \
-      "${before[@]}" >/dev/null
+      --export-json "$out/hyperfine-$n-$round.json" "${args[@]}" >/dev/null
   done
+  order=$(printf '%s\n' "${names[@]}" | jq -R . | jq -cs .)
 
   rss_reaper=$(peak_rss "$reaper" --dry-run)
   rss_floor=$(peak_rss "$floor")
@@ -174,12 +197,11 @@ for n in "${counts[@]}"; do
     echo
     echo "| command | median ms | IQR ms | × floor | × patina-reap |"
     echo "|---|---:|---:|---:|---:|"
-    jq -rs '
+    jq -rs --argjson order "$order" '
       def q($p): sort | .[(length - 1) * $p | round];
       def ms: . * 100000 | round / 100;
       def x: . * 100 | round / 100;
-      (.[0].results | map(.command)) as $order
-      | [.[].results[]] as $all
+      [.[].results[]] as $all
       | [$order[] as $c | [$all[] | select(.command == $c) | .times[]]
          | {command: $c, median: q(0.5), q1: q(0.25), q3: q(0.75), n: length}]
       | .[0].median as $floor | .[1].median as $reaper
@@ -187,7 +209,8 @@ for n in "${counts[@]}"; do
       | "| `\(.command)` | \(.median | ms) | \(.q1 | ms)–\(.q3 | ms) | \(.median / $floor | x) | \(.median / $reaper | x) |"
     ' "$out"/hyperfine-"$n"-*.json
     echo
-    echo "Medians of $((rounds * runs)) runs per command, in $rounds interleaved rounds."
+    echo "Medians of $((rounds * runs)) runs per command, in $rounds interleaved rounds in"
+    echo "balanced orders."
     echo
     echo "Peak RSS (max of 5 runs): patina-reap --dry-run $rss_reaper KiB, floor $rss_floor KiB."
     echo
