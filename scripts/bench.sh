@@ -5,23 +5,34 @@
 # 1000 and 5000 extra sleeping processes, all timed by hyperfine in one run.
 #
 # Usage: scripts/bench.sh [EXTRA_COUNT...]      (default: 0 1000 5000)
-#   BENCH_ROUNDS=R  rounds per count (default 8): every round runs each command
-#   BENCH_RUNS=N    times (default 10), so that load from other programs falls on all
-#                   commands alike; medians are over all R*N runs of a command.
+#   BENCH_ROUNDS=R  rounds per count (default twice the number of commands: 10, or 12
+#                   with BENCH_BEFORE)
+#   BENCH_RUNS=N    runs of each command in every round (default 10), so that load from
+#                   other programs falls on all commands alike; medians are over all R*N
+#                   runs of a command. The rounds' orders are a balanced Latin square and
+#                   its mirror: over twice as many rounds as commands, each command
+#                   follows each other one equally often, which matters (a command run
+#                   after `ps` was 15-27% slower than the same one run after the floor
+#                   program, in the same rounds).
 #   BENCH_BEFORE=BIN also time `BIN --dry-run` (another build of patina-reap, say the
 #                   previous commit's) in the same rounds, for a before/after ratio.
+#   BENCH_YOUNG_EVERY=K  one in every K extra processes is a young `patina` that the
+#                   kernel knows by that name too (the sleeper linked as `patina`), in
+#                   place of the mix's `exec -a patina` ones: K=20 makes 5% of them
+#                   young patina processes, each of which the dry run must look at.
 #
 # The extra processes are a mix: plain sleepers, lookalikes that mention patina only in
 # later arguments or in a longer name, and a few young processes named exactly `patina`
-# (which the dry run leaves alone: they are younger than 24h). Nothing is ever signalled
+# (one in 250, started with `exec -a patina`, so their kernel name is the sleeper's),
+# which the dry run leaves alone: they are younger than 24h. Nothing is ever signalled
 # except the processes this script started, by PID, on exit or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(0 1000 5000)
-rounds=${BENCH_ROUNDS:-8}
 runs=${BENCH_RUNS:-10}
+young_every=${BENCH_YOUNG_EVERY:-0}
 out=target/bench
 mkdir -p "$out"
 
@@ -52,6 +63,8 @@ sleeper=$out/sleeper
 if [ ! -x "$sleeper" ] || [ tests/common/sleeper.rs -nt "$sleeper" ]; then
   rustc -O --edition 2021 -o "$sleeper" tests/common/sleeper.rs
 fi
+# The sleeper under the name `patina`: a hard link, so that the kernel's name is too.
+ln -f "$sleeper" "$out/patina"
 
 started=()
 young_patina=()
@@ -71,6 +84,13 @@ trap 'exit 143' TERM HUP
 start_up_to() {
   local i=${#started[@]}
   while [ "$i" -lt "$1" ]; do
+    if [ "$young_every" -gt 0 ] && [ $((i % young_every)) -eq $((young_every - 1)) ]; then
+      "$out/patina" serve --test &
+      young_patina+=($!)
+      started+=($!)
+      i=$((i + 1))
+      continue
+    fi
     case $((i % 10)) in
       0 | 1 | 2 | 3) exec -a sleep "$sleeper" 900 & ;;
       4) exec -a vim "$sleeper" /home/u/src/patina/src/main.rs & ;;
@@ -80,7 +100,7 @@ start_up_to() {
       8) exec -a /opt/patina/bin/serve "$sleeper" & ;;
       9)
         # One real (young) patina in every 250 extra processes.
-        if [ $((i % 250)) -eq 9 ]; then
+        if [ $((i % 250)) -eq 9 ] && [ "$young_every" -eq 0 ]; then
           exec -a patina "$sleeper" serve --test &
           young_patina+=($!)
         else
@@ -130,35 +150,58 @@ for n in "${counts[@]}"; do
   for pid in "${young_patina[@]}"; do
     kill -0 "$pid" || { echo "bench.sh: young patina $pid is gone" >&2; exit 1; }
   done
-
-  before=()
-  if [ -n "${BENCH_BEFORE:-}" ]; then
-    before=(-n "before: patina-reap --dry-run" "$BENCH_BEFORE --dry-run")
+  if [ "$young" -lt ${#young_patina[@]} ]; then
+    echo "bench.sh: --dry-run --json saw $young young patina of ${#young_patina[@]}" >&2
+    exit 1
   fi
+
+  names=(floor "patina-reap --dry-run" "killall -o 24h -s 0 patina" "pgrep -x patina"
+    "ps -eo pid,etime,command + grep")
+  commands=("$floor" "$reaper --dry-run" "killall -o 24h -s 0 patina" "pgrep -x patina"
+    "sh -c '$ps_filter'")
+  if [ -n "${BENCH_BEFORE:-}" ]; then
+    names+=("before: patina-reap --dry-run")
+    commands+=("$BENCH_BEFORE --dry-run")
+  fi
+  c=${#names[@]}
+  rounds=${BENCH_ROUNDS:-$((2 * c))}
   for round in $(seq "$rounds"); do
+    # Row r of a Williams square (0, 1, c-1, 2, c-2, ... plus r), mirrored in the
+    # second c rounds: each command follows each other one equally often.
+    r=$(((round - 1) % (2 * c)))
+    args=()
+    for k in $(seq 0 $((c - 1))); do
+      at=$k
+      [ "$r" -lt "$c" ] || at=$((c - 1 - k))
+      if [ "$at" -eq 0 ]; then
+        first=0
+      elif [ $((at % 2)) -eq 1 ]; then
+        first=$(((at + 1) / 2))
+      else
+        first=$((c - at / 2))
+      fi
+      j=$(((first + r) % c))
+      args+=(-n "${names[j]}" "${commands[j]}")
+    done
     hyperfine -N -i --style none --warmup 3 --runs "$runs" \
-      --export-json "$out/hyperfine-$n-$round.json" \
-      -n floor "$floor" \
-      -n "patina-reap --dry-run" "$reaper --dry-run" \
-      -n "killall -o 24h -s 0 patina" "killall -o 24h -s 0 patina" \
-      -n "pgrep -x patina" "pgrep -x patina" \
-      -n "ps -eo pid,etime,command + grep" "sh -c '$ps_filter'" \
-      "${before[@]}" >/dev/null
+      --export-json "$out/hyperfine-$n-$round.json" "${args[@]}" >/dev/null
   done
+  order=$(printf '%s\n' "${names[@]}" | jq -R . | jq -cs .)
 
   rss_reaper=$(peak_rss "$reaper" --dry-run)
   rss_floor=$(peak_rss "$floor")
   {
-    echo "## $n extra processes ($procs in /proc; $young young patina seen by --dry-run --json)"
+    mix="one \`exec -a patina\` in 250"
+    [ "$young_every" -eq 0 ] || mix="one young \`patina\` (its kernel name too) in $young_every"
+    echo "## $n extra processes ($procs in /proc; $mix; $young young patina seen by --dry-run --json)"
     echo
     echo "| command | median ms | IQR ms | × floor | × patina-reap |"
     echo "|---|---:|---:|---:|---:|"
-    jq -rs '
+    jq -rs --argjson order "$order" '
       def q($p): sort | .[(length - 1) * $p | round];
       def ms: . * 100000 | round / 100;
       def x: . * 100 | round / 100;
-      (.[0].results | map(.command)) as $order
-      | [.[].results[]] as $all
+      [.[].results[]] as $all
       | [$order[] as $c | [$all[] | select(.command == $c) | .times[]]
          | {command: $c, median: q(0.5), q1: q(0.25), q3: q(0.75), n: length}]
       | .[0].median as $floor | .[1].median as $reaper
@@ -166,7 +209,8 @@ for n in "${counts[@]}"; do
       | "| `\(.command)` | \(.median | ms) | \(.q1 | ms)–\(.q3 | ms) | \(.median / $floor | x) | \(.median / $reaper | x) |"
     ' "$out"/hyperfine-"$n"-*.json
     echo
-    echo "Medians of $((rounds * runs)) runs per command, in $rounds interleaved rounds."
+    echo "Medians of $((rounds * runs)) runs per command, in $rounds interleaved rounds in"
+    echo "balanced orders."
     echo
     echo "Peak RSS (max of 5 runs): patina-reap --dry-run $rss_reaper KiB, floor $rss_floor KiB."
     echo

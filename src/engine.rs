@@ -136,7 +136,8 @@ impl Reaper {
 
     /// Also report matches younger than the threshold as skipped (on by default). Off,
     /// they are left out of the report, and the command line of a young process that
-    /// cannot be stale is never read, which makes the scan cheaper. The verdict on every
+    /// cannot be stale (its kernel name is not one of the names, or it holds no socket)
+    /// is never read, which makes the scan cheaper. The verdict on every
     /// process is the same either way.
     pub fn list_young(mut self, list_young: bool) -> Self {
         self.list_young = list_young;

@@ -372,3 +372,54 @@ kill -9 $S 2>/dev/null
     assert_eq!(field(&stdout(&out), "serve"), "gone", "{text}");
     drop(holder_ns);
 }
+
+#[test]
+fn a_young_process_is_read_only_when_it_holds_a_socket_unless_young_ones_are_listed() {
+    // Only a socket can end a young process early (superseded on a daemon socket, a
+    // replaced listener): where young processes are not listed, one that holds none is
+    // read no further than its descriptors. PID 1 of another namespace shows what was
+    // read: once read, it is listed as kept for its namespace.
+    if std::env::var_os("PATINA_REAP_BACKEND").is_some_and(|b| b == "ps") {
+        skip("the ps backend reads every match and tells no PID namespace");
+        return;
+    }
+    let sb = Sandbox::new();
+    let program = sb.sleeper_path();
+    let socket = sb.dir.path().join("any.sock");
+    let Some(plain) = Namespace::start(&program, &["1000"], &[]) else {
+        return;
+    };
+    let Some(listening) =
+        Namespace::start(&program, &["1000"], &[("SLEEPER_LISTEN", socket.as_path())])
+    else {
+        return;
+    };
+    let deadline = Instant::now() + EXIT;
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "the listener never bound");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let reasons = |list_young: bool| {
+        let report = patina_reap::Reaper::new()
+            .names([sb.name.as_str()])
+            .threshold(Duration::from_secs(3600))
+            .list_young(list_young)
+            .dry_run(true)
+            .run()
+            .unwrap();
+        let reason = |pid: u32| {
+            report
+                .processes
+                .iter()
+                .find(|p| p.pid == pid)
+                .map(|p| p.reason.clone())
+        };
+        (reason(plain.init), reason(listening.init))
+    };
+    use patina_reap::{Reason, SkipReason};
+    let namespace = Some(Some(Reason::Skipped(SkipReason::Namespace)));
+    assert_eq!(reasons(true), (namespace.clone(), namespace.clone()));
+    assert_eq!(reasons(false), (None, namespace));
+    assert_eq!(state(plain.init).map(|s| s != 'Z'), Some(true));
+    assert_eq!(state(listening.init).map(|s| s != 'Z'), Some(true));
+}

@@ -156,8 +156,9 @@ pub(crate) struct Query<'a> {
     /// Only processes with this effective uid; `None` for all users.
     pub(crate) uid: Option<u32>,
     /// Processes younger than this many seconds may be left out (their command line is
-    /// then never read) when their kernel name cannot be one of the names: they cannot
-    /// be stale (see [`Process::comm_matches`]). 0 keeps every match.
+    /// then never read) when their kernel name cannot be one of the names (see
+    /// [`Process::comm_matches`]) or they hold no socket: they cannot be stale. 0 keeps
+    /// every match.
     // Only the /proc backend reads less for it.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) min_age_secs: u64,
@@ -174,8 +175,9 @@ pub(crate) struct Scan {
     /// neither reported nor signalled.
     pub(crate) left_out: Vec<String>,
     /// The least time, in seconds, until a young process that was left unread (its
-    /// kernel name cannot be one of the names, so only its age could make it a
-    /// candidate) is old enough to be read; `None` when none was left unread.
+    /// kernel name cannot be one of the names, or it holds no socket, so only its age
+    /// could make it a candidate) is old enough to be read; `None` when none was left
+    /// unread.
     pub(crate) unread_young_secs: Option<u64>,
 }
 

@@ -579,7 +579,7 @@ fn reaches(s: &Sock, file: FileId, name: &[u8]) -> bool {
 }
 
 /// The inode in a descriptor's link text `socket:[N]`.
-pub(super) fn socket_inode(link: &[u8]) -> Option<u64> {
+pub(crate) fn socket_inode(link: &[u8]) -> Option<u64> {
     let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
     std::str::from_utf8(digits).ok()?.parse().ok()
 }

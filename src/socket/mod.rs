@@ -38,6 +38,8 @@ mod linux;
 mod other;
 #[cfg(target_os = "linux")]
 use linux as imp;
+#[cfg(target_os = "linux")]
+pub(crate) use linux::socket_inode;
 #[cfg(not(target_os = "linux"))]
 use other as imp;
 

@@ -5,7 +5,10 @@
 //! owner, a cheap first filter by uid), `status` (the exact effective uid, the PID
 //! namespace), `cmdline` (in full only for those whose program name matched), `exe` only
 //! when argv[0] holds white space, and one more read of the still open `stat` for a
-//! match, which proves that everything read belongs to the process first seen.
+//! match, which proves that everything read belongs to the process first seen. A young
+//! process whose kernel name could be one of the names is read that far only when it
+//! holds a socket (its descriptors' links, `fd/`, read after the fstat): only a socket
+//! can make it stale.
 //!
 //! The parsers of what is read, and the name matching that needs nothing more, are in
 //! [`parse`].
@@ -33,6 +36,10 @@ const STAT_BUF: usize = 1024;
 const CMDLINE_PEEK: usize = 4096;
 /// Far more than any `/proc/PID/status` (about 1.5 KiB).
 const STATUS_LIMIT: usize = 64 * 1024;
+/// The most descriptors of a young process [`holds_socket`] reads the links of; a
+/// process with more is read in full and left to the socket lookup, which is bounded in
+/// time.
+const FD_PEEK: usize = 256;
 
 /// Whether `/proc/self` names this process: a `/proc` mounted for another PID namespace
 /// (`unshare --pid --fork` without `--mount-proc`) lists processes by numbers that
@@ -372,6 +379,8 @@ struct Scratch {
     status: Vec<u8>,
     check: Vec<u8>,
     parent: Vec<u8>,
+    /// The listing of a descriptor table.
+    fds: Vec<u8>,
     /// This process's mount namespace and root, read at the first match.
     own: Option<Place>,
     /// The role of a parent outside this PID namespace, told at the first such process.
@@ -385,6 +394,7 @@ impl Scratch {
             status: Vec::new(),
             check: Vec::new(),
             parent: Vec::new(),
+            fds: Vec::with_capacity(8 * 1024),
             own: None,
             no_parent: None,
         }
@@ -452,6 +462,45 @@ fn read_name<'n>(
     Some((name, raw))
 }
 
+/// Whether `pid` holds a socket among its descriptors (the links in `/proc/PID/fd`):
+/// `Some(false)` only when all of them were read and none is a socket. `None` when that
+/// cannot be told cheaply: the table cannot be read (another user's process, a
+/// non-dumpable one) or holds more than [`FD_PEEK`] descriptors. Not for a process whose
+/// main thread exited while others run: its own table shows nothing. `buf` is for the
+/// listing.
+fn holds_socket(proc_dir: impl AsFd, pid: &[u8], buf: &mut Vec<u8>) -> Option<bool> {
+    let path = ProcPath::new(pid, b"fd")?;
+    let fds = fs::openat(
+        proc_dir,
+        path.as_cstr(),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut entries = RawDir::new(&fds, buf.spare_capacity_mut());
+    let mut link = [0u8; 64];
+    let mut seen = 0;
+    while let Some(entry) = entries.next() {
+        let entry = entry.ok()?;
+        let name = entry.file_name();
+        if name.to_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        seen += 1;
+        if seen > FD_PEEK {
+            return None;
+        }
+        // A descriptor closed since the listing is simply not there.
+        let Ok(len) = fs::readlinkat_raw(&fds, name, &mut link[..]) else {
+            continue;
+        };
+        if crate::socket::socket_inode(&link[..len.min(link.len())]).is_some() {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 /// Whether the process whose `stat` is open is still the one first seen: its open stat
 /// can be read again and names the same start.
 fn still_the_same(stat_fd: &OwnedFd, start_ticks: u64, buf: &mut Vec<u8>) -> bool {
@@ -461,11 +510,11 @@ fn still_the_same(stat_fd: &OwnedFd, start_ticks: u64, buf: &mut Vec<u8>) -> boo
 }
 
 impl ProcSource {
-    /// The record of a process that passed the cheap filters, if it is `query`'s: owned
-    /// by its user and answering to one of its names. Its stat file stays open: read
-    /// again at the end, it proves that the process is still the one first seen, so that
-    /// every file read by path in between (status, cmdline, exe) was its own even if the
-    /// pid is reused.
+    /// The record of a process that passed the cheap filters (its owner among them), if
+    /// it is `query`'s: run by its user and answering to one of its names. Its stat file
+    /// stays open: read again at the end, it proves that the process is still the one
+    /// first seen, so that every file read by path in between (status, cmdline, exe) was
+    /// its own even if the pid is reused.
     fn read_candidate(
         &self,
         proc_dir: &OwnedFd,
@@ -474,9 +523,6 @@ impl ProcSource {
         scratch: &mut Scratch,
     ) -> Option<Process> {
         let (pid_bytes, stat) = (candidate.pid_bytes, candidate.stat);
-        if !owner_may_be(&candidate.stat_fd, query.uid) {
-            return None;
-        }
         let (name, raw) = read_name(
             proc_dir,
             pid_bytes,
@@ -551,12 +597,27 @@ impl Source for ProcSource {
                 continue;
             }
             let age_secs = now.saturating_sub(stat.start_ticks) / hz;
-            // A young process can be stale only if it is superseded or replaced, which
-            // is looked at only when its kernel name could be one of the names.
+            // A young process can be stale only if it is superseded on a daemon socket
+            // or a replaced listener, which is looked at only when its kernel name could
+            // be one of the names and it holds a socket at all.
             let young = age_secs < query.min_age_secs;
-            if young && !comm_may_match(query.names, stat.comm) {
+            let mut leave_unread = || {
                 let left = query.min_age_secs - age_secs;
                 unread_young_secs = Some(unread_young_secs.map_or(left, |s: u64| s.min(left)));
+            };
+            if young && !comm_may_match(query.names, stat.comm) {
+                leave_unread();
+                continue;
+            }
+            if !owner_may_be(&stat_fd, query.uid) {
+                continue;
+            }
+            // A main thread that exited while others run shows no descriptors of theirs.
+            if young
+                && !stat.live_threads()
+                && holds_socket(&proc_dir, pid_bytes, &mut scratch.fds) == Some(false)
+            {
+                leave_unread();
                 continue;
             }
             let candidate = Candidate {
@@ -617,107 +678,7 @@ impl Source for ProcSource {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn this_process_has_private_memory_less_than_its_resident_size() {
-        let source = ProcSource::new();
-        let private = source.private_bytes(std::process::id()).unwrap();
-        let raw = std::fs::read("/proc/self/stat").unwrap();
-        let rss = parse_stat(&raw).unwrap().rss_pages * source.page_size;
-        assert!(private > 0 && private <= rss, "{private} vs {rss}");
-    }
-
-    #[test]
-    fn proc_paths_are_nul_terminated() {
-        let p = ProcPath::for_pid(4_194_304, b"cmdline").unwrap();
-        assert_eq!(p.as_cstr().to_bytes(), b"4194304/cmdline");
-        assert_eq!(
-            ProcPath::for_pid(0, b"stat").unwrap().as_cstr().to_bytes(),
-            b"0/stat"
-        );
-    }
-
-    #[test]
-    fn this_process_owns_its_proc() {
-        check_proc_is_ours().unwrap();
-    }
-
-    #[test]
-    fn argv0_is_looked_up_where_the_process_sees_it() {
-        use std::os::unix::ffi::OsStrExt;
-        let proc_dir = ProcSource::open_proc().unwrap();
-        let me = std::process::id().to_string();
-        let exe = std::env::current_exe().unwrap();
-        let exe = exe.as_os_str().as_bytes();
-        assert_eq!(argv0_is_exe(&proc_dir, me.as_bytes(), exe), Some(true));
-        // Relative to the working directory, through a symlink in a spaced directory.
-        let dir = tempfile::Builder::new()
-            .prefix("argv0 lookup")
-            .tempdir()
-            .unwrap();
-        let link = dir.path().join("a tool");
-        std::os::unix::fs::symlink(std::env::current_exe().unwrap(), &link).unwrap();
-        assert_eq!(
-            argv0_is_exe(&proc_dir, me.as_bytes(), link.as_os_str().as_bytes()),
-            Some(true)
-        );
-        let cwd = std::env::current_dir().unwrap();
-        let relative = pathdiff(&link, &cwd);
-        assert_eq!(
-            argv0_is_exe(&proc_dir, me.as_bytes(), &relative),
-            Some(true)
-        );
-        // Another file, or none: not the executable.
-        assert_eq!(
-            argv0_is_exe(&proc_dir, me.as_bytes(), b"/bin/sh"),
-            Some(false)
-        );
-        assert_eq!(
-            argv0_is_exe(&proc_dir, me.as_bytes(), b"patina serve --test"),
-            Some(false)
-        );
-        // No such process: cannot tell.
-        assert_eq!(argv0_is_exe(&proc_dir, b"999999999", exe), None);
-    }
-
-    /// `path` relative to `base` (`../..` as needed).
-    fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> Vec<u8> {
-        use std::os::unix::ffi::OsStrExt;
-        let common = path
-            .components()
-            .zip(base.components())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let mut out = std::path::PathBuf::new();
-        for _ in base.components().skip(common) {
-            out.push("..");
-        }
-        for c in path.components().skip(common) {
-            out.push(c);
-        }
-        out.as_os_str().as_bytes().to_vec()
-    }
-
-    #[test]
-    fn reads_this_process_from_the_real_proc() {
-        let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
-        let src = ProcSource::new();
-        let proc_dir = ProcSource::open_proc().unwrap();
-        let mut buf = Vec::new();
-        src.read_stat(&proc_dir, me, &mut buf).unwrap();
-        let stat = parse_stat(&buf).unwrap();
-        assert_eq!(stat.pid, me);
-        assert!(src.is_same_live(me, stat.start_ticks).unwrap());
-        assert!(!src.is_same_live(me, stat.start_ticks + 1).unwrap());
-        assert!(!src.is_same_live(u32::MAX, 1).unwrap());
-        let (chain, gap) = src.ancestors(&proc_dir, &mut buf);
-        assert_eq!(gap, None, "{chain:?}");
-        assert_eq!(chain[0], me);
-        assert!(chain.len() >= 2, "{chain:?}");
-    }
-}
+mod tests;
 
 /// Property tests; `PROPTEST_CASES=100000 cargo test proptests` runs them longer.
 #[cfg(test)]
