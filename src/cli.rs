@@ -1,5 +1,6 @@
-//! The command-line definition. Also compiled into the man page and completion
-//! generator (`examples/generate.rs`), so it depends only on clap and the library.
+//! The command-line definition. Also compiled into `examples/generate.rs`, which writes
+//! the man page and completions through `generate.rs`, so it depends only on clap, the
+//! library and `generate.rs`.
 //!
 //! The help texts below are the single source for `--help` and for `man/patina-reap.1`:
 //! paragraphs are separated by blank lines, and a line starting with `  - ` is a list item.
@@ -17,6 +18,23 @@ pub(crate) enum ColorWhen {
     Always,
     /// Never color.
     Never,
+}
+
+/// What `--generate` prints: a shell's completions, or the manual page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Generate {
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
+    /// Completions for elvish.
+    Elvish,
+    /// Completions for PowerShell.
+    Powershell,
+    /// The manual page, patina-reap(1), in roff.
+    Man,
 }
 
 pub(crate) const ABOUT: &str = "Find, list and safely reap stale patina processes";
@@ -165,7 +183,8 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
          with >&-) after every stale process was reaped: nothing is written before every \
          signal was sent and confirmed. The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
          the run ends quietly with the status it would have had. Where a stale process \
-         could not be reaped the status is 1 all the same.",
+         could not be reaped the status is 1 all the same. Also when the file of \
+         --generate could not be written.",
     ),
     (
         "130, 143",
@@ -178,7 +197,6 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
 
 /// The JSON document of --json, for the man page: (field, meaning); the lists of
 /// outcomes, reasons and triggers are filled in by [`json_fields`].
-#[allow(dead_code)] // Only for json_fields.
 const JSON_FIELDS_FIXED: &[(&str, &str)] = &[
     ("version", "The schema version, 1."),
     (
@@ -216,7 +234,6 @@ const JSON_FIELDS_FIXED: &[(&str, &str)] = &[
 
 /// The man page's JSON fields, the lists of outcomes, reasons and triggers made from
 /// the enums, so that a new variant cannot go undocumented.
-#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
 pub(crate) fn json_fields() -> Vec<(&'static str, String)> {
     JSON_FIELDS_FIXED
         .iter()
@@ -239,7 +256,6 @@ pub(crate) fn json_fields() -> Vec<(&'static str, String)> {
 }
 
 /// `a (what a means), b (...) or c.`, the meanings left out where empty.
-#[allow(dead_code)] // Only for json_fields.
 fn list(items: impl Iterator<Item = (String, &'static str)>) -> String {
     let words: Vec<String> = items
         .map(|(name, meaning)| match meaning {
@@ -267,7 +283,6 @@ pub(crate) fn long_about() -> String {
 }
 
 /// The man page's FILES: (path, what it is).
-#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
 pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "$XDG_RUNTIME_DIR/patina-reap-UID-HASH.lock",
@@ -298,7 +313,8 @@ script tells them apart with --json: .processes is empty when no process matched
 .summary.would_reap (a dry run) or .summary.reaped is 0 with .processes not empty when \
 processes matched but none was stale. --pids prints nothing in either case.";
 
-/// (command line, what it does), shown in `--help` and the man page.
+/// (command lines, what they do), shown in `--help` and the man page; a line of a
+/// command fits 68 columns, the man page's at 80.
 pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     // Those that send no signal first: a reader may copy the first one that fits.
     (
@@ -310,7 +326,7 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "List the PID and whole command line of each stale process, as pgrep -a would.",
     ),
     (
-        "set -o pipefail; patina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
+        "set -o pipefail\npatina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
         "Succeed only when nothing is stale, touching nothing (a CI step); fails when the \
          tool does, as jq -n 'input' errors on empty input.",
     ),
@@ -344,9 +360,15 @@ fn after_long_help() -> String {
     text.push_str(&format!("\n{NOTHING_MATCHED}\n"));
     text.push_str("\nExamples:\n");
     for (command, what) in EXAMPLES {
-        text.push_str(&format!("  {command}\n      {what}\n"));
+        for line in command.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+        text.push_str(&format!("      {what}\n"));
     }
-    text.push_str("\nThe manual page patina-reap(1) has more, including cron and launchd use.");
+    text.push_str(
+        "\nThe manual page patina-reap(1) has more, including cron and launchd use \
+         (patina-reap --generate man prints it).",
+    );
     text
 }
 
@@ -521,6 +543,15 @@ pub(crate) struct Cli {
     /// and TERM (below) say; always and never ignore them.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorWhen,
+
+    /// Print a shell's completions or the manual page, as shipped, and exit
+    ///
+    /// The files of the repository's completions/ and man/ directories, for an install
+    /// that has none (cargo install): patina-reap --generate man >
+    /// ~/.cargo/share/man/man1/patina-reap.1. Used alone, as --help is: with any other
+    /// flag it is a usage error (the environment does not count).
+    #[arg(long, value_name = "KIND")]
+    pub(crate) generate: Option<Generate>,
 }
 
 /// Why a program name can never match, if it cannot.

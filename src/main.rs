@@ -11,6 +11,7 @@ macro_rules! to_stderr {
 mod cli;
 mod color;
 mod exit_codes;
+mod generate;
 mod os;
 mod output;
 mod settings;

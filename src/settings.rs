@@ -5,15 +5,15 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use patina_reap::for_cli::escape;
 use patina_reap::{DEFAULT_THRESHOLD, THRESHOLD_ENV};
 
-use crate::cli::{name_problem, Cli};
+use crate::cli::{name_problem, Cli, Generate};
 use crate::color::{color_flag, Colors};
 use crate::exit_codes::ExitCode;
-use crate::output::{print_clap_error, usage_error};
+use crate::output::{print_clap_error, print_generated, usage_error};
 
 /// What the threshold setting resolved to.
 pub(crate) enum Threshold {
@@ -32,8 +32,8 @@ pub(crate) struct Settings {
     pub(crate) users: Vec<u32>,
 }
 
-/// Parse and check `args`; on a usage error (or help, or version) it has been printed and
-/// `Err` holds the status to exit with.
+/// Parse and check `args`; on a usage error (or help, version, `--generate`) it has been
+/// printed and `Err` holds the status to exit with.
 pub(crate) fn parse(args: &[OsString]) -> Result<(Cli, Settings, Colors), ExitCode> {
     let colors = Colors::decide(color_flag(args));
     let matches = Cli::command()
@@ -42,6 +42,9 @@ pub(crate) fn parse(args: &[OsString]) -> Result<(Cli, Settings, Colors), ExitCo
         .map_err(|e| print_clap_error(&e, args, &colors))?;
     let cli = Cli::from_arg_matches(&matches).map_err(|e| print_clap_error(&e, args, &colors))?;
     let colors = Colors::decide(cli.color);
+    if let Some(kind) = cli.generate {
+        return Err(generate_alone(&matches, kind, &colors));
+    }
     let threshold_origin = match matches.value_source("threshold") {
         Some(ValueSource::EnvVariable) => THRESHOLD_ENV,
         _ => threshold_flag(args),
@@ -86,6 +89,25 @@ impl Settings {
     }
 }
 
+/// `--generate`: print the file, as `--help` prints help, when it is the only flag given.
+/// Only the command line counts: clap's own conflicts would count PATINA_REAP_THRESHOLD,
+/// which is set where patina users run this.
+fn generate_alone(matches: &ArgMatches, kind: Generate, colors: &Colors) -> ExitCode {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let other = cmd.get_arguments().find(|arg| {
+        arg.get_id() != "generate"
+            && matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine)
+    });
+    match other {
+        Some(arg) => usage_error(
+            colors,
+            &format!("the argument '--generate <KIND>' cannot be used with '{arg}'"),
+        ),
+        None => print_generated(kind, colors),
+    }
+}
+
 /// The uid `--user` means: a number as it is (pgrep takes uids no account has), else
 /// the user of that name in the system's user database.
 fn uid_of(user: &str) -> Result<u32, String> {
@@ -126,6 +148,7 @@ fn threshold_flag(args: &[OsString]) -> &'static str {
         "user",
         "socket",
         "color",
+        "generate",
     ];
     const SHORT: &[char] = &['t', 'g', 'u'];
     let mut flag = "--threshold <DURATION>";
