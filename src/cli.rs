@@ -293,6 +293,13 @@ pub(crate) const FILES: &[(&str, &str)] = &[
          another user's file) reaping goes on without it.",
     ),
     (
+        "$XDG_RUNTIME_DIR/patina-reap-UID-HASH.proof",
+        "Not written by this tool: patina's start-up check (the library's preflight) keeps \
+         there, beside the lock, its proof that a scan found nothing stale, so that the next \
+         starts can skip the scan while it holds. One file per user and set of names; it \
+         records the threshold and PID namespace it holds for.",
+    ),
+    (
         "~/.patina/run/serve.sock",
         "The default daemon socket (--socket): any listener bound at a path ending so, \
          judged in its holder's mount namespace, keeps its holder as serving. Nothing is \

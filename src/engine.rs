@@ -214,7 +214,10 @@ impl Reaper {
             Mode::Command => (None, None),
             Mode::Preflight(b) => (Some(b), b.proof.as_deref()),
         };
-        if proof_path.and_then(proof::read).is_some_and(|p| p.holds()) {
+        if proof_path
+            .and_then(proof::read)
+            .is_some_and(|p| p.holds(self.threshold.as_secs()))
+        {
             // Nothing can have become stale since the last clean scan.
             let mut report = self.report();
             report.scan_skipped = true;

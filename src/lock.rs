@@ -41,6 +41,21 @@ pub(crate) enum ReapLock {
 /// `patina-reap-UID-HASH.lock` (`patina-reap-UID-pidnsINODE-HASH.lock` on Linux), HASH
 /// a stable FNV-1a of the sorted names.
 fn lock_path(names: &[String]) -> PathBuf {
+    let (dir, uid, hash) = place(names);
+    let namespace = pid_namespace().map_or_else(String::new, |ino| format!("pidns{ino}-"));
+    dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
+}
+
+/// Where the preflight keeps its proof of a clean scan for `names`: beside the lock,
+/// `patina-reap-UID-HASH.proof`, one file whatever the threshold and PID namespace (the
+/// proof records both).
+pub(crate) fn proof_path(names: &[String]) -> PathBuf {
+    let (dir, uid, hash) = place(names);
+    dir.join(format!("patina-reap-{uid}-{hash:016x}.proof"))
+}
+
+/// The directory of the lock and the proof, the caller's uid and the hash of `names`.
+fn place(names: &[String]) -> (PathBuf, u32, u64) {
     let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
@@ -54,16 +69,7 @@ fn lock_path(names: &[String]) -> PathBuf {
         std::env::var_os("TMPDIR"),
         uid,
     );
-    let namespace = pid_namespace().map_or_else(String::new, |ino| format!("pidns{ino}-"));
-    dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
-}
-
-/// Where the preflight keeps its proof of a clean scan for `names` and this threshold:
-/// beside the lock, `patina-reap-UID-pidnsINODE-HASH-tSECS.proof`.
-pub(crate) fn proof_path(names: &[String], threshold_secs: u64) -> PathBuf {
-    let lock = lock_path(names);
-    let stem = lock.file_stem().unwrap_or_default().to_string_lossy();
-    lock.with_file_name(format!("{stem}-t{threshold_secs}.proof"))
+    (dir, uid, hash)
 }
 
 /// The inode of this process's PID namespace; `None` where there are none (or it cannot
@@ -304,6 +310,21 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(pid_namespace().is_some());
         }
+    }
+
+    #[test]
+    fn the_proof_file_names_neither_the_threshold_nor_the_pid_namespace() {
+        let proof = proof_path(&["patina".into()]);
+        let lock = lock_path(&["patina".into()]);
+        assert_eq!(proof.parent(), lock.parent());
+        let name = proof.file_name().unwrap().to_string_lossy();
+        let uid = rustix::process::geteuid().as_raw();
+        assert!(name.starts_with(&format!("patina-reap-{uid}-")), "{name}");
+        assert!(
+            name.ends_with(".proof") && !name.contains("pidns"),
+            "{name}"
+        );
+        assert_ne!(proof, proof_path(&["patina2".into()]));
     }
 
     #[test]

@@ -8,12 +8,16 @@
 //! only when its executable's path gets a new file (an upgrade; the caller's own
 //! executable changes too). A process kept `attached` becomes a candidate when its
 //! parent goes (its ppid changes). So the proof holds T (at most the threshold, and
-//! never more than an hour), the boot and mount namespace it was made in, the caller's
-//! executable, the files whose change could make something stale (each daemon socket
+//! never more than an hour), the threshold, the boot, PID and mount namespaces it was
+//! made in, the caller's executable, the files whose change could make something stale (each daemon socket
 //! seen and the caller's default one, each listener's executable) and the attached
 //! processes with their parent. Any difference, or a proof that cannot be read,
 //! parsed or trusted (not a regular file of the caller's with one link), means a scan:
 //! a forged or stale proof can only delay a cleanup, never cause a signal.
+//!
+//! One file per user and name set holds the last proof, whatever its threshold and PID
+//! namespace (a start with another one scans and replaces it), so that starts in
+//! sandboxes sharing /tmp, or with changing thresholds, leave no more files behind.
 //!
 //! Linux only; elsewhere every start scans.
 
@@ -32,7 +36,10 @@ pub(crate) type FileId = (u64, u64, i64, i64);
 pub(crate) struct Proof {
     /// `CLOCK_BOOTTIME` second until which it holds.
     until: u64,
+    /// The threshold, in seconds, it was made for.
+    threshold: u64,
     boot_id: String,
+    pid_ns: u64,
     mount_ns: u64,
     /// (device, inode) of the caller's executable.
     exe: (u64, u64),
@@ -45,6 +52,7 @@ pub(crate) struct Proof {
 /// A proof being put together from a run's facts.
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
+    threshold: u64,
     /// Seconds from now; `None` once something makes a proof impossible.
     valid_secs: Option<u64>,
     /// Each watched file and the file it held when it was seen.
@@ -56,6 +64,7 @@ impl Builder {
     /// A proof that holds at most `threshold_secs` from now (and an hour).
     pub(crate) fn new(threshold_secs: u64) -> Self {
         Self {
+            threshold: threshold_secs,
             valid_secs: Some(threshold_secs.min(MAX_VALID_SECS)),
             ..Self::default()
         }
@@ -102,7 +111,9 @@ impl Builder {
         let here = Here::now()?;
         Some(Proof {
             until: here.boot_secs + secs,
+            threshold: self.threshold,
             boot_id: here.boot_id,
+            pid_ns: here.pid_ns,
             mount_ns: here.mount_ns,
             exe: here.exe,
             files: self.files,
@@ -115,6 +126,7 @@ impl Builder {
 struct Here {
     boot_secs: u64,
     boot_id: String,
+    pid_ns: u64,
     mount_ns: u64,
     exe: (u64, u64),
 }
@@ -129,6 +141,7 @@ impl Here {
             Some(Self {
                 boot_secs,
                 boot_id: boot_id.trim().to_owned(),
+                pid_ns: crate::sys::pid_namespace()?,
                 mount_ns: rustix::fs::stat("/proc/self/ns/mnt").ok()?.st_ino,
                 exe: followed_id(Path::new("/proc/self/exe"))?,
             })
@@ -161,15 +174,17 @@ fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
 }
 
 impl Proof {
-    /// Whether it still holds: same boot, before T, same mount namespace and
-    /// executable, every file as it was, every attached process still the same one
-    /// under the same parent.
-    pub(crate) fn holds(&self) -> bool {
+    /// Whether it still holds for a run with `threshold_secs`: the same threshold, same
+    /// boot, before T, same PID and mount namespaces and executable, every file as it
+    /// was, every attached process still the same one under the same parent.
+    pub(crate) fn holds(&self, threshold_secs: u64) -> bool {
         let Some(here) = Here::now() else {
             return false;
         };
-        here.boot_secs < self.until
+        self.threshold == threshold_secs
+            && here.boot_secs < self.until
             && here.boot_id == self.boot_id
+            && here.pid_ns == self.pid_ns
             && here.mount_ns == self.mount_ns
             && here.exe == self.exe
             && self.files.iter().all(|(p, id)| file_id(p) == *id)
@@ -182,8 +197,14 @@ impl Proof {
     /// The proof as text: one fact a line, paths in hex, `end` last.
     pub(crate) fn to_text(&self) -> String {
         let mut out = format!(
-            "patina-reap proof 1\nuntil {}\nboot {}\nmntns {}\nexe {} {}\n",
-            self.until, self.boot_id, self.mount_ns, self.exe.0, self.exe.1
+            "patina-reap proof 2\nuntil {}\nthreshold {}\nboot {}\npidns {}\nmntns {}\nexe {} {}\n",
+            self.until,
+            self.threshold,
+            self.boot_id,
+            self.pid_ns,
+            self.mount_ns,
+            self.exe.0,
+            self.exe.1
         );
         for (path, id) in &self.files {
             let hex = hex(path);
@@ -204,7 +225,7 @@ impl Proof {
     /// Parse [`to_text`](Self::to_text)'s form; `None` for anything else.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut lines = text.lines();
-        if lines.next()? != "patina-reap proof 1" {
+        if lines.next()? != "patina-reap proof 2" {
             return None;
         }
         let mut proof = Self::default();
@@ -218,7 +239,9 @@ impl Proof {
             let signed = |i: usize| words.get(i)?.parse::<i64>().ok();
             match (words[0], words.len()) {
                 ("until", 2) => proof.until = num(1)?,
+                ("threshold", 2) => proof.threshold = num(1)?,
                 ("boot", 2) => proof.boot_id = words[1].to_owned(),
+                ("pidns", 2) => proof.pid_ns = num(1)?,
                 ("mntns", 2) => proof.mount_ns = num(1)?,
                 ("exe", 3) => proof.exe = (num(1)?, num(2)?),
                 ("file", 6) => proof.files.push((
@@ -308,8 +331,12 @@ pub(crate) fn write(path: &Path, proof: &Proof) {
     }
 }
 
-/// Forget any proof at `path`: the next start scans.
+/// Forget any proof at `path`: the next start scans. Where there is none, no file is
+/// made.
 pub(crate) fn forget(path: &Path) {
+    if file_id(path).is_none() {
+        return;
+    }
     if let Some(fd) = crate::lock::open_own_file(path) {
         let _ = rustix::fs::ftruncate(&fd, 0);
     }
@@ -322,7 +349,9 @@ mod tests {
     fn sample() -> Proof {
         Proof {
             until: 1234,
+            threshold: 86400,
             boot_id: "0f5e".into(),
+            pid_ns: 4026531836,
             mount_ns: 4026531841,
             exe: (2049, 77),
             files: vec![
@@ -350,11 +379,16 @@ mod tests {
             None
         );
         assert_eq!(
-            Proof::parse(&text.replace("patina-reap proof 1", "v2")),
+            Proof::parse(&text.replace("patina-reap proof 2", "v2")),
+            None
+        );
+        // A proof of the first format, which did not record its threshold.
+        assert_eq!(
+            Proof::parse(&text.replace("patina-reap proof 2", "patina-reap proof 1")),
             None
         );
         assert_eq!(Proof::parse(""), None);
-        assert_eq!(Proof::parse("patina-reap proof 1\nend\n"), None);
+        assert_eq!(Proof::parse("patina-reap proof 2\nend\n"), None);
     }
 
     #[cfg(target_os = "linux")]
@@ -365,16 +399,16 @@ mod tests {
         let mut b = Builder::new(3600);
         b.watch_file(watched.clone());
         let proof = b.finish().unwrap();
-        assert!(proof.holds());
+        assert!(proof.holds(3600));
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(), "a file that appeared");
+        assert!(!proof.holds(3600), "a file that appeared");
         let mut b = Builder::new(3600);
         b.watch_file(watched.clone());
         let proof = b.finish().unwrap();
-        assert!(proof.holds());
+        assert!(proof.holds(3600));
         std::fs::remove_file(&watched).unwrap();
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(), "a file replaced by another");
+        assert!(!proof.holds(3600), "a file replaced by another");
         // A file that changed between being seen and the proof's end: no proof.
         let mut b = Builder::new(3600);
         b.watch_file(watched.clone());
@@ -382,10 +416,15 @@ mod tests {
         assert_eq!(b.finish(), None);
         let mut expired = proof.clone();
         expired.until = 1;
-        assert!(!expired.holds());
+        assert!(!expired.holds(3600));
         let mut other_boot = proof.clone();
         other_boot.boot_id.push('x');
-        assert!(!other_boot.holds());
+        assert!(!other_boot.holds(3600));
+        // Made for another threshold, or in another PID namespace: it says nothing.
+        assert!(!proof.holds(3599));
+        let mut other_pid_ns = proof.clone();
+        other_pid_ns.pid_ns += 1;
+        assert!(!other_pid_ns.holds(3600));
         // A proof made impossible, or with no time left, is none.
         let mut b = Builder::new(3600);
         b.impossible();

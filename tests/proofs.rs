@@ -9,11 +9,14 @@
 
 use crate::common::*;
 
-/// Shell functions for the scripts: `state PID` (running or exited), `wait_sock PATH`.
+/// Shell functions for the scripts: `state PID` (running or exited), `wait_sock PATH`,
+/// `proof SECS` (the proof file, if it was made for that threshold), `proofs` (how many
+/// proof files there are).
 const SHELL: &str = r#"
 state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }
 wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; }
-proof() { ls "$TMPDIR"/*"-t$1.proof" 2>/dev/null | head -n 1; }
+proof() { for f in "$TMPDIR"/patina-reap-*.proof; do grep -qx "threshold $1" "$f" 2>/dev/null && echo "$f"; done | head -n 1; }
+proofs() { ls "$TMPDIR" | grep -c '\.proof$'; }
 "#;
 
 /// Run `body` (after [`SHELL`], with `$P` the stand-in patina) in a private PID
@@ -189,4 +192,47 @@ kill -9 $S 2>/dev/null
     };
     assert_eq!(field(&text, "proof"), "yes", "{text}");
     assert_eq!(field(&text, "state"), "exited", "{text}");
+}
+
+#[test]
+fn one_proof_file_serves_every_threshold_and_pid_namespace_and_holds_only_for_its_own() {
+    // A clean start with a long threshold leaves a proof; a start with a shorter one
+    // must still scan (and reap what is stale by it). Starts with other thresholds, and
+    // in a PID namespace below (a sandbox sharing the temporary directory), replace the
+    // one file instead of adding theirs.
+    let Some(text) = run(r#"
+PATINA_REAP_THRESHOLD=off "$P" serve 2>/dev/null & S=$!
+sleep 0.2
+PATINA_REAP_THRESHOLD=1h "$P" status >/dev/null 2>&1
+echo long=$(test -n "$(proof 3600)" && echo yes)
+sleep 1.2
+PATINA_REAP_THRESHOLD=1s "$P" status >/dev/null 2>"$d/err"
+sleep 0.2
+echo state=$(state $S)
+echo err=$(cat "$d/err")
+for t in 2h 3h 1d; do PATINA_REAP_THRESHOLD=$t "$P" status >/dev/null 2>&1; done
+echo after_thresholds=$(proofs)
+echo last=$(test -n "$(proof 86400)" && echo yes)
+ours=$(sed -n 's/^pidns //p' "$(proof 86400)")
+unshare --pid --fork --mount-proc "$P" status >/dev/null 2>&1
+echo nested_rc=$?
+echo after_namespace=$(proofs)
+f=$(proof 86400)
+echo nested_pidns=$(test -n "$f" && [ "$(sed -n 's/^pidns //p' "$f")" != "$ours" ] && echo other)
+kill -9 $S 2>/dev/null
+"#)
+    else {
+        return;
+    };
+    assert_eq!(field(&text, "long"), "yes", "{text}");
+    assert_eq!(field(&text, "state"), "exited", "{text}");
+    assert!(
+        field(&text, "err").starts_with("Cleaned up stale patina serve"),
+        "{text}"
+    );
+    assert_eq!(field(&text, "after_thresholds"), "1", "{text}");
+    assert_eq!(field(&text, "last"), "yes", "{text}");
+    assert_eq!(field(&text, "nested_rc"), "0", "{text}");
+    assert_eq!(field(&text, "after_namespace"), "1", "{text}");
+    assert_eq!(field(&text, "nested_pidns"), "other", "{text}");
 }
