@@ -1,4 +1,5 @@
 //! `patina-reap`: parse arguments, run the library's engine, print, exit.
+#![forbid(unsafe_code)]
 
 /// `eprintln!`/`eprint!` without the panic: a closed or full stderr (`2>/dev/full`) has
 /// nowhere to report to, so a failed write is dropped.
