@@ -41,6 +41,7 @@ set edit:completion:arg-completer[patina-reap] = {|@words|
             cand --verbose 'Also list matched processes that are kept, with the reason'
             cand -q 'Print only errors and warnings'
             cand --quiet 'Print only errors and warnings'
+            cand --preflight 'Run patina''s start-up check as the library runs it, for a launcher that execs this binary'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

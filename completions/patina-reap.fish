@@ -19,5 +19,6 @@ complete -c patina-reap -l pids -d 'Print only PIDs, one per line: those reaped,
 complete -c patina-reap -s f -l full -d 'Show whole command lines: the path of argv[0] and every argument, never shortened'
 complete -c patina-reap -s v -l verbose -d 'Also list matched processes that are kept, with the reason'
 complete -c patina-reap -s q -l quiet -d 'Print only errors and warnings'
+complete -c patina-reap -l preflight -d 'Run patina\'s start-up check as the library runs it, for a launcher that execs this binary'
 complete -c patina-reap -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c patina-reap -s V -l version -d 'Print version'

@@ -66,8 +66,9 @@ CLOCK_BOOTTIME), to the second, never from the process's own claims or the wall 
 Stale processes all get SIGTERM at once; those still running after --grace (default 5s) \
 get SIGKILL, and each is confirmed gone within 1s more, else it is reported as failed. \
 A process is identified by its pid and start time: on Linux it is pinned with a pidfd, \
-its start time checked again, and signalled through the pidfd; elsewhere its start time \
-is checked right before each kill(2). A reused PID is never signalled.
+its start time checked again, and signalled through the pidfd; elsewhere, and where \
+pidfds are missing or a sandbox refuses them, its start time is checked right before each \
+kill(2). A reused PID is never signalled.
 
 Never touched, whatever their age (listed as skipped, with the first reason that applies, \
 by --verbose and --json):
@@ -76,9 +77,12 @@ by --verbose and --json):
 A superseded daemon gets SIGKILL at once, no SIGTERM: nobody can reach it, and patina's \
 daemon removes its socket and mother.pid on SIGTERM, whoever's they are by then. The \
 reaper itself creates, links, removes and writes nothing in any user's directories, \
-follows no symlink a user could have made, and connects to a socket only through the \
-inode it found there. Which socket a process serves is told by what it bound, never by \
-HOME or /etc/passwd.
+follows no symlink a user could have made, and on Linux connects to no socket at all. \
+Which socket a process serves is told by the listener it holds, never by HOME or \
+/etc/passwd; a process holding a connection a daemon socket accepted whose client is \
+still there is in use (connected). Without the kernel's socket diagnostics (a sandbox \
+that refuses netlink), every process holding a listener on a daemon socket's path is \
+kept (unknown-serving).
 
 Other users' processes are not even looked at: only those whose effective uid (on Linux \
 the Uid: line of /proc/PID/status) is the caller's count, also when running as root, \
@@ -89,16 +93,18 @@ Reapers of the same user, names and PID namespace take turns (an advisory lock o
 $XDG_RUNTIME_DIR if it is an absolute directory of ours, else an absolute $TMPDIR, else \
 /tmp), so that each stale process is reported by one of them: a run waits up to --grace \
 + 10s for another to finish, then goes on regardless; a holder that is stopped (Ctrl-Z) \
-is not waited for (Linux). A dry run does not wait.
+is not waited for (Linux). A dry run does not wait, nor does --preflight: it leaves \
+the stale processes to the reaper whose turn it is.
 
 While it waits (for its turn, or for processes to exit after a signal) and stderr is a \
 terminal, a status line there says so, and is erased when the wait ends; nothing of it \
-is written when stderr is not a terminal, or with --quiet or --json.
+is written when stderr is not a terminal, or with --quiet, --json or --preflight.
 
 SIGINT (Ctrl-C) or SIGTERM during a run stops it: no further signal is sent, each \
 process already signalled is listed with what became of it (one still running is a \
 warning), and the exit status is 130 (SIGINT) or 143 (SIGTERM). Before any signal was \
-sent, nothing is. A second SIGINT or SIGTERM ends the tool at once.";
+sent, nothing is. A second SIGINT or SIGTERM ends the tool at once. --preflight \
+catches neither: the signal ends it at once, as it ends the launcher that runs it.";
 
 /// The DURATION syntax, shared by --threshold and --grace.
 pub(crate) const DURATION_SYNTAX: &str = "\
@@ -116,14 +122,17 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
         "The default for --threshold, a DURATION; empty means 24h. With 'off' nothing is \
          scanned or signalled: the tool says so on stderr (unless --quiet) and exits 0, and \
          --json reports disabled true and threshold_secs null. Any other value that is not \
-         a DURATION is a usage error. patina's own start-up check reads it too.",
+         a DURATION is a usage error. patina's own start-up check reads it too, as does \
+         --preflight, the same check: there 'off' is silent, and a value that is not a \
+         DURATION is a warning, then 24h.",
     ),
     (
         "PATINA_REAP_BACKEND",
         "process source: proc (Linux default) or ps",
         "The process source: proc reads /proc directly and is the default on Linux; ps \
          runs ps(1) once per scan and is the default where there is no /proc. Any other \
-         value is a usage error (exit status 2).",
+         value is a usage error (exit status 2); with --preflight, nothing is scanned, \
+         silently.",
     ),
     (
         "NO_COLOR",
@@ -158,23 +167,25 @@ pub(crate) const ENVIRONMENT: &[(&str, &str, &str)] = &[
 pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
     (
         "0",
-        "done, also when nothing was stale or nothing matched",
+        "done, also when nothing was stale or nothing matched; --preflight: always",
         "Done: every stale process was reaped (or, with --dry-run, listed), also when \
          nothing was stale or nothing matched; or reaping is disabled by \
-         PATINA_REAP_THRESHOLD=off.",
+         PATINA_REAP_THRESHOLD=off. With --preflight, whatever became of the processes \
+         or the environment, but for a usage error.",
     ),
     (
         "1",
         "a stale process could not be reaped, or the scan failed",
         "A stale process could not be reaped: it was still running after SIGKILL, or could \
          not be signalled (its line starts with 'warning:' on stderr); or the process table \
-         could not be read (also a /proc of another PID namespace).",
+         could not be read (also a /proc of another PID namespace). Never with --preflight.",
     ),
     (
         "2",
         "usage error; nothing was signalled",
         "A bad flag, DURATION, --user, PATINA_REAP_THRESHOLD or PATINA_REAP_BACKEND value; \
-         nothing was scanned or signalled.",
+         nothing was scanned or signalled. With --preflight, only a bad flag or value on \
+         the command line, a flag that does not combine with it among them.",
     ),
     (
         "3",
@@ -294,10 +305,15 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ),
     (
         "$XDG_RUNTIME_DIR/patina-reap-UID-HASH.proof",
-        "Not written by this tool: patina's start-up check (the library's preflight) keeps \
-         there, beside the lock, its proof that a scan found nothing stale, so that the next \
-         starts can skip the scan while it holds. One file per user and set of names; it \
-         records the threshold and PID namespace it holds for.",
+        "With --preflight, as in patina's own start-up check (one file for both): the \
+         proof of the last clean scan, beside the lock, one per user and set of names \
+         whatever the threshold and PID namespace, which it records (a file of its own \
+         for --socket), and which spares the next starts the scan until anything it names \
+         changes (the time a young process turns stale, a daemon socket, an executable, \
+         the parent of a process kept as attached). A proof that is not the caller's own \
+         regular file with one link, or does not parse, is ignored; a proof can only \
+         spare a scan, never cause a signal. The CLI's other runs neither read nor write \
+         it.",
     ),
     (
         "~/.patina/run/serve.sock",
@@ -345,6 +361,11 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     (
         "patina-reap --json | jq -r '.processes[] | [.pid, .outcome] | @tsv'",
         "Reap, and print the pid and outcome of every matched process.",
+    ),
+    (
+        "patina-reap --preflight; exec /usr/lib/patina/patina \"$@\"",
+        "Reap at a launcher's start, in a shell wrapper, as patina's own start-up check \
+         does (at most 1s, silent when there is nothing to do), then run the real program.",
     ),
 ];
 
@@ -487,17 +508,19 @@ pub(crate) struct Cli {
     /// Daemon socket whose listener is kept (serving); repeatable, or 'none'
     ///
     /// A process holding the listener that connections to PATH reach (in its own mount
-    /// namespace, through a socket file of its own user) that runs the executable it
-    /// started with is kept as serving, whatever its age; one still listening on a file
-    /// that is no longer at PATH, while PATH leads to another live listener of its user,
-    /// is superseded and gets SIGKILL at once. Giving --socket replaces the default, any
-    /// path ending in /.patina/run/serve.sock that a process bound (whatever HOME or
-    /// /etc/passwd say); '--socket none' checks no socket. The lookup sends nothing,
-    /// follows no symlink a user could have made, and takes at most 100ms, a path that
-    /// does not answer included: on Linux the kernel's socket diagnostics name each
-    /// listener's bound path and file, and one connection, closed at once, names its
-    /// process; elsewhere that connection to the caller's own socket tells whether
-    /// anybody listens, and then every old process of the caller is kept.
+    /// namespace, through a socket file of its own user), whoever called listen(), that
+    /// runs the executable it started with is kept as serving, whatever its age; one
+    /// still listening on a file that is no longer at PATH, while PATH leads to another
+    /// live listener of its user, is superseded and gets SIGKILL at once (unless a
+    /// client is still connected to it). Giving --socket replaces the default, any path
+    /// ending in /.patina/run/serve.sock that a process bound (whatever HOME or
+    /// /etc/passwd say); '--socket none' checks no socket. The lookup follows no symlink
+    /// a user could have made and takes at most 2s (100ms in the preflight), a path that
+    /// does not answer included: on Linux the kernel's socket diagnostics, asked about
+    /// the sockets each process holds, name their bound path and file, and the file at
+    /// PATH is compared with them, nothing connected to; elsewhere one connection to the
+    /// caller's own socket, closed at once, tells whether anybody listens, and then
+    /// every old process of the caller is kept.
     #[arg(
         long = "socket",
         value_name = "PATH",
@@ -543,6 +566,35 @@ pub(crate) struct Cli {
     /// get a warning line on stderr, and --json still prints its document.
     #[arg(short, long, overrides_with = "verbose")]
     pub(crate) quiet: bool,
+
+    /// Run patina's start-up check as the library runs it, for a launcher that execs
+    /// this binary
+    ///
+    /// The same run as ensure_clean_state() in a program linking the library, for a
+    /// launcher that cannot link it (a shell wrapper, another language): at most 1s in
+    /// all, whatever stale processes do (SIGTERM, a short wait, SIGKILL for the
+    /// survivors and their confirmation); no wait for another reaper's turn (the
+    /// processes are left to a reaper that holds it); and after a scan that left nothing
+    /// stale, the
+    /// next starts check a proof of it instead of scanning (the library's proof, one file
+    /// for both). Nothing is printed when there is nothing to do; on stderr, one
+    /// 'Cleaned up stale ...' line per reaped process and a 'warning:' line per one it
+    /// could not reap or per bad PATINA_REAP_THRESHOLD (then 24h is used); nothing on
+    /// stdout. PATINA_REAP_THRESHOLD=off turns it off silently. The exit status is 0
+    /// whatever became of the processes or the environment, 2 for a usage error.
+    ///
+    /// --name, --threshold and --socket combine with it, as the library's Preflight
+    /// takes them (--threshold, when given, wins over PATINA_REAP_THRESHOLD, 'off'
+    /// included); any other flag is a usage error: the output, the users and the timing
+    /// are the preflight's own.
+    #[arg(
+        long,
+        conflicts_with_all = [
+            "dry_run", "json", "grace", "all_users", "users", "pids", "full", "verbose",
+            "quiet", "color", "generate",
+        ]
+    )]
+    pub(crate) preflight: bool,
 
     /// When to color human output and usage errors
     ///

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::lock::{self, ReapLock};
 use crate::proof;
-use crate::reap::{self, Fate, Timing};
+use crate::reap::{self, may_signal, Fate, Timing};
 use crate::report::{lossy_argv, Failure, Outcome, ProcessReport, Reason, Report, Signal};
 use crate::scan::{Backend, Query, Scan, Source};
 use crate::select::{sockets_matter, trigger, verdict, SkipReason, Trigger, Verdict};
@@ -190,6 +190,21 @@ impl Reaper {
         &self.names
     }
 
+    /// What a proof depends on besides the names and the threshold: `None` for the
+    /// defaults (the caller's own processes, the default daemon sockets), else a text
+    /// naming the owners and sockets (absolute), so that a proof made with other ones
+    /// is never taken for the defaults' (nor the reverse).
+    pub(crate) fn proof_scope(&self) -> Option<String> {
+        let sockets = self.sockets.as_ref().map(|paths| {
+            paths
+                .iter()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                .collect::<Vec<_>>()
+        });
+        (self.owners != Owners::Caller || sockets.is_some())
+            .then(|| format!("owners {:?} sockets {:?}", self.owners, sockets))
+    }
+
     /// Whether it is a dry run: one keeps no state (no turn, no proof).
     pub(crate) fn is_dry_run(&self) -> bool {
         self.dry_run
@@ -214,18 +229,22 @@ impl Reaper {
             Mode::Command => (None, None),
             Mode::Preflight(b) => (Some(b), b.proof.as_deref()),
         };
-        if proof_path
-            .and_then(proof::read)
-            .is_some_and(|p| p.holds(self.threshold.as_secs()))
-        {
+        // The proof's looks at files are bounded by the preflight's deadline.
+        let proof_deadline = bounds.map_or_else(Instant::now, |b| b.deadline);
+        let threshold_secs = self.threshold.as_secs();
+        let checked = proof_path.map(|path| proof::check(path, threshold_secs, proof_deadline));
+        if checked == Some(Ok(true)) {
             // Nothing can have become stale since the last clean scan.
             let mut report = self.report();
             report.scan_skipped = true;
             return Ok(report);
         }
         // Where a first daemon would bind, as it is before the scan: a daemon binding
-        // there during the run voids the proof this run may leave.
-        let first_daemon = proof_path.and_then(|_| self.default_socket_seen());
+        // there during the run voids the proof this run may leave. Where the proof's
+        // files did not answer, it is not waited for twice.
+        let unanswered = checked == Some(Err(proof::NoAnswer));
+        let first_daemon =
+            proof_path.and_then(|_| self.default_socket_seen(proof_deadline, unanswered));
         let backend = Backend::from_env()?;
         let mut turn = (bounds.is_none() && !self.dry_run).then(|| self.take_turn());
         if self.watch.interrupted() {
@@ -245,7 +264,16 @@ impl Reaper {
         if self.watch.interrupted() {
             return Err(Error::Interrupted);
         }
-        let verdicts = self.decide(&mut scan);
+        let lookup_deadline = match bounds {
+            None => Instant::now() + socket::BUDGET,
+            // What is left of the bound after the lookup is for the grace period.
+            Some(b) => (Instant::now() + socket::PREFLIGHT_BUDGET).min(
+                b.deadline
+                    .checked_sub(MIN_PREFLIGHT_REAP)
+                    .unwrap_or(b.deadline),
+            ),
+        };
+        let verdicts = self.decide(&mut scan, lookup_deadline);
         let stale = stale_among(&verdicts);
         // The preflight takes its turn only when there is something to do, and leaves
         // the processes to a reaper that holds it.
@@ -254,18 +282,21 @@ impl Reaper {
         }
         let left_to_another = bounds.is_some() && matches!(turn, Some(ReapLock::Busy));
         let timing = match bounds {
-            None => Timing::with_grace(self.grace),
-            // SIGTERM, a short wait, SIGKILL and its confirmation, all by the deadline.
+            None => Some(Timing::with_grace(self.grace)),
+            // SIGTERM, a short wait, SIGKILL and its confirmation, all by the deadline;
+            // with too little time left for them, nothing is signalled (no process
+            // loses its grace period to a slow scan).
             Some(b) => {
                 let left = b.deadline.saturating_duration_since(Instant::now());
                 let grace = self.grace.min(left / 2);
-                Timing {
+                (left >= MIN_PREFLIGHT_REAP).then_some(Timing {
                     grace,
                     confirm: left - grace,
-                }
+                })
             }
         };
-        let proved = proof_path.map(|_| self.proof_of(&scan, &verdicts, first_daemon));
+        let proved =
+            proof_path.map(|_| self.proof_of(&scan, &verdicts, first_daemon, proof_deadline));
         let report = self.act(&*source, scan, verdicts, &stale, left_to_another, timing);
         if let (Some(path), Some(proved)) = (proof_path, proved) {
             // Only a run that leaves nothing stale behind proves anything.
@@ -274,7 +305,7 @@ impl Reaper {
                 Outcome::Vanished => p.reason.is_none(),
                 _ => false,
             });
-            match proved.finish().filter(|_| clean) {
+            match proved.finish(proof_deadline).filter(|_| clean) {
                 Some(proof) => proof::write(path, &proof),
                 None => proof::forget(path),
             }
@@ -283,15 +314,19 @@ impl Reaper {
     }
 
     /// The caller's default daemon socket (`$HOME/.patina/run/serve.sock`) and the file
-    /// there now, where a first daemon would bind and supersede nobody yet; `None` with
-    /// configured sockets or no `HOME`.
-    fn default_socket_seen(&self) -> Option<(PathBuf, Option<proof::FileId>)> {
+    /// there now, where a first daemon would bind and supersede nobody yet, seen by
+    /// `deadline` (not looked at when its file system is `unanswered` already); `None`
+    /// with configured sockets or no `HOME`.
+    fn default_socket_seen(&self, deadline: Instant, unanswered: bool) -> Option<FirstDaemon> {
         if self.sockets.is_some() {
             return None;
         }
         let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
         let path = PathBuf::from(home).join(socket::DEFAULT_SOCKET_TAIL.trim_start_matches('/'));
-        let seen = proof::file_id(&path);
+        let seen = match unanswered {
+            true => Err(proof::NoAnswer),
+            false => proof::seen(&path, deadline),
+        };
         Some((path, seen))
     }
 
@@ -301,7 +336,8 @@ impl Reaper {
         &self,
         scan: &Scan,
         verdicts: &[Verdict],
-        first_daemon: Option<(PathBuf, Option<proof::FileId>)>,
+        first_daemon: Option<FirstDaemon>,
+        deadline: Instant,
     ) -> proof::Builder {
         let threshold = self.threshold.as_secs();
         let mut proved = proof::Builder::new(threshold);
@@ -317,11 +353,12 @@ impl Reaper {
             proved.watch_file_as(path, seen);
         }
         let me = std::process::id();
+        let mut watched = Vec::new();
         for (p, v) in scan.processes.iter().zip(verdicts) {
             for path in p.sockets.serving.iter().chain(&p.sockets.superseded) {
-                proved.watch_file(path.clone());
+                watched.push(path.clone());
                 match crate::sys::executable_of(p.pid) {
-                    Some(exe) => proved.watch_file(exe),
+                    Some(exe) => watched.push(exe),
                     None => proved.impossible(),
                 }
             }
@@ -346,9 +383,11 @@ impl Reaper {
                     proved.until_within(left(p.age_secs));
                 }
                 // Kept for a reason that can lapse unseen (an old ancestor of this start
-                // only, a terminal, what could not be told): the next start scans.
+                // only, a terminal, a client, what could not be told): the next start
+                // scans.
                 Verdict::Keep(
                     SkipReason::Foreground
+                    | SkipReason::Connected
                     | SkipReason::Ancestor
                     | SkipReason::UnknownServing
                     | SkipReason::UnknownAncestry,
@@ -357,6 +396,7 @@ impl Reaper {
                 Verdict::Stale => {}
             }
         }
+        proved.watch_files(watched, deadline);
         proved
     }
 
@@ -364,7 +404,7 @@ impl Reaper {
     /// happens between a scan and a signal.
     #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn finish(&self, source: &dyn Source, mut scan: Scan) -> Report {
-        let verdicts = self.decide(&mut scan);
+        let verdicts = self.decide(&mut scan, Instant::now() + socket::BUDGET);
         let stale = stale_among(&verdicts);
         self.act(
             source,
@@ -372,13 +412,13 @@ impl Reaper {
             verdicts,
             &stale,
             false,
-            Timing::with_grace(self.grace),
+            Some(Timing::with_grace(self.grace)),
         )
     }
 
     /// Look up the sockets of the processes whose verdict they can change, then decide
     /// every process once, with all facts in.
-    fn decide(&self, scan: &mut Scan) -> Vec<Verdict> {
+    fn decide(&self, scan: &mut Scan, lookup_deadline: Instant) -> Vec<Verdict> {
         let threshold_secs = self.threshold.as_secs();
         let me = rustix::process::geteuid().as_raw();
         // Another user's process that this caller may not signal stays where it is
@@ -403,7 +443,7 @@ impl Reaper {
                     }
                 })
                 .collect();
-            let facts = socket::lookup(&self.daemons(), &candidates);
+            let facts = socket::lookup(&self.daemons(), &candidates, lookup_deadline);
             for (&i, facts) in asked.iter().zip(facts) {
                 scan.processes[i].sockets = facts;
             }
@@ -428,7 +468,7 @@ impl Reaper {
     }
 
     /// Signal the stale processes (unless a dry run, or they are left to another
-    /// reaper) and report on every process.
+    /// reaper or, with no `timing`, to the next start) and report on every process.
     fn act(
         &self,
         source: &dyn Source,
@@ -436,7 +476,7 @@ impl Reaper {
         verdicts: Vec<Verdict>,
         stale: &[usize],
         left_to_another: bool,
-        timing: Timing,
+        timing: Option<Timing>,
     ) -> Report {
         let triggers: Vec<Option<Trigger>> = scan
             .processes
@@ -453,7 +493,7 @@ impl Reaper {
             .collect();
         let mut fates = if self.dry_run || left_to_another || stale.is_empty() {
             Vec::new()
-        } else {
+        } else if let Some(timing) = timing {
             let targets: Vec<(u32, u64)> = stale
                 .iter()
                 .map(|&i| (scan.processes[i].pid, scan.processes[i].start))
@@ -463,6 +503,8 @@ impl Reaper {
                 .map(|&i| triggers[i].is_some_and(Trigger::kills_at_once))
                 .collect();
             reap::reap(source, &targets, &at_once, timing, &self.watch)
+        } else {
+            vec![Fate::Failed(Failure::NoTimeLeft); stale.len()]
         }
         .into_iter();
 
@@ -518,7 +560,11 @@ impl Reaper {
                 trigger,
                 first_signal,
                 parent_name: p.parent_name,
-                socket: p.sockets.serving.or(p.sockets.superseded),
+                socket: p
+                    .sockets
+                    .serving
+                    .or(p.sockets.superseded)
+                    .or(p.sockets.connected),
             });
         }
         report
@@ -655,22 +701,17 @@ pub(crate) struct Bounds {
 
 type Scanned = (Box<dyn Source + Send>, Scan);
 
+/// Where a first daemon would bind, and the file there before the scan.
+type FirstDaemon = (PathBuf, Result<Option<proof::FileId>, proof::NoAnswer>);
+
 /// The most the preflight waits for the process scan before `patina` goes on without it
 /// (less when its bound is shorter).
 const SCAN_BUDGET: Duration = Duration::from_millis(500);
 
-/// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
-/// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
-/// reported vanished by a real run, not failed.
-fn may_signal(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return true;
-    };
-    rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::PERM)
-}
+/// The least time the preflight signals with: a grace period and a confirmation of
+/// 100 ms each at least. With less left of its bound, it leaves the stale processes to
+/// the next start.
+const MIN_PREFLIGHT_REAP: Duration = Duration::from_millis(200);
 
 #[cfg(all(test, target_os = "linux"))]
 #[path = "pid_reuse_tests.rs"]

@@ -36,6 +36,9 @@
 //! }
 //! ```
 //!
+//! A launcher that cannot link the crate runs `patina-reap --preflight` instead: the
+//! same preflight, taking and leaving the same proof.
+//!
 //! For the CLI's run (unbounded, waiting for another reaper's turn), configure a
 //! [`Reaper`]:
 //!

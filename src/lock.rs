@@ -46,12 +46,16 @@ fn lock_path(names: &[String]) -> PathBuf {
     dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
 }
 
-/// Where the preflight keeps its proof of a clean scan for `names`: beside the lock,
-/// `patina-reap-UID-HASH.proof`, one file whatever the threshold and PID namespace (the
+/// Where the preflight keeps its proof of a clean scan for `names` and, unless they are
+/// the defaults, the other settings that decide what is stale (`scope`, a text naming
+/// them: a scan for other daemon sockets or users proves nothing about the defaults',
+/// nor the reverse): beside the lock, `patina-reap-UID-HASH.proof`
+/// (`…-HASH-sSCOPEHASH.proof`), one file whatever the threshold and PID namespace (the
 /// proof records both).
-pub(crate) fn proof_path(names: &[String]) -> PathBuf {
+pub(crate) fn proof_path(names: &[String], scope: Option<&str>) -> PathBuf {
     let (dir, uid, hash) = place(names);
-    dir.join(format!("patina-reap-{uid}-{hash:016x}.proof"))
+    let scope = scope.map_or_else(String::new, |s| format!("-s{:016x}", fnv1a(s)));
+    dir.join(format!("patina-reap-{uid}-{hash:016x}{scope}.proof"))
 }
 
 /// The directory of the lock and the proof, the caller's uid and the hash of `names`.
@@ -59,10 +63,7 @@ fn place(names: &[String]) -> (PathBuf, u32, u64) {
     let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sorted.join("\0").bytes() {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv1a(&sorted.join("\0"));
     let uid = rustix::process::geteuid().as_raw();
     let dir = lock_dir(
         std::env::var_os("XDG_RUNTIME_DIR"),
@@ -70,6 +71,15 @@ fn place(names: &[String]) -> (PathBuf, u32, u64) {
         uid,
     );
     (dir, uid, hash)
+}
+
+/// A stable FNV-1a hash of `text`, for file names.
+fn fnv1a(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// The inode of this process's PID namespace; `None` where there are none (or it cannot
@@ -313,21 +323,6 @@ mod tests {
     }
 
     #[test]
-    fn the_proof_file_names_neither_the_threshold_nor_the_pid_namespace() {
-        let proof = proof_path(&["patina".into()]);
-        let lock = lock_path(&["patina".into()]);
-        assert_eq!(proof.parent(), lock.parent());
-        let name = proof.file_name().unwrap().to_string_lossy();
-        let uid = rustix::process::geteuid().as_raw();
-        assert!(name.starts_with(&format!("patina-reap-{uid}-")), "{name}");
-        assert!(
-            name.ends_with(".proof") && !name.contains("pidns"),
-            "{name}"
-        );
-        assert_ne!(proof, proof_path(&["patina2".into()]));
-    }
-
-    #[test]
     fn the_lock_file_depends_on_the_name_set_not_its_order() {
         let ab = lock_path(&["a".into(), "b".into()]);
         assert_eq!(ab, lock_path(&["b".into(), "a".into(), "a".into()]));
@@ -336,5 +331,24 @@ mod tests {
             lock_path(&["patina".into()]),
             lock_path(&["patina2".into()])
         );
+    }
+
+    #[test]
+    fn one_proof_file_serves_every_threshold_and_pid_namespace_but_not_other_settings() {
+        let names = ["patina".to_owned()];
+        let default = proof_path(&names, None);
+        let lock = lock_path(&names);
+        assert_eq!(default.parent(), lock.parent());
+        let uid = rustix::process::geteuid().as_raw();
+        let hash = fnv1a("patina");
+        assert_eq!(
+            default.file_name().unwrap().to_string_lossy(),
+            format!("patina-reap-{uid}-{hash:016x}.proof")
+        );
+        assert_ne!(default, proof_path(&["patina2".into()], None));
+        let none = proof_path(&names, Some("sockets []"));
+        assert_ne!(none, default);
+        assert_eq!(none, proof_path(&names, Some("sockets []")));
+        assert_ne!(none, proof_path(&names, Some("sockets [\"/x\"]")));
     }
 }

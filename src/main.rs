@@ -26,13 +26,14 @@ use std::sync::Arc;
 use cli::Cli;
 use color::Colors;
 use exit_codes::ExitCode;
-use patina_reap::{Reaper, THRESHOLD_ENV};
-use settings::{Settings, Threshold};
+use patina_reap::{Preflight, Reaper, THRESHOLD_ENV};
+use settings::{Parsed, PreflightSettings, Settings, Threshold};
 
 fn main() -> std::process::ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let (cli, settings, colors) = match settings::parse(&args) {
-        Ok(parsed) => parsed,
+        Ok(Parsed::Run(cli, settings, colors)) => (cli, settings, colors),
+        Ok(Parsed::Preflight(settings)) => return preflight(&settings).into(),
         Err(code) => return code.into(),
     };
     match run(&cli, &settings, &colors) {
@@ -122,4 +123,26 @@ fn run(cli: &Cli, settings: &Settings, colors: &Colors) -> anyhow::Result<ExitCo
             })
         }
     }
+}
+
+/// `--preflight`: the library's preflight, as `patina` linking it runs it (its lines on
+/// stderr), with the flags that combine with it; whatever became of the processes, done.
+/// Nothing else is set up first (no descriptor limit, no signal handler): most starts
+/// only check the proof of an earlier clean scan.
+fn preflight(settings: &PreflightSettings) -> ExitCode {
+    // Young processes unlisted, as in the preflight's own reaper.
+    let reaper = Reaper::new()
+        .list_young(false)
+        .names(settings.names.iter().cloned());
+    let reaper = match &settings.sockets {
+        Some(sockets) => reaper.sockets(sockets.iter().cloned()),
+        None => reaper,
+    };
+    let preflight = Preflight::new().reaper(reaper);
+    let preflight = match settings.threshold {
+        Some(threshold) => preflight.threshold(threshold),
+        None => preflight,
+    };
+    let _ = preflight.run();
+    ExitCode::Success
 }

@@ -187,8 +187,11 @@ impl Preflight {
         };
         let reaper = self.reaper.clone().threshold(threshold);
         // A dry run keeps no state, as it takes no turn.
-        let proof = (cfg!(target_os = "linux") && !self.always_scan && !reaper.is_dry_run())
-            .then(|| lock::proof_path(reaper.name_list()));
+        let proof =
+            (cfg!(target_os = "linux") && !self.always_scan && !reaper.is_dry_run()).then(|| {
+                let scope = reaper.proof_scope();
+                lock::proof_path(reaper.name_list(), scope.as_deref())
+            });
         let report = reaper
             .execute(&Mode::Preflight(Bounds { deadline, proof }))
             .ok()?;

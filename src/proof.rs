@@ -5,27 +5,72 @@
 //! A process can only become stale by age at (its start + threshold), and one that is
 //! new since the scan needs the whole threshold. A daemon is superseded only when a new
 //! listener binds its socket's path (the file there changes); a listener is replaced
-//! only when its executable's path gets a new file (an upgrade; the caller's own
-//! executable changes too). A process kept `attached` becomes a candidate when its
-//! parent goes (its ppid changes). So the proof holds T (at most the threshold, and
-//! never more than an hour), the threshold, the boot, PID and mount namespaces it was
-//! made in, the caller's executable, the files whose change could make something stale (each daemon socket
-//! seen and the caller's default one, each listener's executable) and the attached
-//! processes with their parent. Any difference, or a proof that cannot be read,
-//! parsed or trusted (not a regular file of the caller's with one link), means a scan:
-//! a forged or stale proof can only delay a cleanup, never cause a signal.
+//! only when its executable's path gets a new file (an upgrade). A process kept
+//! `attached` becomes a candidate when its parent goes (its ppid changes). So the proof
+//! holds T (at most the threshold, and never more than an hour), the threshold, the
+//! boot, PID and mount namespaces it was made in, the files whose change could make something stale (each
+//! daemon socket seen and the caller's default one, each listener's executable) and the
+//! attached processes with their parent. The executable that made it is one more
+//! watched file, not an identity its reader must share: `patina` linking the library
+//! and `patina-reap --preflight` read each other's proofs, and an upgrade of the one
+//! that made it voids it. Any difference, or a proof that cannot be read, parsed or
+//! trusted (not a regular file of the caller's with one link), means a scan: a forged or
+//! stale proof can only delay a cleanup, never cause a signal.
 //!
-//! One file per user and name set holds the last proof, whatever its threshold and PID
-//! namespace (a start with another one scans and replaces it), so that starts in
+//! One file per user, name set and scope holds the last proof, whatever its threshold
+//! and PID namespace (a start with another one scans and replaces it), so that starts in
 //! sandboxes sharing /tmp, or with changing thresholds, leave no more files behind.
+//!
+//! Every look at those files runs on a thread of its own and gets [`LOOK_BUDGET`]: a
+//! file system that does not answer (a network home whose server is gone) means no
+//! proof, never a wait.
 //!
 //! Linux only; elsewhere every start scans.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The first line of a proof; a proof of another form is none.
+const HEADER: &str = "patina-reap proof 3";
 
 /// The longest a proof is taken for: a daemon that stops listening without its socket
 /// file going, say, is seen within this time.
 const MAX_VALID_SECS: u64 = 3600;
+
+/// The most one look at the proof's files may take (less by the preflight's deadline).
+const LOOK_BUDGET: Duration = Duration::from_millis(100);
+
+/// A look at files that got no answer in time: their file system does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoAnswer;
+
+/// The files at `paths` now ([`file_id`]), looked at on a thread of their own and taken
+/// by `deadline` or [`LOOK_BUDGET`] from now, whichever comes first; a look still
+/// blocked then is left to finish alone.
+fn ids_within(paths: &[PathBuf], deadline: Instant) -> Result<Vec<Option<FileId>>, NoAnswer> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deadline = deadline.min(Instant::now() + LOOK_BUDGET);
+    crate::sys::bounded_each(vec![paths.to_vec()], deadline, |paths: Vec<PathBuf>| {
+        paths.iter().map(|p| file_id(p)).collect()
+    })
+    .pop()
+    .flatten()
+    .ok_or(NoAnswer)
+}
+
+/// Whether the proof at `path` holds for a run with `threshold_secs`, its files looked
+/// at by `deadline` (within the bound of [`ids_within`]).
+pub(crate) fn check(path: &Path, threshold_secs: u64, deadline: Instant) -> Result<bool, NoAnswer> {
+    read(path).map_or(Ok(false), |p| p.holds(threshold_secs, deadline))
+}
+
+/// The file at `path` now, looked at by `deadline` (within the bound of [`ids_within`]).
+pub(crate) fn seen(path: &Path, deadline: Instant) -> Result<Option<FileId>, NoAnswer> {
+    let ids = ids_within(std::slice::from_ref(&path.to_owned()), deadline)?;
+    Ok(ids.into_iter().next().flatten())
+}
 
 /// A file's identity: (device, inode, change time in seconds and nanoseconds); the
 /// change time tells a new file that got a freed inode number from the old one.
@@ -41,9 +86,8 @@ pub(crate) struct Proof {
     boot_id: String,
     pid_ns: u64,
     mount_ns: u64,
-    /// (device, inode) of the caller's executable.
-    exe: (u64, u64),
-    /// Paths and the file each held, `None` where there was none.
+    /// Paths and the file each held, `None` where there was none; the executable that
+    /// made the proof among them.
     files: Vec<(PathBuf, Option<FileId>)>,
     /// (pid, start ticks, ppid) of processes whose parent keeps them.
     attached: Vec<(u32, u64, u32)>,
@@ -80,16 +124,29 @@ impl Builder {
         self.valid_secs = self.valid_secs.map(|v| v.min(secs));
     }
 
-    /// A file whose change (made, replaced, removed) could make something stale, as it
-    /// is now.
-    pub(crate) fn watch_file(&mut self, path: PathBuf) {
-        let id = file_id(&path);
-        self.watch_file_as(path, id);
+    /// Files whose change (made, replaced, removed) could make something stale, as they
+    /// are now; where their file system does not answer by `deadline` (within the bound
+    /// of [`ids_within`]), nothing can be proved.
+    pub(crate) fn watch_files(&mut self, paths: Vec<PathBuf>, deadline: Instant) {
+        if self.valid_secs.is_none() {
+            return;
+        }
+        match ids_within(&paths, deadline) {
+            Ok(ids) => {
+                for (path, id) in paths.into_iter().zip(ids) {
+                    self.watch_file_as(path, Ok(id));
+                }
+            }
+            Err(NoAnswer) => self.impossible(),
+        }
     }
 
-    /// [`watch_file`](Self::watch_file) with the file it held when it was seen earlier
-    /// (before the scan): a change since then voids the proof.
-    pub(crate) fn watch_file_as(&mut self, path: PathBuf, id: Option<FileId>) {
+    /// A watched file with the file it held when it was [`seen`] earlier (before the
+    /// scan): a change since then voids the proof, and so does no answer then.
+    pub(crate) fn watch_file_as(&mut self, path: PathBuf, seen: Result<Option<FileId>, NoAnswer>) {
+        let Ok(id) = seen else {
+            return self.impossible();
+        };
         if !self.files.iter().any(|(p, _)| *p == path) {
             self.files.push((path, id));
         }
@@ -100,26 +157,45 @@ impl Builder {
         self.attached.push((pid, start, ppid));
     }
 
-    /// The proof, with the files as they were seen; `None` if impossible, already
-    /// expired, or a watched file changed while the run went on (a daemon bound since:
-    /// the next start must look).
-    pub(crate) fn finish(self) -> Option<Proof> {
+    /// The proof, with the files as they were seen and the executable that made it;
+    /// `None` if impossible, already expired, a watched file changed while the run went
+    /// on (a daemon bound since: the next start must look), or the look at them got no
+    /// answer by `deadline` (within the bound of [`ids_within`]).
+    pub(crate) fn finish(mut self, deadline: Instant) -> Option<Proof> {
         let secs = self.valid_secs.filter(|&s| s > 0)?;
-        if self.files.iter().any(|(p, id)| file_id(p) != *id) {
+        if same_files(&self.files, deadline) != Ok(true) {
             return None;
         }
         let here = Here::now()?;
+        let (exe, exe_id) = own_executable()?;
+        if !self.files.iter().any(|(p, _)| *p == exe) {
+            self.files.push((exe, Some(exe_id)));
+        }
         Some(Proof {
             until: here.boot_secs + secs,
             threshold: self.threshold,
             boot_id: here.boot_id,
             pid_ns: here.pid_ns,
             mount_ns: here.mount_ns,
-            exe: here.exe,
             files: self.files,
             attached: self.attached,
         })
     }
+}
+
+/// The path of this process's executable and the file there, when that file is the one
+/// running (not replaced or removed since it started, and seen at that path from here);
+/// else `None`, and no proof is made.
+fn own_executable() -> Option<(PathBuf, FileId)> {
+    #[cfg(target_os = "linux")]
+    {
+        let path = std::fs::read_link("/proc/self/exe").ok()?;
+        let id = file_id(&path)?;
+        let running = followed_id(Path::new("/proc/self/exe"))?;
+        ((id.0, id.1) == running).then_some((path, id))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// The facts of the calling process that a proof is tied to.
@@ -128,7 +204,6 @@ struct Here {
     boot_id: String,
     pid_ns: u64,
     mount_ns: u64,
-    exe: (u64, u64),
 }
 
 impl Here {
@@ -143,7 +218,6 @@ impl Here {
                 boot_id: boot_id.trim().to_owned(),
                 pid_ns: crate::sys::pid_namespace()?,
                 mount_ns: rustix::fs::stat("/proc/self/ns/mnt").ok()?.st_ino,
-                exe: followed_id(Path::new("/proc/self/exe"))?,
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -175,36 +249,34 @@ fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
 
 impl Proof {
     /// Whether it still holds for a run with `threshold_secs`: the same threshold, same
-    /// boot, before T, same PID and mount namespaces and executable, every file as it
-    /// was, every attached process still the same one under the same parent.
-    pub(crate) fn holds(&self, threshold_secs: u64) -> bool {
+    /// boot, before T, same PID and mount namespaces, every file as it was (the
+    /// executable that made it included; looked at by `deadline`, within the bound of
+    /// [`ids_within`]; no answer is no proof), every attached process still the same one
+    /// under the same parent.
+    pub(crate) fn holds(&self, threshold_secs: u64, deadline: Instant) -> Result<bool, NoAnswer> {
         let Some(here) = Here::now() else {
-            return false;
+            return Ok(false);
         };
-        self.threshold == threshold_secs
+        let so_far = self.threshold == threshold_secs
             && here.boot_secs < self.until
             && here.boot_id == self.boot_id
             && here.pid_ns == self.pid_ns
             && here.mount_ns == self.mount_ns
-            && here.exe == self.exe
-            && self.files.iter().all(|(p, id)| file_id(p) == *id)
             && self
                 .attached
                 .iter()
-                .all(|&(pid, start, ppid)| still_under(pid, start, ppid))
+                .all(|&(pid, start, ppid)| still_under(pid, start, ppid));
+        if !so_far {
+            return Ok(false);
+        }
+        same_files(&self.files, deadline)
     }
 
     /// The proof as text: one fact a line, paths in hex, `end` last.
     pub(crate) fn to_text(&self) -> String {
         let mut out = format!(
-            "patina-reap proof 2\nuntil {}\nthreshold {}\nboot {}\npidns {}\nmntns {}\nexe {} {}\n",
-            self.until,
-            self.threshold,
-            self.boot_id,
-            self.pid_ns,
-            self.mount_ns,
-            self.exe.0,
-            self.exe.1
+            "{HEADER}\nuntil {}\nthreshold {}\nboot {}\npidns {}\nmntns {}\n",
+            self.until, self.threshold, self.boot_id, self.pid_ns, self.mount_ns
         );
         for (path, id) in &self.files {
             let hex = hex(path);
@@ -225,7 +297,7 @@ impl Proof {
     /// Parse [`to_text`](Self::to_text)'s form; `None` for anything else.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut lines = text.lines();
-        if lines.next()? != "patina-reap proof 2" {
+        if lines.next()? != HEADER {
             return None;
         }
         let mut proof = Self::default();
@@ -243,7 +315,6 @@ impl Proof {
                 ("boot", 2) => proof.boot_id = words[1].to_owned(),
                 ("pidns", 2) => proof.pid_ns = num(1)?,
                 ("mntns", 2) => proof.mount_ns = num(1)?,
-                ("exe", 3) => proof.exe = (num(1)?, num(2)?),
                 ("file", 6) => proof.files.push((
                     unhex(words[1])?,
                     Some((num(2)?, num(3)?, signed(4)?, signed(5)?)),
@@ -260,6 +331,14 @@ impl Proof {
         }
         (ended && proof.until > 0 && !proof.boot_id.is_empty()).then_some(proof)
     }
+}
+
+/// Whether each of `files` still holds the file it held, looked at by `deadline`
+/// (within the bound of [`ids_within`]).
+fn same_files(files: &[(PathBuf, Option<FileId>)], deadline: Instant) -> Result<bool, NoAnswer> {
+    let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+    let ids = ids_within(&paths, deadline)?;
+    Ok(files.iter().zip(ids).all(|((_, was), now)| *was == now))
 }
 
 /// Whether `pid` is still the process that started at `start`, under parent `ppid`.
@@ -346,6 +425,12 @@ pub(crate) fn forget(path: &Path) {
 mod tests {
     use super::*;
 
+    /// A deadline no look at a local file reaches.
+    #[cfg(target_os = "linux")]
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
     fn sample() -> Proof {
         Proof {
             until: 1234,
@@ -353,7 +438,6 @@ mod tests {
             boot_id: "0f5e".into(),
             pid_ns: 4026531836,
             mount_ns: 4026531841,
-            exe: (2049, 77),
             files: vec![
                 (
                     "/home/u/.patina/run/serve.sock".into(),
@@ -378,17 +462,21 @@ mod tests {
             Proof::parse(&text.replace("mntns 4026531841", "mntns x")),
             None
         );
+        assert_eq!(Proof::parse(&text.replace(HEADER, "v2")), None);
+        // The first form, which tied a proof to its reader's executable, and the second,
+        // which did not record its threshold and PID namespace.
+        let first = text.replace(HEADER, "patina-reap proof 1");
+        assert_eq!(Proof::parse(&first), None);
         assert_eq!(
-            Proof::parse(&text.replace("patina-reap proof 2", "v2")),
+            Proof::parse(&text.replace(HEADER, "patina-reap proof 2")),
             None
         );
-        // A proof of the first format, which did not record its threshold.
         assert_eq!(
-            Proof::parse(&text.replace("patina-reap proof 2", "patina-reap proof 1")),
+            Proof::parse(&first.replace("mntns 4026531841\n", "mntns 4026531841\nexe 1 2\n")),
             None
         );
         assert_eq!(Proof::parse(""), None);
-        assert_eq!(Proof::parse("patina-reap proof 2\nend\n"), None);
+        assert_eq!(Proof::parse("patina-reap proof 1\nend\n"), None);
     }
 
     #[cfg(target_os = "linux")]
@@ -397,39 +485,71 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let watched = dir.path().join("serve.sock");
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
-        let proof = b.finish().unwrap();
-        assert!(proof.holds(3600));
+        b.watch_files(vec![watched.clone()], later());
+        let proof = b.finish(later()).unwrap();
+        assert_eq!(proof.holds(3600, later()), Ok(true));
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(3600), "a file that appeared");
+        assert_eq!(
+            proof.holds(3600, later()),
+            Ok(false),
+            "a file that appeared"
+        );
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
-        let proof = b.finish().unwrap();
-        assert!(proof.holds(3600));
+        b.watch_files(vec![watched.clone()], later());
+        let proof = b.finish(later()).unwrap();
+        assert_eq!(proof.holds(3600, later()), Ok(true));
         std::fs::remove_file(&watched).unwrap();
         std::fs::write(&watched, b"").unwrap();
-        assert!(!proof.holds(3600), "a file replaced by another");
+        assert_eq!(
+            proof.holds(3600, later()),
+            Ok(false),
+            "a file replaced by another"
+        );
         // A file that changed between being seen and the proof's end: no proof.
         let mut b = Builder::new(3600);
-        b.watch_file(watched.clone());
+        b.watch_files(vec![watched.clone()], later());
         std::fs::remove_file(&watched).unwrap();
-        assert_eq!(b.finish(), None);
+        assert_eq!(b.finish(later()), None);
         let mut expired = proof.clone();
         expired.until = 1;
-        assert!(!expired.holds(3600));
+        assert_eq!(expired.holds(3600, later()), Ok(false));
         let mut other_boot = proof.clone();
         other_boot.boot_id.push('x');
-        assert!(!other_boot.holds(3600));
+        assert_eq!(other_boot.holds(3600, later()), Ok(false));
         // Made for another threshold, or in another PID namespace: it says nothing.
-        assert!(!proof.holds(3599));
+        assert_eq!(proof.holds(3599, later()), Ok(false));
         let mut other_pid_ns = proof.clone();
         other_pid_ns.pid_ns += 1;
-        assert!(!other_pid_ns.holds(3600));
+        assert_eq!(other_pid_ns.holds(3600, later()), Ok(false));
         // A proof made impossible, or with no time left, is none.
         let mut b = Builder::new(3600);
         b.impossible();
-        assert_eq!(b.finish(), None);
-        assert_eq!(Builder::new(0).finish(), None);
+        assert_eq!(b.finish(later()), None);
+        assert_eq!(Builder::new(0).finish(later()), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_proof_holds_for_any_reader_until_the_executable_that_made_it_changes() {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let proof = Builder::new(3600).finish(later()).unwrap();
+        assert_eq!(proof.files, vec![(exe.clone(), file_id(&exe))]);
+        assert_eq!(proof.holds(3600, later()), Ok(true));
+        // Made by another program (`patina-reap --preflight`, read here as by `patina`
+        // linking the library): it holds all the same, until that program is upgraded.
+        let dir = tempfile::tempdir().unwrap();
+        let maker = dir.path().join("patina-reap");
+        std::fs::write(&maker, b"v1").unwrap();
+        let mut theirs = proof.clone();
+        theirs.files = vec![(maker.clone(), file_id(&maker))];
+        assert_eq!(theirs.holds(3600, later()), Ok(true));
+        std::fs::write(dir.path().join("new"), b"v2").unwrap();
+        std::fs::rename(dir.path().join("new"), &maker).unwrap();
+        assert_eq!(
+            theirs.holds(3600, later()),
+            Ok(false),
+            "the maker was upgraded"
+        );
     }
 
     #[cfg(target_os = "linux")]
@@ -437,7 +557,7 @@ mod tests {
     fn a_proof_file_of_another_user_or_a_hard_link_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.proof");
-        let proof = Builder::new(60).finish().unwrap();
+        let proof = Builder::new(60).finish(later()).unwrap();
         write(&path, &proof);
         assert_eq!(read(&path), Some(proof.clone()));
         let link = dir.path().join("link.proof");

@@ -2,8 +2,10 @@
 //! survivors, then confirmation that they are gone.
 //!
 //! Each process is identified by (pid, start time). On Linux a pidfd pins the process
-//! before its start time is checked again, so a reused PID is never signalled; elsewhere
-//! (or without `pidfd_open`) the start time is checked right before each kill(2).
+//! before its start time is checked again, so a reused PID is never signalled; elsewhere,
+//! and where pidfds cannot be used (a kernel without them, or a sandbox that refuses them
+//! with EPERM where kill(2) is allowed), the start time is checked right before each
+//! kill(2).
 
 use std::time::{Duration, Instant};
 
@@ -185,10 +187,25 @@ fn wait_for_exit(
 }
 
 fn describe(e: Errno, signal: Sent) -> Failure {
-    Failure::Signal {
-        signal,
-        errno: e.raw_os_error(),
+    match e {
+        // Only kill(2)'s own EPERM gets here (a refused pidfd call falls back to it): the
+        // kernel does not let this caller signal the process, as a dry run would say.
+        Errno::PERM => Failure::NotPermitted,
+        e => Failure::Signal {
+            signal,
+            errno: e.raw_os_error(),
+        },
     }
+}
+
+/// Whether this caller may signal `pid`, as the kernel judges it for signal 0, which is
+/// never delivered. Only EPERM says no: a process gone since the scan (ESRCH) would be
+/// reported vanished by a real run, not failed.
+pub(crate) fn may_signal(pid: u32) -> bool {
+    let Ok(pid) = pid_of(pid) else {
+        return true;
+    };
+    rustix::process::test_kill_process(pid) != Err(Errno::PERM)
 }
 
 fn pid_of(raw: u32) -> Result<Pid, Errno> {

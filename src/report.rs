@@ -82,10 +82,10 @@ pub enum Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Failure {
-    /// A dry run found that this caller may not signal it (EPERM: another user's, without
-    /// root or CAP_KILL).
+    /// The kernel does not let this caller signal it (kill(2) says EPERM: another
+    /// user's, without root or CAP_KILL), as a dry run or a real run found.
     NotPermitted,
-    /// Sending `signal` failed with this errno (EPERM: another user's process).
+    /// Sending `signal` failed with this errno.
     Signal {
         /// The signal that could not be sent.
         signal: Signal,
@@ -100,6 +100,9 @@ pub enum Failure {
     InterruptedAfterSigkill,
     /// Still running this long after SIGKILL (uninterruptible sleep?).
     StillRunningAfterSigkill(std::time::Duration),
+    /// The preflight had no time left within its bound for a grace period: not
+    /// signalled, left to the next start.
+    NoTimeLeft,
 }
 
 impl Serialize for Reason {
@@ -485,6 +488,7 @@ fn skip_text(why: SkipReason) -> &'static str {
         SkipReason::Foreground => "in the foreground of a terminal",
         SkipReason::Attached => "attached to a live parent that does not adopt orphans",
         SkipReason::Serving => "serving a daemon socket",
+        SkipReason::Connected => "a client is still connected to it",
         SkipReason::UnknownServing => {
             "could be serving a daemon socket (what it serves could not be told in time, or \
              safely, from here)"
@@ -548,11 +552,20 @@ impl SkipReason {
                  mount namespace, through a socket file of its own user, and its executable \
                  was not replaced"
             }
+            Self::Connected => {
+                "it holds a connection that a daemon socket's listener accepted, and the \
+                 client at its other end is still there: somebody is using it, superseded \
+                 or old as it may be (the first run after the client is gone judges it \
+                 anew); whatever its executable"
+            }
             Self::UnknownServing => {
-                "whether it serves could not be told in time or safely (a socket path on a \
-                 file system that does not answer, a symlink on it that root did not make, a \
-                 descriptor table too large for the budget, another network namespace), so \
-                 it may"
+                "whether it serves or is superseded could not be told in time or safely (a \
+                 socket path on a file system that does not answer, a symlink on it that \
+                 root did not make, a descriptor table too large for the budget, another \
+                 network namespace, a kernel or sandbox without socket diagnostics, where a \
+                 listener on a daemon socket's path is known by its name only), so it may; \
+                 whatever its executable, as SIGTERM to a superseded daemon removes its \
+                 successor's files"
             }
         }
     }
@@ -679,6 +692,10 @@ impl fmt::Display for Failure {
                 f,
                 "still running {} after SIGKILL (uninterruptible sleep?)",
                 format_duration(*after)
+            ),
+            Self::NoTimeLeft => f.write_str(
+                "not signalled: no time was left within the preflight's bound for a grace \
+                 period; left to the next start",
             ),
         }
     }

@@ -28,13 +28,15 @@ pub enum SkipReason {
     Attached,
     /// It holds the listener of a daemon socket and runs the executable it started with.
     Serving,
+    /// It holds a connection on a daemon socket whose client is still there.
+    Connected,
     /// Whether it serves a daemon socket could not be told in time or safely: it may.
     UnknownServing,
 }
 
 impl SkipReason {
     /// Every reason, in the order the rules apply.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Ancestor,
         Self::Init,
         Self::UnknownAncestry,
@@ -44,6 +46,7 @@ impl SkipReason {
         Self::Foreground,
         Self::Attached,
         Self::Serving,
+        Self::Connected,
         Self::UnknownServing,
     ];
 }
@@ -84,9 +87,11 @@ impl Trigger {
 
 /// Decide one process. When several rules apply the first of ancestor, init,
 /// unknown-ancestry, namespace, zombie, young, foreground, attached, serving,
-/// unknown-serving is the reason. A listener whose executable was replaced, and one
-/// superseded on a daemon socket, are eligible whatever their age; a replaced process
-/// is not protected as serving.
+/// connected, unknown-serving is the reason. A listener whose executable was replaced,
+/// and one superseded on a daemon socket, are eligible whatever their age; a replaced
+/// process is not protected as serving, but one in use (connected) or one whose socket
+/// could not be judged (it may be superseded, whose SIGTERM would remove its
+/// successor's files) is kept whatever its executable.
 pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32]) -> Verdict {
     if let Some(why) = kept_whatever_its_age(process, ancestors) {
         Verdict::Keep(why)
@@ -98,7 +103,9 @@ pub(crate) fn verdict(process: &Process, threshold_secs: u64, ancestors: &[u32])
         Verdict::Keep(SkipReason::Attached)
     } else if process.sockets.serving.is_some() && !process.replaced {
         Verdict::Keep(SkipReason::Serving)
-    } else if process.sockets.serving_unknown && !process.replaced {
+    } else if process.sockets.connected.is_some() {
+        Verdict::Keep(SkipReason::Connected)
+    } else if process.sockets.serving_unknown {
         Verdict::Keep(SkipReason::UnknownServing)
     } else {
         Verdict::Stale

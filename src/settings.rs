@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
+use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
@@ -32,26 +33,104 @@ pub(crate) struct Settings {
     pub(crate) users: Vec<u32>,
 }
 
+/// `--preflight`'s settings: what the library's preflight is given besides its defaults.
+pub(crate) struct PreflightSettings {
+    /// `--threshold`; `None` to leave PATINA_REAP_THRESHOLD to the preflight, which reads
+    /// it as the library does (a bad value is a warning, `off` turns it off silently).
+    pub(crate) threshold: Option<Duration>,
+    pub(crate) names: Vec<String>,
+    /// `None` for the default socket, empty for `--socket none`.
+    pub(crate) sockets: Option<Vec<std::path::PathBuf>>,
+}
+
+/// What the command line asks for.
+pub(crate) enum Parsed {
+    /// Reap or list, with the checked settings.
+    Run(Cli, Settings, Colors),
+    /// `--preflight`.
+    Preflight(PreflightSettings),
+}
+
 /// Parse and check `args`; on a usage error (or help, version, `--generate`) it has been
 /// printed and `Err` holds the status to exit with.
-pub(crate) fn parse(args: &[OsString]) -> Result<(Cli, Settings, Colors), ExitCode> {
+pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ExitCode> {
     let colors = Colors::decide(color_flag(args));
-    let matches = Cli::command()
-        .color(colors.clap())
-        .try_get_matches_from(args)
-        .map_err(|e| print_clap_error(&e, args, &colors))?;
+    let command = || Cli::command().color(colors.clap());
+    let (matches, unreadable_env) = match command().try_get_matches_from(args) {
+        Ok(matches) => (matches, false),
+        // Perhaps PATINA_REAP_THRESHOLD, which clap reads for the threshold: parsed
+        // again without it, the preflight reads the variable itself as the library does
+        // (a warning, then 24h), and the CLI names it.
+        Err(e) if e.kind() == ErrorKind::InvalidUtf8 => {
+            let matches = command()
+                .mut_arg("threshold", |arg| arg.env(None))
+                .try_get_matches_from(args)
+                .map_err(|_| print_clap_error(&e, args, &colors))?;
+            (matches, true)
+        }
+        Err(e) => return Err(print_clap_error(&e, args, &colors)),
+    };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| print_clap_error(&e, args, &colors))?;
-    let colors = Colors::decide(cli.color);
     if let Some(kind) = cli.generate {
         return Err(generate_alone(&matches, kind, &colors));
     }
-    let threshold_origin = match matches.value_source("threshold") {
-        Some(ValueSource::EnvVariable) => THRESHOLD_ENV,
-        _ => threshold_flag(args),
+    let from_env = matches.value_source("threshold") == Some(ValueSource::EnvVariable);
+    if cli.preflight {
+        // --color conflicts with --preflight: the colors decided above stand.
+        return PreflightSettings::check(&cli, (!from_env).then(|| threshold_flag(args)))
+            .map(Parsed::Preflight)
+            .map_err(|message| usage_error(&colors, &message));
+    }
+    let colors = Colors::decide(cli.color);
+    if unreadable_env && cli.threshold.is_none() {
+        let value = std::env::var_os(THRESHOLD_ENV).unwrap_or_default();
+        let message = format!(
+            "invalid value '{}' for '{THRESHOLD_ENV}': not UTF-8",
+            escape(&value.to_string_lossy())
+        );
+        return Err(usage_error(&colors, &message));
+    }
+    let threshold_origin = match from_env {
+        true => THRESHOLD_ENV,
+        false => threshold_flag(args),
     };
     let settings = Settings::check(&cli, threshold_origin)
         .map_err(|message| usage_error(&colors, &message))?;
-    Ok((cli, settings, colors))
+    Ok(Parsed::Run(cli, settings, colors))
+}
+
+impl PreflightSettings {
+    /// Check the flags that combine with `--preflight`, as [`Settings::check`] does;
+    /// `threshold_flag` is the threshold flag as it was spelled, `None` when the value
+    /// (if any) came from PATINA_REAP_THRESHOLD.
+    fn check(cli: &Cli, threshold_flag: Option<&str>) -> Result<Self, String> {
+        let threshold = match (threshold_flag, cli.threshold.as_deref()) {
+            (Some(origin), Some(text)) => Some(threshold_value(cli, text, origin)?),
+            _ => None,
+        };
+        Ok(Self {
+            threshold,
+            names: checked_names(cli)?,
+            sockets: cli.socket_list()?,
+        })
+    }
+}
+
+/// The `--name` values, checked, each once.
+fn checked_names(cli: &Cli) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = Vec::with_capacity(cli.names.len());
+    for name in &cli.names {
+        if let Some(why) = name_problem(name) {
+            return Err(format!(
+                "invalid value '{}' for '--name <NAME>': {why}",
+                escape(name)
+            ));
+        }
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    Ok(names)
 }
 
 impl Settings {
@@ -61,18 +140,7 @@ impl Settings {
     fn check(cli: &Cli, threshold_origin: &str) -> Result<Self, String> {
         let threshold = resolve_threshold(cli, threshold_origin)?;
         let grace = duration_value(&cli.grace, "--grace <DURATION>", "5s, 30s or 1m")?;
-        let mut names: Vec<String> = Vec::with_capacity(cli.names.len());
-        for name in &cli.names {
-            if let Some(why) = name_problem(name) {
-                return Err(format!(
-                    "invalid value '{}' for '--name <NAME>': {why}",
-                    escape(name)
-                ));
-            }
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
-        }
+        let names = checked_names(cli)?;
         let sockets = cli.socket_list()?;
         let users = cli
             .users
@@ -189,7 +257,19 @@ fn resolve_threshold(cli: &Cli, origin: &str) -> Result<Threshold, String> {
     let Some(text) = cli.threshold.as_deref() else {
         return Ok(Threshold::After(DEFAULT_THRESHOLD));
     };
-    let from_env = origin == THRESHOLD_ENV;
+    if origin == THRESHOLD_ENV {
+        match text.trim() {
+            "off" => return Ok(Threshold::Off),
+            "" => return Ok(Threshold::After(DEFAULT_THRESHOLD)),
+            _ => {}
+        }
+    }
+    threshold_value(cli, text, origin).map(Threshold::After)
+}
+
+/// The threshold `text` from `origin` (PATINA_REAP_THRESHOLD or the flag as it was
+/// spelled) asks for, which is not that variable's `off` or empty value.
+fn threshold_value(cli: &Cli, text: &str, origin: &str) -> Result<Duration, String> {
     let bare_number = !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit());
     if bare_number && origin.starts_with("--older") {
         // pkill's --older counts seconds: say so, and guess nothing.
@@ -200,13 +280,14 @@ fn resolve_threshold(cli: &Cli, origin: &str) -> Result<Threshold, String> {
         ));
     }
     match text.trim() {
-        "off" if from_env => Ok(Threshold::Off),
-        "" if from_env => Ok(Threshold::After(DEFAULT_THRESHOLD)),
         "off" => Err(format!(
-            "invalid value 'off' for '{origin}': 'off' is only understood in {THRESHOLD_ENV}; \
-             to send no signal use --dry-run"
+            "invalid value 'off' for '{origin}': 'off' is only understood in {THRESHOLD_ENV}{}",
+            match cli.preflight {
+                true => "",
+                false => "; to send no signal use --dry-run",
+            }
         )),
-        _ => duration_value(text, origin, "24h, 90m or 2d3h").map(Threshold::After),
+        _ => duration_value(text, origin, "24h, 90m or 2d3h"),
     }
 }
 
@@ -223,6 +304,60 @@ fn duration_value(text: &str, origin: &str, examples: &str) -> Result<Duration, 
 #[cfg(test)]
 mod tests {
     use super::threshold_flag;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_flag_but_name_threshold_and_socket_conflicts_with_preflight() {
+        // A launcher passes fixed flags: a new flag must be taken up here, and in the
+        // docs of --preflight, before it can combine with it.
+        use clap::error::ErrorKind;
+        let mut cmd = crate::cli::Cli::command();
+        cmd.build();
+        let mut checked = 0;
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(
+                id,
+                "preflight" | "names" | "threshold" | "sockets" | "help" | "version"
+            ) {
+                continue;
+            }
+            let long = arg.get_long().expect("every flag has a long name");
+            let mut args = vec![
+                "patina-reap".to_owned(),
+                "--preflight".into(),
+                format!("--{long}"),
+            ];
+            if arg.get_action().takes_values() {
+                let value = arg
+                    .get_possible_values()
+                    .first()
+                    .map_or("1".into(), |v| v.get_name().to_owned());
+                args.push(value);
+            }
+            let err = crate::cli::Cli::command()
+                .try_get_matches_from(&args)
+                .expect_err(&format!("{args:?} parsed"));
+            assert_eq!(err.kind(), ErrorKind::ArgumentConflict, "{args:?}: {err}");
+            checked += 1;
+        }
+        assert_eq!(checked, 11);
+        let combined = [
+            "patina-reap",
+            "--preflight",
+            "--name",
+            "a",
+            "--name",
+            "b",
+            "--threshold",
+            "1h",
+            "--socket",
+            "none",
+        ];
+        assert!(crate::cli::Cli::command()
+            .try_get_matches_from(combined)
+            .is_ok());
+    }
 
     #[test]
     fn the_threshold_flag_is_named_as_it_was_last_spelled() {

@@ -193,6 +193,16 @@ fn every_usage_error_has_one_layout() {
         "procfs",
         "PATINA_REAP_BACKEND",
     );
+    // A variable that is not UTF-8 is named, not taken for an argument.
+    let not_utf8 = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"1\xffh");
+    assert_usage_layout(
+        &sb.reaper()
+            .env("PATINA_REAP_THRESHOLD", not_utf8)
+            .output()
+            .unwrap(),
+        "1\u{fffd}h",
+        "PATINA_REAP_THRESHOLD",
+    );
     // A --grace error gives grace-like examples, not the threshold's.
     for bad in ["5", "5y", "x"] {
         let out = sb.run(&["--grace", bad]);

@@ -157,6 +157,64 @@ rm -rf "$d"
 }
 
 #[test]
+fn the_preflight_returns_within_its_bound_when_the_callers_home_never_answers_with_a_proof_kept_or_to_be_written(
+) {
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
+    // The caller's own HOME stops answering (its network file system is gone): the
+    // proof of the last clean scan watches `$HOME/.patina/run/serve.sock`, and a scan
+    // that may leave one looks there first. Neither may hold patina up.
+    let script = format!(
+        r#"
+d=$(mktemp -d)
+mkdir -p "$d/home"
+run() {{ s=$(date +%s%N); HOME="$d/home" PATINA_REAP_THRESHOLD=1h timeout 10 "{p}" status >/dev/null 2>"$d/err"; echo $1_rc=$?; echo $1_ms=$(( ($(date +%s%N) - s) / 1000000 )); echo $1_err=$(cat "$d/err"); }}
+run clean
+echo proofs=$(find "$TMPDIR" -maxdepth 1 -name '*.proof' -size +0 | wc -l)
+{DEAD_HOME}
+run kept
+rm -f "$TMPDIR"/*.proof
+run unwritten
+run again
+echo proofs_after=$(find "$TMPDIR" -maxdepth 1 -name '*.proof' -size +0 | wc -l)
+s=$(date +%s%N); HOME="$d/home" timeout 10 "{reaper}" -t 1h >/dev/null 2>"$d/err"; echo cli_rc=$?
+echo cli_ms=$(( ($(date +%s%N) - s) / 1000000 )); echo cli_err=$(cat "$d/err")
+umount -l "$d/home"
+exec 3>&-
+rm -rf "$d"
+"#,
+        reaper = reaper_bin()
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    if field(&text, "mounted") != "yes" {
+        skip("cannot mount a FUSE file system here");
+        return;
+    }
+    assert_eq!(field(&text, "clean_rc"), "0", "{text}");
+    assert_eq!(
+        field(&text, "proofs"),
+        "1",
+        "a clean start keeps a proof: {text}"
+    );
+    // What cannot be seen proves nothing: the next start scans again (a proof
+    // forgotten is an empty file).
+    assert_eq!(field(&text, "proofs_after"), "0", "{text}");
+    // The CLI keeps no proof; it returns too.
+    for run in ["kept", "unwritten", "again", "cli"] {
+        // 124: timeout(1) had to end it.
+        assert_eq!(field(&text, &format!("{run}_rc")), "0", "{run}: {text}");
+        assert_eq!(field(&text, &format!("{run}_err")), "", "{run}: {text}");
+        // The preflight's bound is 1s; far more only on a machine that is very busy.
+        let ms: u64 = field(&text, &format!("{run}_ms")).parse().unwrap();
+        assert!(ms < 5000, "{run} took {ms} ms: {text}");
+    }
+}
+
+#[test]
 fn patina_forks_and_runs_rust_code_right_after_a_preflight_that_left_a_lookup_hanging() {
     // patina forks and runs Rust code in the child (its background sync) after
     // ensure_clean_state(), which may have left a thread blocked for good on a path

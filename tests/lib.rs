@@ -11,6 +11,7 @@ mod cli;
 mod containers;
 #[cfg(target_os = "linux")]
 mod daemon;
+mod exec_path;
 mod faults;
 mod generated;
 mod habits;
@@ -25,7 +26,11 @@ mod proofs;
 mod ps;
 mod reaping;
 mod safety;
+#[cfg(target_os = "linux")]
+mod sandboxes;
 mod scale;
+#[cfg(target_os = "linux")]
+mod serving;
 #[cfg(target_os = "linux")]
 mod trust;
 mod waiting;

@@ -1,5 +1,6 @@
-//! The `patina` side: `ensure_clean_state()` as `examples/patina.rs` calls it, and the
-//! exec path (`patina-reap --quiet`). The default name `patina` is only ever used inside
+//! The `patina` side: `ensure_clean_state()` as `examples/patina.rs` calls it, and what
+//! a script sees of the CLI (`--quiet`, `--json`); the exec path, `patina-reap
+//! --preflight`, is in `exec_path.rs`. The default name `patina` is only ever used inside
 //! a private PID namespace.
 
 use std::time::Duration;
@@ -243,8 +244,8 @@ rm -f "$TMPDIR/err.$$"; kill $S
 }
 
 #[test]
-fn the_exec_path_is_silent_on_success_and_reports_by_exit_status() {
-    // What a launcher that execs the binary sees: `patina-reap --quiet`.
+fn the_quiet_cli_is_silent_on_success_and_reports_by_exit_status() {
+    // What a cron job or a script sees of `patina-reap --quiet`.
     let mut sb = Sandbox::new();
     let pid = sb.spawn_sleeper();
     let out = sb.run(&["--quiet", "--threshold", "0s"]);

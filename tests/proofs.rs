@@ -9,36 +9,15 @@
 
 use crate::common::*;
 
-/// Shell functions for the scripts: `state PID` (running or exited), `wait_sock PATH`,
-/// `proof SECS` (the proof file, if it was made for that threshold), `proofs` (how many
-/// proof files there are).
-const SHELL: &str = r#"
-state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }
-wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; }
-proof() { for f in "$TMPDIR"/patina-reap-*.proof; do grep -qx "threshold $1" "$f" 2>/dev/null && echo "$f"; done | head -n 1; }
-proofs() { ls "$TMPDIR" | grep -c '\.proof$'; }
-"#;
-
-/// Run `body` (after [`SHELL`], with `$P` the stand-in patina) in a private PID
-/// namespace; its stdout, or `None` where that cannot be done.
-fn run(body: &str) -> Option<String> {
-    let p = patina_for_namespace()?;
-    let script =
-        format!("{SHELL}\nP=\"{p}\"\nd=$(mktemp -d); export HOME=\"$d\"\n{body}\nrm -rf \"$d\"\n");
-    let out = in_pid_namespace(&script)?;
-    Some(stdout(&out) + &stderr(&out))
-}
-
 #[test]
 fn a_stale_process_that_ignores_sigterm_is_gone_within_the_bound() {
     // A stale `patina` that ignores SIGTERM: the preflight used to wait out a 5s grace;
     // within its bound of 1s it sends SIGTERM, waits a little, sends SIGKILL and sees
     // it gone. (The elapsed time is checked only against the old 5s wait, with a wide
     // margin: this is about the bound, not speed.)
-    let s = sleeper().display().to_string();
-    let Some(text) = run(&format!(
+    let Some(text) = in_patina_namespace(
         r#"
-cp "{s}" "$d/patina"
+cp "$SLEEPER" "$d/patina"
 SLEEPER_IGNORE_TERM=1 "$d/patina" serve & S=$!
 sleep 1.2
 t0=$(date +%s%N)
@@ -48,8 +27,8 @@ echo ms=$(( (t1 - t0) / 1000000 ))
 echo state=$(state $S)
 echo err=$(cat "$d/err")
 kill -9 $S 2>/dev/null
-"#
-    )) else {
+"#,
+    ) else {
         return;
     };
     assert_eq!(field(&text, "state"), "exited", "{text}");
@@ -66,7 +45,8 @@ kill -9 $S 2>/dev/null
 
 #[test]
 fn a_daemon_superseded_right_after_a_clean_start_is_reaped_at_the_next_start() {
-    let Some(text) = run(r#"
+    let Some(text) = in_patina_namespace(
+        r#"
 PATINA_REAP_THRESHOLD=off "$P" mother start 2>/dev/null & A=$!
 wait_sock "$d/.patina/run/serve.sock"
 "$P" status >/dev/null 2>&1
@@ -78,8 +58,8 @@ sleep 0.2
 echo states=$(state $A),$(state $B)
 echo err=$(cat "$d/err")
 kill -9 $A $B 2>/dev/null
-"#)
-    else {
+"#,
+    ) else {
         return;
     };
     assert_eq!(field(&text, "proof"), "yes", "{text}");
@@ -91,7 +71,8 @@ kill -9 $A $B 2>/dev/null
 fn the_spec_s_manual_test_is_reaped_once_older_than_the_threshold() {
     // `exec -a "patina serve --test" sleep …`: its kernel name is sleep, so while young
     // it is not even read; the proof must not outlive its youth.
-    let Some(text) = run(r#"
+    let Some(text) = in_patina_namespace(
+        r#"
 bash -c 'exec -a "patina serve --test" sleep 86500' & S=$!
 sleep 0.2
 PATINA_REAP_THRESHOLD=3s "$P" status >/dev/null 2>&1
@@ -102,8 +83,8 @@ PATINA_REAP_THRESHOLD=3s "$P" status >/dev/null 2>"$d/err"
 echo state=$(state $S)
 echo err=$(cat "$d/err")
 kill -9 $S 2>/dev/null
-"#)
-    else {
+"#,
+    ) else {
         return;
     };
     assert_eq!(field(&text, "proof"), "yes", "{text}");
@@ -121,7 +102,8 @@ fn the_old_daemon_is_reaped_at_the_next_start_after_an_upgrade_replaced_its_bina
         skip("the ps backend cannot tell a replaced executable");
         return;
     }
-    let Some(text) = run(r#"
+    let Some(text) = in_patina_namespace(
+        r#"
 mkdir "$d/bin"; cp "$P" "$d/bin/patina"
 PATINA_REAP_THRESHOLD=off "$d/bin/patina" mother start 2>/dev/null & A=$!
 wait_sock "$d/.patina/run/serve.sock"
@@ -133,8 +115,8 @@ sleep 0.2
 echo state=$(state $A)
 echo err=$(cat "$d/err")
 kill -9 $A 2>/dev/null
-"#)
-    else {
+"#,
+    ) else {
         return;
     };
     assert_eq!(field(&text, "proof"), "yes", "{text}");
@@ -144,7 +126,8 @@ kill -9 $A 2>/dev/null
 
 #[test]
 fn a_forged_proof_only_delays_a_cleanup_and_a_corrupt_or_foreign_one_spares_no_scan() {
-    let Some(text) = run(r#"
+    let Some(text) = in_patina_namespace(
+        r#"
 PATINA_REAP_THRESHOLD=off "$P" serve 2>/dev/null & S=$!
 PATINA_REAP_THRESHOLD=off "$P" serve 2>/dev/null & T=$!
 sleep 0.2
@@ -162,8 +145,8 @@ chown 65534 "$f"
 PATINA_REAP_THRESHOLD=3s "$P" status >/dev/null 2>&1
 echo foreign=$(state $S),$(state $T)
 kill -9 $S $T 2>/dev/null
-"#)
-    else {
+"#,
+    ) else {
         return;
     };
     assert_eq!(field(&text, "proof"), "yes", "{text}");
@@ -174,7 +157,8 @@ kill -9 $S $T 2>/dev/null
 
 #[test]
 fn a_corrupt_proof_spares_no_scan() {
-    let Some(text) = run(r#"
+    let Some(text) = in_patina_namespace(
+        r#"
 PATINA_REAP_THRESHOLD=off "$P" serve 2>/dev/null & S=$!
 sleep 0.2
 PATINA_REAP_THRESHOLD=3s "$P" status >/dev/null 2>&1
@@ -186,8 +170,8 @@ sleep 3.5
 PATINA_REAP_THRESHOLD=3s "$P" status >/dev/null 2>&1
 echo state=$(state $S)
 kill -9 $S 2>/dev/null
-"#)
-    else {
+"#,
+    ) else {
         return;
     };
     assert_eq!(field(&text, "proof"), "yes", "{text}");
@@ -200,7 +184,8 @@ fn one_proof_file_serves_every_threshold_and_pid_namespace_and_holds_only_for_it
     // must still scan (and reap what is stale by it). Starts with other thresholds, and
     // in a PID namespace below (a sandbox sharing the temporary directory), replace the
     // one file instead of adding theirs.
-    let Some(text) = run(r#"
+    let Some(text) = in_patina_namespace(
+        r#"
 PATINA_REAP_THRESHOLD=off "$P" serve 2>/dev/null & S=$!
 sleep 0.2
 PATINA_REAP_THRESHOLD=1h "$P" status >/dev/null 2>&1
@@ -220,8 +205,8 @@ echo after_namespace=$(proofs)
 f=$(proof 86400)
 echo nested_pidns=$(test -n "$f" && [ "$(sed -n 's/^pidns //p' "$f")" != "$ours" ] && echo other)
 kill -9 $S 2>/dev/null
-"#)
-    else {
+"#,
+    ) else {
         return;
     };
     assert_eq!(field(&text, "long"), "yes", "{text}");

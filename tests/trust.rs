@@ -6,93 +6,29 @@
 
 #![cfg(target_os = "linux")]
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::users::*;
 use crate::common::*;
-
-/// The other user's uid (and gid): in no /etc/passwd but the private copy.
-const ALICE: u32 = 4242;
 
 const EXIT: Duration = Duration::from_secs(10);
 
 /// /etc/passwd with alice added, her home at `home`.
 fn passwd_with_alice(home: &Path) -> String {
-    let mut text = std::fs::read_to_string("/etc/passwd").unwrap();
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "alice:x:{ALICE}:{ALICE}:alice:{}:/bin/sh\n",
-        home.display()
-    ));
-    text
+    passwd_with(&[(ALICE, home)])
 }
 
-/// Run the reaper with `args` as root in a private mount namespace whose /etc/passwd
-/// is `passwd`; its JSON and exit status. `None` (with the reason printed) where that
-/// cannot be done.
-fn run_with_passwd(sb: &Sandbox, passwd: &str, args: &[&str]) -> Option<serde_json::Value> {
-    let mut cmd =
-        in_private_mounts(r#"mount --bind "$1" /etc/passwd || exit 99; shift; exec "$@""#)?;
-    let file = sb.dir.path().join("passwd");
-    std::fs::write(&file, passwd).unwrap();
-    cmd.arg(&file)
-        .arg(reaper_bin())
-        .args(["--name", &sb.name, "--json"])
-        .args(args)
-        .env_remove("PATINA_REAP_THRESHOLD");
-    sb.private_tmp(&mut cmd);
-    let out = cmd.output().unwrap();
-    if out.status.code() == Some(99) {
-        skip("cannot bind-mount over /etc/passwd here");
-        return None;
-    }
-    assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "{}",
-        stderr(&out)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("JSON"))
-}
-
-/// A directory of alice's (made with its parents).
-fn alice_dir(path: &Path) -> PathBuf {
-    std::fs::create_dir_all(path).unwrap();
-    let mut p = path.to_owned();
-    // Her home and everything below it that the test made is hers.
-    while p.file_name().is_some() && !p.ends_with("alice") {
-        std::os::unix::fs::chown(&p, Some(ALICE), Some(ALICE)).unwrap();
-        if !p.pop() {
-            break;
-        }
-    }
-    std::os::unix::fs::chown(&p, Some(ALICE), Some(ALICE)).unwrap();
-    path.to_owned()
+/// A directory of alice's (made with its parents), below her home `home`.
+fn alice_dir(home: &Path, below: &str) -> PathBuf {
+    user_dir(ALICE, home, below)
 }
 
 /// The sandbox's sleeper as alice, an orphan, with `env` set.
 fn spawn_as_alice(sb: &mut Sandbox, args: &[&str], env: &[(&str, &Path)]) -> u32 {
-    let mut cmd = orphan_command(sb.sleeper_path());
-    cmd.args(args).uid(ALICE).gid(ALICE);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    sb.spawn_launched(cmd)
-}
-
-fn wait_for(path: &Path) {
-    let deadline = Instant::now() + EXIT;
-    while std::fs::symlink_metadata(path).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let program = sb.sleeper_path();
+    spawn_as(sb, ALICE, &program, args, env)
 }
 
 #[test]
@@ -115,13 +51,13 @@ fn root_never_connects_through_a_symlink_a_user_put_at_a_daemon_socket() {
     service.set_nonblocking(true).unwrap();
     // Alice's daemon binds her socket, then she puts a symlink to the service there.
     let home = sb.dir.path().join("alice");
-    let run = alice_dir(&home.join(".patina/run"));
+    let run = alice_dir(&home, ".patina/run");
     let socket = run.join("serve.sock");
     let daemon = spawn_as_alice(&mut sb, &["serve"], &[("SLEEPER_LISTEN", &socket)]);
-    wait_for(&socket);
+    wait_for_path(&socket);
     std::fs::remove_file(&socket).unwrap();
     std::os::unix::fs::symlink(&service_socket, &socket).unwrap();
-    std::os::unix::fs::lchown(&socket, Some(ALICE), Some(ALICE)).unwrap();
+    std::os::unix::fs::lchown(&socket, Some(ALICE.uid), Some(ALICE.uid)).unwrap();
     let Some(doc) = run_with_passwd(
         &sb,
         &passwd_with_alice(&home),
@@ -150,10 +86,10 @@ fn root_judges_a_users_daemon_by_the_socket_it_bound_not_the_passwd_home() {
     }
     // Alice's daemon runs with a scratch HOME; /etc/passwd names another home.
     let scratch = sb.dir.path().join("alice");
-    let run = alice_dir(&scratch.join("scratch/.patina/run"));
+    let run = alice_dir(&scratch, "scratch/.patina/run");
     let socket = run.join("serve.sock");
     let daemon = spawn_as_alice(&mut sb, &["serve"], &[("SLEEPER_LISTEN", &socket)]);
-    wait_for(&socket);
+    wait_for_path(&socket);
     let duplicate = spawn_as_alice(&mut sb, &["serve"], &[]);
     let Some(doc) = run_with_passwd(
         &sb,
@@ -175,7 +111,7 @@ fn root_writes_nothing_in_a_users_run_directory_and_kills_a_superseded_daemon_at
     }
     let mut sb = Sandbox::new();
     let home = sb.dir.path().join("alice");
-    let run = alice_dir(&home.join(".patina/run"));
+    let run = alice_dir(&home, ".patina/run");
     let old = spawn_as_alice(&mut sb, &["mother", "start"], &[("SLEEPER_DAEMON", &run)]);
     wait_for_pid_in(&run.join("mother.pid"), old);
     let new = spawn_as_alice(&mut sb, &["mother", "start"], &[("SLEEPER_DAEMON", &run)]);
@@ -242,7 +178,7 @@ SLEEPER_LAUNCH="$2" SLEEPER_LISTEN="$1/.patina/run/serve.sock" "$2" serve"#;
     let outside = sb.spawn_orphan(&path, &path, |cmd| {
         cmd.arg("serve").env("SLEEPER_LISTEN", &socket);
     });
-    wait_for(&socket);
+    wait_for_path(&socket);
     // Judged from the host, young and old: each serves in its own namespace.
     for threshold in ["0s", "1h"] {
         let (doc, out) = sb.run_json(&["--threshold", threshold, "-n"]);

@@ -19,10 +19,14 @@ fn is_out_of_descriptors(e: Errno) -> bool {
 /// pidfd before its start time is checked; a pidfd is kept for the wait while
 /// descriptors last, and where they run out one is closed after its signal and that
 /// process is waited for by its (pid, start time), and pinned and checked again
-/// before SIGKILL. Without `pidfd_open` (ENOSYS) the portable way is taken.
+/// before SIGKILL. Where pidfds cannot be used, the portable way is taken: a kernel
+/// without them (ENOSYS), or a sandbox whose seccomp profile predates them and refuses
+/// them with EPERM while kill(2) may signal the process.
 pub(super) struct Pinned<'a> {
     source: &'a dyn Source,
     targets: &'a [Target],
+    /// Set once a pidfd call was refused here: every later signal goes by kill(2).
+    refused: std::cell::Cell<bool>,
     fds: RefCell<Vec<Option<OwnedFd>>>,
     /// Targets holding a pidfd, oldest first: the newest gives its up when
     /// descriptors run out.
@@ -34,6 +38,7 @@ impl<'a> Pinned<'a> {
         Self {
             source,
             targets,
+            refused: std::cell::Cell::new(false),
             fds: RefCell::new(targets.iter().map(|_| None).collect()),
             held: RefCell::new(Vec::new()),
         }
@@ -77,27 +82,52 @@ impl<'a> Pinned<'a> {
             }
         }
     }
+
+    /// Signal target `i` by kill(2), its start time checked right before.
+    fn by_kill(&self, i: usize, sig: Signal) -> Result<(), Errno> {
+        KillTargets {
+            source: self.source,
+            targets: self.targets,
+        }
+        .signal(i, sig)
+    }
+
+    /// `result`, a pidfd call's for target `i`; where pidfds cannot be used here, `sig`
+    /// sent by kill(2) instead. ENOSYS: a kernel without them, or a sandbox that says
+    /// so. EPERM where kill(2) may signal the process: a sandbox that refuses them
+    /// (pidfd_open itself checks no permission). EPERM where kill(2) may not is the
+    /// kernel's answer, and stands.
+    fn or_by_kill(&self, i: usize, sig: Signal, result: Result<(), Errno>) -> Result<(), Errno> {
+        match result {
+            Err(Errno::NOSYS) => {}
+            Err(Errno::PERM) if may_signal(self.targets[i].0) => {}
+            other => return other,
+        }
+        self.refused.set(true);
+        self.by_kill(i, sig)
+    }
 }
 
 impl Signaller for Pinned<'_> {
     fn signal(&self, i: usize, sig: Signal) -> Result<(), Errno> {
+        if self.refused.get() {
+            return self.by_kill(i, sig);
+        }
         if let Some(fd) = &self.fds.borrow()[i] {
-            return pidfd_send_signal(fd, sig);
+            let sent = pidfd_send_signal(fd, sig);
+            return self.or_by_kill(i, sig, sent);
         }
         let fd = match self.pin(i) {
             Ok(fd) => fd,
-            // No pidfds here, or not one descriptor left for one: the start time
-            // is checked right before kill(2) instead.
-            Err(e) if e == Errno::NOSYS || is_out_of_descriptors(e) => {
-                return KillTargets {
-                    source: self.source,
-                    targets: self.targets,
-                }
-                .signal(i, sig);
-            }
-            Err(e) => return Err(e),
+            // Not one descriptor left for a pidfd: the start time is checked right
+            // before kill(2) instead.
+            Err(e) if is_out_of_descriptors(e) => return self.by_kill(i, sig),
+            Err(e) => return self.or_by_kill(i, sig, Err(e)),
         };
-        pidfd_send_signal(&fd, sig)?;
+        let sent = pidfd_send_signal(&fd, sig);
+        self.or_by_kill(i, sig, sent)?;
+        // Kept for the wait whichever way the signal went: a pidfd is polled, not
+        // signalled through, there.
         self.fds.borrow_mut()[i] = Some(fd);
         self.held.borrow_mut().push(i);
         Ok(())

@@ -73,8 +73,13 @@ pub(crate) struct SocketFacts {
     pub(crate) superseded: Option<std::path::PathBuf>,
     /// Whether it holds a listening socket (Unix or TCP); `None` when not known.
     pub(crate) listens: Option<bool>,
-    /// Whether it serves a daemon socket could not be told (a socket path that did not
-    /// answer, descriptors that could not all be read in time).
+    /// The daemon socket on which it holds a connection it accepted whose client is
+    /// still there: somebody is using it.
+    pub(crate) connected: Option<std::path::PathBuf>,
+    /// Whether it serves a daemon socket (or is superseded on one) could not be told: a
+    /// socket path that did not answer, descriptors that could not all be read in time,
+    /// sockets known by their names only (no socket diagnostics, another network
+    /// namespace).
     pub(crate) serving_unknown: bool,
 }
 

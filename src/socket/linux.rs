@@ -1,14 +1,16 @@
-//! The socket lookup on Linux: the listeners from the socket diagnostics, each judged in
-//! the mount namespace of the process that holds it (see the module above).
+//! The socket lookup on Linux: from each candidate's own descriptors, what the kernel
+//! records of those sockets, and the file at each daemon socket's path as the
+//! candidate sees it (see the module above). Nothing is connected to.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::{self, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
-use super::diag::{self, Bound};
+use super::diag::{Diag, Sock, LISTEN};
 use super::{Candidate, Daemons};
 use crate::scan::SocketFacts;
 
@@ -27,125 +29,384 @@ pub(super) fn lookup(
     candidates: &[Candidate],
     deadline: Instant,
 ) -> Vec<SocketFacts> {
-    // Without a table of listeners nothing can be told: an old candidate may serve.
-    let Some(table) = listeners(deadline) else {
-        return candidates.iter().map(|c| unknown_unless(c.young)).collect();
+    // What each candidate holds, read from its own descriptor table: the cost grows
+    // with the candidates, not with the sockets of the machine.
+    let holdings: Vec<Holding> = candidates.iter().map(|c| holding(c, deadline)).collect();
+    // What the kernel records of those sockets, for the candidates in our network
+    // namespace (the diagnostics speak of no other).
+    let asked: Vec<u64> = holdings
+        .iter()
+        .filter(|h| h.ours)
+        .flat_map(|h| h.sockets.iter().copied())
+        .collect::<HashSet<u64>>()
+        .into_iter()
+        .collect();
+    let diag = Diag::open(deadline);
+    let records = match (&diag, asked.is_empty()) {
+        (_, true) => Some(HashMap::new()),
+        (Some(diag), false) => diag.by_inode(&asked),
+        (None, false) => None,
     };
-    // Only the daemon sockets that a candidate's user made (where the kernel tells who
-    // made a socket): nobody else's is looked at, let alone connected to.
-    let owners: Vec<u32> = candidates.iter().map(|c| c.uid).collect();
-    let names = daemon_names(&table.bound, daemons, &owners);
-    // Where each candidate's facts are read; `None` once it has exited.
-    let dirs: Vec<Option<String>> = candidates.iter().map(|c| task_dir(c.pid)).collect();
-    let views: Vec<Option<View>> = dirs.iter().map(|d| view_of(d.as_deref()?)).collect();
-    // One resolution of each daemon name in each mount namespace (and root) seen.
-    let mut seen: Vec<(View, String)> = Vec::new();
-    for (dir, view) in dirs.iter().zip(&views) {
-        if let (Some(d), Some(v)) = (dir, view) {
-            if !seen.iter().any(|(s, _)| s == v) {
-                seen.push((v.clone(), d.clone()));
+    let mut tables = Tables::default();
+    let mut facts: Vec<SocketFacts> = Vec::with_capacity(candidates.len());
+    // The daemon listeners each exactly known candidate holds, to be judged by the file
+    // at their path.
+    let mut to_judge: Vec<(usize, Vec<&Sock>)> = Vec::new();
+    for (i, (c, h)) in candidates.iter().zip(&holdings).enumerate() {
+        facts.push(match (&records, h.ours, &h.dir) {
+            // Exited since the scan: it is reported gone when its turn to be signalled
+            // comes.
+            (_, _, None) => SocketFacts::default(),
+            (Some(records), true, Some(_)) if h.walk != Walk::Unreadable => {
+                let held: Vec<&Sock> = h.sockets.iter().filter_map(|s| records.get(s)).collect();
+                let daemon: Vec<&Sock> = held
+                    .iter()
+                    .copied()
+                    .filter(|s| s.state == LISTEN && is_daemon(s, daemons))
+                    .collect();
+                let listens = held.iter().any(|s| s.state == LISTEN)
+                    || (c.young && c.replaced && holds_tcp_listener(h, "/proc/self"));
+                let f = SocketFacts {
+                    connected: held
+                        .iter()
+                        .find(|s| s.has_live_peer() && is_daemon(s, daemons))
+                        .and_then(|s| path_of(s.name.as_deref()?)),
+                    listens: (listens || h.walk == Walk::Complete).then_some(listens),
+                    serving_unknown: h.walk == Walk::Partial,
+                    ..SocketFacts::default()
+                };
+                if !daemon.is_empty() {
+                    to_judge.push((i, daemon));
+                }
+                f
             }
+            // No diagnostics, another network namespace, descriptors that cannot be
+            // read: the sockets are known by their bound name only.
+            (_, _, Some(dir)) => {
+                let table = tables.of(dir, h.ours);
+                by_name(c, h, table, daemons, dir)
+            }
+        });
+    }
+    judge(
+        candidates,
+        &holdings,
+        &to_judge,
+        &mut facts,
+        diag.as_ref(),
+        deadline,
+    );
+    facts
+}
+
+/// Whether a socket is bound (or, accepted, was accepted) under a daemon socket's name.
+fn is_daemon(s: &Sock, daemons: &Daemons) -> bool {
+    s.name.as_deref().is_some_and(|n| daemons.matches(n))
+}
+
+fn path_of(name: &[u8]) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(name)))
+}
+
+/// Judge each exactly known candidate's daemon listeners by the file at their path in
+/// its own mount namespace: the listener bound to that very file serves it, whoever
+/// called listen(); one whose file is gone while the path leads to a live listener
+/// that its user made is superseded.
+fn judge(
+    candidates: &[Candidate],
+    holdings: &[Holding],
+    to_judge: &[(usize, Vec<&Sock>)],
+    facts: &mut [SocketFacts],
+    diag: Option<&Diag>,
+    deadline: Instant,
+) {
+    // One resolution of each name in each mount namespace (and root) seen.
+    let mut jobs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut views: Vec<View> = Vec::new();
+    let mut job_of: HashMap<(usize, Vec<u8>), usize> = HashMap::new();
+    for (i, listeners) in to_judge {
+        let Some(dir) = holdings[*i].dir.as_deref() else {
+            continue;
+        };
+        let Some(view) = view_of(dir) else {
+            continue;
+        };
+        let v = views.iter().position(|s| *s == view).unwrap_or_else(|| {
+            views.push(view);
+            views.len() - 1
+        });
+        for name in listeners.iter().filter_map(|s| s.name.clone()) {
+            job_of.entry((v, name.clone())).or_insert_with(|| {
+                jobs.push((dir.to_string(), name));
+                jobs.len() - 1
+            });
         }
     }
     let caller = rustix::process::geteuid().as_raw();
-    let jobs: Vec<(String, Vec<u8>)> = seen
-        .iter()
-        .flat_map(|(_, dir)| names.iter().map(move |n| (dir.clone(), n.clone())))
-        .collect();
-    let resolved = crate::sys::bounded_each(jobs, deadline, move |(dir, name)| {
+    let resolved = crate::sys::bounded_each(jobs.clone(), deadline, move |(dir, name)| {
         resolve(&dir, &name, caller)
     });
-    let judged: Vec<Judged> = resolved
-        .into_iter()
-        .enumerate()
-        .map(|(j, res)| {
-            let name = &names[j % names.len().max(1)];
-            judge(res.unwrap_or(Resolved::Unknown), name, &table, deadline)
-        })
-        .collect();
-    let mut listening: HashSet<u64> = table.bound.iter().map(|b| b.socket).collect();
-    if candidates.iter().any(|c| c.replaced && c.young) {
-        listening.extend(tcp_listeners());
-    }
-    candidates
-        .iter()
-        .zip(dirs.iter().zip(&views))
-        .map(|(c, (dir, view))| {
-            // Exited since the scan: it is reported gone when its turn to be signalled
-            // comes.
-            let Some(dir) = dir else {
-                return SocketFacts::default();
+    // The files at the paths that only a live listener elsewhere can explain.
+    let mut wanted: Vec<(usize, FileId, u32, PathBuf)> = Vec::new();
+    for (i, listeners) in to_judge {
+        let (c, h) = (&candidates[*i], &holdings[*i]);
+        let view = h.dir.as_deref().and_then(view_of);
+        let v = view.and_then(|view| views.iter().position(|s| *s == view));
+        let mut unknown = v.is_none();
+        let mut serving = None;
+        for s in listeners {
+            let (Some(v), Some(name)) = (v, s.name.as_deref()) else {
+                continue;
             };
-            if !in_our_network_namespace(dir) {
-                return elsewhere(c, dir, daemons);
+            let at = job_of.get(&(v, name.to_vec())).copied();
+            match at.and_then(|j| resolved[j].as_ref()) {
+                None | Some(Resolved::Unknown) => unknown = true,
+                Some(Resolved::Absent) => {}
+                // Only a socket file of its own user counts: a listener of another
+                // user at a path of ours protects nothing.
+                Some(&Resolved::Socket { file, owner }) if owner == c.uid => {
+                    if reaches(s, file, name) {
+                        serving = path_of(name);
+                    } else if let Some(path) = path_of(name) {
+                        wanted.push((*i, file, c.uid, path));
+                    }
+                }
+                Some(Resolved::Socket { .. }) => {}
             }
-            let at = view
-                .as_ref()
-                .and_then(|v| seen.iter().position(|(s, _)| s == v));
-            let judged_here: Option<&[Judged]> =
-                at.map(|i| &judged[i * names.len()..(i + 1) * names.len()]);
-            facts_of(c, dir, &names, judged_here, &table, &listening, deadline)
+        }
+        let f = &mut facts[*i];
+        if serving.is_some() {
+            *f = SocketFacts {
+                serving,
+                listens: Some(true),
+                connected: f.connected.take(),
+                ..SocketFacts::default()
+            };
+            wanted.retain(|w| w.0 != *i);
+        } else if unknown {
+            f.serving_unknown = true;
+        }
+    }
+    // Superseded: the path leads to a listener of the same user, live in the kernel's
+    // table. A partial walk may hide what the candidate serves: never superseded then.
+    wanted.retain(|w| holdings[w.0].walk == Walk::Complete && !facts[w.0].serving_unknown);
+    if wanted.is_empty() {
+        return;
+    }
+    let inodes: HashSet<u64> = wanted.iter().map(|w| w.1 .2).collect();
+    let mut live: Vec<Sock> = Vec::new();
+    let complete = diag.is_some_and(|d| {
+        d.each_listener(|s| {
+            // Matched by inode alone here; by device too, or by the bound name, below.
+            if s.file.is_some_and(|f| inodes.contains(&f.2)) {
+                live.push(s);
+            }
         })
-        .collect()
-}
-
-/// A candidate whose network namespace is not ours, or cannot be read: its listeners
-/// are not in our table. Its own table (`/proc/PID/net/unix`, names only) tells whether
-/// any daemon socket is bound there at all; if one is, it may serve.
-fn elsewhere(c: &Candidate, dir: &str, daemons: &Daemons) -> SocketFacts {
-    let none_there = std::fs::read(format!("{dir}/net/unix")).is_ok_and(|text| {
-        bound_by_name(&text)
-            .iter()
-            .all(|b| !b.name.as_deref().is_some_and(|n| daemons.matches(n)))
+        .is_some()
     });
-    if none_there {
-        SocketFacts::default()
-    } else {
-        unknown_unless(c.young)
+    for (i, file, uid, path) in wanted {
+        use std::os::unix::ffi::OsStrExt;
+        let name = path.as_os_str().as_bytes();
+        let superseding = live
+            .iter()
+            .any(|s| s.uid.is_none_or(|u| u == uid) && reaches(s, file, name));
+        if superseding {
+            facts[i].superseded = Some(path);
+        } else if !complete {
+            // The table could not be read to its end: what is there is not known.
+            facts[i].serving_unknown = true;
+        }
     }
 }
 
-/// What may serve is not known: kept when old.
-fn unknown_unless(young: bool) -> SocketFacts {
+/// Where a candidate's facts are read from, and the sockets it holds.
+#[derive(Debug)]
+struct Holding {
+    /// Its `/proc` directory (or a live thread's); `None` once it has exited.
+    dir: Option<String>,
+    /// Whether it is in our network namespace.
+    ours: bool,
+    /// The inodes of the sockets among its descriptors.
+    sockets: Vec<u64>,
+    walk: Walk,
+}
+
+/// How far a walk of a descriptor table got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    Complete,
+    /// Cut short by the deadline or an error: it may hold more.
+    Partial,
+    /// The table cannot be read at all (another user's process, a non-dumpable one).
+    Unreadable,
+}
+
+fn holding(c: &Candidate, deadline: Instant) -> Holding {
+    let Some(dir) = task_dir(c.pid) else {
+        return Holding {
+            dir: None,
+            ours: true,
+            sockets: Vec::new(),
+            walk: Walk::Complete,
+        };
+    };
+    let (sockets, walk) = walk_fds(&dir, deadline);
+    let ours = sockets.is_empty() && walk == Walk::Complete || in_our_network_namespace(&dir);
+    Holding {
+        dir: Some(dir),
+        ours,
+        sockets,
+        walk,
+    }
+}
+
+/// The socket inodes among the descriptors under `dir` (a process's `/proc`
+/// directory), as far as they could be read by the deadline.
+fn walk_fds(dir: &str, deadline: Instant) -> (Vec<u64>, Walk) {
+    use rustix::fs::{openat, readlinkat_raw, RawDir};
+    let mut sockets = Vec::new();
+    let Ok(fds) = openat(
+        CWD,
+        format!("{dir}/fd"),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return (sockets, Walk::Unreadable);
+    };
+    let mut dir_buf = Vec::<u8>::with_capacity(64 * 1024);
+    let mut entries = RawDir::new(&fds, dir_buf.spare_capacity_mut());
+    let mut link = [0u8; 64];
+    let mut seen = 0u32;
+    while let Some(entry) = entries.next() {
+        // The clock is read every so often: it costs as much as a readlink.
+        seen += 1;
+        if seen % 64 == 0 && Instant::now() >= deadline {
+            return (sockets, Walk::Partial);
+        }
+        let Ok(entry) = entry else {
+            return (sockets, Walk::Partial);
+        };
+        let name = entry.file_name();
+        if name.to_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        // A descriptor closed since the listing is simply not there.
+        let Ok(len) = readlinkat_raw(&fds, name, &mut link[..]) else {
+            continue;
+        };
+        if let Some(inode) = socket_inode(&link[..len.min(link.len())]) {
+            sockets.push(inode);
+        }
+    }
+    (sockets, Walk::Complete)
+}
+
+/// The facts of a candidate whose sockets are known by their bound names only (from
+/// `/proc/net/unix` of its network namespace): holding a listener under a daemon
+/// socket's name may be serving it or being superseded on it, which cannot be told
+/// apart without the kernel's records, so it is kept (fail closed), whatever its age
+/// or executable. A table that cannot be read, or descriptors that cannot, keep it
+/// when any daemon socket is there at all.
+fn by_name(
+    c: &Candidate,
+    h: &Holding,
+    table: Option<&NameTable>,
+    daemons: &Daemons,
+    dir: &str,
+) -> SocketFacts {
+    let Some(table) = table else {
+        return SocketFacts {
+            serving_unknown: true,
+            ..SocketFacts::default()
+        };
+    };
+    if h.walk == Walk::Unreadable {
+        return SocketFacts {
+            serving_unknown: table.daemon_named(daemons),
+            ..SocketFacts::default()
+        };
+    }
+    let listening: Vec<&[u8]> = h
+        .sockets
+        .iter()
+        .filter_map(|s| table.listeners.get(s))
+        .map(Vec::as_slice)
+        .collect();
+    let daemon = listening.iter().any(|n| daemons.matches(n))
+        || h.sockets
+            .iter()
+            .filter_map(|s| table.connected.get(s))
+            .any(|n| daemons.matches(n));
+    let tcp = c.young && c.replaced && listening.is_empty() && holds_tcp_listener(h, dir);
+    let listens = !listening.is_empty() || tcp;
     SocketFacts {
-        serving_unknown: !young,
+        listens: (listens || h.walk == Walk::Complete).then_some(listens),
+        serving_unknown: daemon || h.walk == Walk::Partial,
         ..SocketFacts::default()
     }
 }
 
-/// Every listening Unix socket, with its bound file where the diagnostics tell it.
-struct Table {
-    bound: Vec<Bound>,
-    /// From the diagnostics (bound files known); else from `/proc/net/unix`, by name
-    /// only.
-    exact: bool,
+/// The Unix sockets of one network namespace by their bound names, from
+/// `/proc/PID/net/unix`.
+#[derive(Debug, Default)]
+struct NameTable {
+    /// Listening sockets with a path.
+    listeners: HashMap<u64, Vec<u8>>,
+    /// Other sockets with a path (connections a listener accepted carry its name).
+    connected: HashMap<u64, Vec<u8>>,
 }
 
-/// Every listening Unix socket of this network namespace, from the diagnostics or else
-/// from `/proc/net/unix` (names only).
-fn listeners(deadline: Instant) -> Option<Table> {
-    if let Some(bound) = diag::listening_files(deadline) {
-        return Some(Table { bound, exact: true });
+impl NameTable {
+    fn parse(text: &[u8]) -> Self {
+        let mut table = Self::default();
+        for (inode, listening, path) in text.split(|&b| b == b'\n').filter_map(parse_unix_line) {
+            let map = match listening {
+                true => &mut table.listeners,
+                false => &mut table.connected,
+            };
+            map.insert(inode, path.to_vec());
+        }
+        table
     }
-    let text = std::fs::read("/proc/net/unix").ok()?;
-    Some(Table {
-        bound: bound_by_name(&text),
-        exact: false,
-    })
+
+    fn daemon_named(&self, daemons: &Daemons) -> bool {
+        self.listeners.values().any(|n| daemons.matches(n))
+    }
 }
 
-/// The distinct bound names of the daemon sockets among the listeners, of those made by
-/// one of `owners` (or by a user the kernel does not tell).
-fn daemon_names(bound: &[Bound], daemons: &Daemons, owners: &[u32]) -> Vec<Vec<u8>> {
-    let mut names: Vec<Vec<u8>> = bound
-        .iter()
-        .filter(|b| b.uid.is_none_or(|uid| owners.contains(&uid)))
-        .filter_map(|b| b.name.clone())
-        .filter(|n| daemons.matches(n))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
+/// The name tables read in this lookup, one per network namespace.
+#[derive(Default)]
+struct Tables {
+    read: HashMap<u64, Option<NameTable>>,
+}
+
+impl Tables {
+    /// The table of the network namespace of the process whose `/proc` directory is
+    /// `dir` (ours when `ours`); `None` if it cannot be read.
+    fn of(&mut self, dir: &str, ours: bool) -> Option<&NameTable> {
+        let dir = if ours { "/proc/self" } else { dir };
+        let path = format!("{dir}/net/unix");
+        let key = fs::stat(&path).ok()?.st_ino;
+        self.read
+            .entry(key)
+            .or_insert_with(|| std::fs::read(&path).ok().map(|t| NameTable::parse(&t)))
+            .as_ref()
+    }
+}
+
+/// Whether any socket a candidate holds is a listening TCP socket of its network
+/// namespace (`dir`'s `net/tcp` and `net/tcp6`): a daemon that listens on TCP.
+fn holds_tcp_listener(h: &Holding, dir: &str) -> bool {
+    let held: HashSet<u64> = h.sockets.iter().copied().collect();
+    !held.is_empty()
+        && ["tcp", "tcp6"].iter().any(|t| {
+            std::fs::read(format!("{dir}/net/{t}")).is_ok_and(|text| {
+                text.split(|&b| b == b'\n')
+                    .filter_map(parse_tcp_listener)
+                    .any(|inode| held.contains(&inode))
+            })
+        })
 }
 
 /// Where a process sees the file system: its mount namespace and its root.
@@ -212,18 +473,10 @@ fn task_dir(pid: u32) -> Option<String> {
 }
 
 /// What a daemon socket's name leads to in one mount namespace.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Resolved {
-    /// A socket file.
-    Socket {
-        file: FileId,
-        owner: u32,
-        /// The process that listens there and its uid, from the peer credentials of one
-        /// connection; `None` if nobody accepted one or it is outside our PID namespace.
-        peer: Option<(u32, u32)>,
-        /// Whether a connection was accepted (or the backlog was full): a live listener.
-        answered: bool,
-    },
+    /// A socket file, and its owner.
+    Socket { file: FileId, owner: u32 },
     /// Nothing there, or not a socket.
     Absent,
     /// Could not be told: a symlink somebody else controls, no permission, `..`, a
@@ -232,8 +485,8 @@ pub(super) enum Resolved {
 }
 
 /// Resolve `name` as the process whose `/proc` directory is `dir` sees it, following
-/// no symlink that a user other than the caller could have made, and connect to the
-/// socket found there.
+/// no symlink that a user other than the caller could have made, and look at the file
+/// found there (without opening or connecting to it).
 pub(super) fn resolve(dir: &str, name: &[u8], caller: u32) -> Resolved {
     let Ok(root) = fs::open(
         format!("{dir}/root"),
@@ -253,7 +506,6 @@ pub(super) fn resolve(dir: &str, name: &[u8], caller: u32) -> Resolved {
     if FileType::from_raw_mode(st.st_mode) != FileType::Socket {
         return Resolved::Absent;
     }
-    let (answered, peer) = connect_to(&fd);
     Resolved::Socket {
         file: (
             fs::major(st.st_dev),
@@ -261,8 +513,6 @@ pub(super) fn resolve(dir: &str, name: &[u8], caller: u32) -> Resolved {
             st.st_ino & 0xffff_ffff,
         ),
         owner: st.st_uid,
-        peer,
-        answered,
     }
 }
 
@@ -318,319 +568,14 @@ fn components(path: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
         .collect()
 }
 
-/// Connect to the socket `fd` holds (an `O_PATH` descriptor, through
-/// `/proc/self/fd/N`: that very inode), without blocking, and close at once, nothing
-/// sent. Whether a listener answered, and its pid and uid in our PID namespace.
-fn connect_to(fd: &OwnedFd) -> (bool, Option<(u32, u32)>) {
-    use rustix::net::{
-        connect, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
-    };
-    let Ok(sock) = socket_with(
-        AddressFamily::UNIX,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    ) else {
-        return (false, None);
-    };
-    let Ok(addr) = SocketAddrUnix::new(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
-        return (false, None);
-    };
-    match connect(&sock, &addr) {
-        Ok(()) => {}
-        // A full backlog: somebody listens, but who cannot be asked.
-        Err(Errno::AGAIN) => return (true, None),
-        Err(_) => return (false, None),
-    }
-    // The kernel translates the pid into our PID namespace: 0 when the listener is not
-    // visible from here.
-    let peer = nix::sys::socket::getsockopt(&sock, nix::sys::socket::sockopt::PeerCredentials)
-        .ok()
-        .and_then(|cred| {
-            Some((
-                u32::try_from(cred.pid()).ok().filter(|&p| p != 0)?,
-                cred.uid(),
-            ))
-        });
-    (true, peer)
-}
-
-/// What a daemon socket's name gave in one mount namespace.
-#[derive(Debug, Default)]
-struct Judged {
-    /// The listening sockets that connections to the name reach.
-    reached: Vec<u64>,
-    /// Those bound under the name whose file is gone, while the name leads to a live
-    /// listener: superseded, by a listener of `owner`.
-    superseded: Vec<u64>,
-    /// The user of the live listener at the name, if any: the socket file's owner, who
-    /// is also the listener's uid where the peer credentials tell it.
-    owner: Option<u32>,
-    /// The process that listens at the name, checked to hold the socket.
-    holder: Option<u32>,
-    /// The owner of the socket file at the name: only that user's process serves it.
-    file_owner: Option<u32>,
-    /// The name could not be judged: every listener bound under it may be reached.
-    unknown: Vec<u64>,
-}
-
-fn judge(res: Resolved, name: &[u8], table: &Table, deadline: Instant) -> Judged {
-    let named: Vec<&Bound> = table
-        .bound
-        .iter()
-        .filter(|b| b.name.as_deref() == Some(name))
-        .collect();
-    let (file, owner, peer, answered) = match res {
-        Resolved::Socket {
-            file,
-            owner,
-            peer,
-            answered,
-        } => (file, owner, peer, answered),
-        Resolved::Absent => return Judged::default(),
-        Resolved::Unknown => {
-            return Judged {
-                unknown: named.iter().map(|b| b.socket).collect(),
-                ..Judged::default()
-            }
-        }
-    };
-    // Without the diagnostics every listener bound under the name may be the one
-    // reached (fail closed); nothing is superseded.
-    let reached: Vec<u64> = if table.exact {
-        table
-            .bound
-            .iter()
-            .filter(|b| reaches(b, file, name))
-            .map(|b| b.socket)
-            .collect()
-    } else if answered {
-        named.iter().map(|b| b.socket).collect()
-    } else {
-        Vec::new()
-    };
-    let live = !reached.is_empty();
-    // Only a live listener of the socket's owner supersedes.
-    let live_owner = (live && peer.is_none_or(|(_, uid)| uid == owner)).then_some(owner);
-    let holder = peer.map(|(pid, _)| pid).filter(|&pid| {
-        if !table.exact {
-            return true;
-        }
-        let wanted = Wanted {
-            reached: reached.iter().map(|&s| (0, s)).collect(),
-            ..Wanted::default()
-        };
-        walk_fds(&format!("/proc/{pid}"), &wanted, deadline)
-            .is_ok_and(|held| held.serving.is_some())
-    });
-    let superseded = match live_owner {
-        Some(_) if table.exact => named
-            .iter()
-            .map(|b| b.socket)
-            .filter(|s| !reached.contains(s))
-            .collect(),
-        _ => Vec::new(),
-    };
-    Judged {
-        reached,
-        superseded,
-        owner: live_owner,
-        holder,
-        file_owner: Some(owner),
-        unknown: Vec::new(),
-    }
-}
-
-/// Whether connections to `name`, whose file is `file`, reach listener `b`: its bound
-/// file is that file; or only the device differs, the inode is the same and it was
-/// bound under this name (an overlay whose layers are on other file systems names the
-/// upper layer's device in stat(), the overlay's in the diagnostics; btrfs subvolumes
-/// likewise).
-fn reaches(b: &Bound, file: FileId, name: &[u8]) -> bool {
-    b.file == Some(file)
-        || (b.name.as_deref() == Some(name) && b.file.is_some_and(|f| f.2 == file.2))
-}
-
-/// The facts of one candidate, from what its names gave in its own mount namespace
-/// (`None`: its namespace could not be read) and a walk of its descriptors where that
-/// is needed.
-fn facts_of(
-    c: &Candidate,
-    dir: &str,
-    names: &[Vec<u8>],
-    judged: Option<&[Judged]>,
-    table: &Table,
-    listening: &HashSet<u64>,
-    deadline: Instant,
-) -> SocketFacts {
-    let path = |i: usize| {
-        use std::os::unix::ffi::OsStrExt;
-        std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&names[i]))
-    };
-    let mut wanted = Wanted::default();
-    for i in 0..names.len() {
-        let Some(judged) = judged else {
-            // Its namespace could not be read: any daemon listener it holds may serve.
-            if !c.young {
-                wanted.unsure.extend(
-                    table
-                        .bound
-                        .iter()
-                        .filter(|b| b.name.as_deref() == Some(&names[i][..]))
-                        .map(|b| (i, b.socket)),
-                );
-            }
-            continue;
-        };
-        let j = &judged[i];
-        // Only a socket file of its own user counts: a listener of another user on a
-        // path of ours protects nothing.
-        let its_own = j.file_owner == Some(c.uid);
-        if its_own && j.holder == Some(c.pid) {
-            return SocketFacts {
-                serving: Some(path(i)),
-                listens: Some(true),
-                ..SocketFacts::default()
-            };
-        }
-        if j.owner == Some(c.uid) {
-            wanted
-                .superseded
-                .extend(j.superseded.iter().map(|&s| (i, s)));
-        }
-        if !c.young {
-            wanted.unsure.extend(j.unknown.iter().map(|&s| (i, s)));
-            // A live listener whose holder could not be named: it may be this one.
-            if its_own && j.holder.is_none() {
-                wanted.reached.extend(j.reached.iter().map(|&s| (i, s)));
-            }
-        }
-    }
-    if c.young && c.replaced {
-        wanted.listening = Some(listening);
-    }
-    if wanted.is_empty() {
-        return SocketFacts::default();
-    }
-    match walk_fds(dir, &wanted, deadline) {
-        Ok(held) => SocketFacts {
-            serving: held.serving.map(path),
-            superseded: held.superseded.filter(|_| held.serving.is_none()).map(path),
-            listens: (wanted.listening.is_some() || held.listens).then_some(held.listens),
-            serving_unknown: held.serving.is_none() && held.unsure,
-        },
-        // Cut short: whatever it may hold counts (fail closed).
-        Err(held) => SocketFacts {
-            serving: held.serving.map(path),
-            superseded: None,
-            listens: held.listens.then_some(true),
-            serving_unknown: held.serving.is_none() && !wanted.only_listening(),
-        },
-    }
-}
-
-/// What a walk of one process's descriptors looks for: (name index, socket inode)
-/// pairs, and any listening socket at all.
-#[derive(Debug, Default)]
-struct Wanted<'a> {
-    /// Live listeners: holding one is serving.
-    reached: Vec<(usize, u64)>,
-    /// Holding one is being superseded.
-    superseded: Vec<(usize, u64)>,
-    /// Listeners under a name that could not be judged: holding one may be serving.
-    unsure: Vec<(usize, u64)>,
-    listening: Option<&'a HashSet<u64>>,
-}
-
-impl Wanted<'_> {
-    fn is_empty(&self) -> bool {
-        self.only_listening() && self.listening.is_none()
-    }
-
-    fn only_listening(&self) -> bool {
-        self.reached.is_empty() && self.superseded.is_empty() && self.unsure.is_empty()
-    }
-
-    /// Whether nothing more can be learnt from the rest of the table.
-    fn done(&self, held: &Held) -> bool {
-        held.serving.is_some()
-            || (self.reached.is_empty()
-                && (self.superseded.is_empty() || held.superseded.is_some())
-                && (self.unsure.is_empty() || held.unsure)
-                && (self.listening.is_none() || held.listens))
-    }
-}
-
-/// What a walk of one process's descriptors found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Held {
-    serving: Option<usize>,
-    superseded: Option<usize>,
-    unsure: bool,
-    listens: bool,
-}
-
-/// Walk the descriptors under `dir` (a process's `/proc` directory), comparing each socket's inode with the wanted ones, and
-/// stop as soon as nothing more can be learnt (at once when it serves). `Err(partial)`
-/// when the descriptors cannot be read or the deadline passed before the end.
-fn walk_fds(dir: &str, wanted: &Wanted<'_>, deadline: Instant) -> Result<Held, Held> {
-    use rustix::fs::{openat, readlinkat_raw, RawDir};
-    let mut held = Held::default();
-    let Ok(dir) = openat(
-        CWD,
-        format!("{dir}/fd"),
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return Err(held);
-    };
-    let mut dir_buf = Vec::<u8>::with_capacity(64 * 1024);
-    let mut entries = RawDir::new(&dir, dir_buf.spare_capacity_mut());
-    let mut link = [0u8; 64];
-    let mut seen = 0u32;
-    let find = |list: &[(usize, u64)], inode: u64| {
-        list.iter().find(|&&(_, s)| s == inode).map(|&(i, _)| i)
-    };
-    while let Some(entry) = entries.next() {
-        // The clock is read every so often: it costs as much as a readlink.
-        seen += 1;
-        if seen % 64 == 0 && Instant::now() >= deadline {
-            return Err(held);
-        }
-        let Ok(entry) = entry else {
-            return Err(held);
-        };
-        let name = entry.file_name();
-        if name.to_bytes().first() == Some(&b'.') {
-            continue;
-        }
-        // A descriptor closed since the listing is simply not there.
-        let Ok(len) = readlinkat_raw(&dir, name, &mut link[..]) else {
-            continue;
-        };
-        let Some(inode) = socket_inode(&link[..len.min(link.len())]) else {
-            continue;
-        };
-        if let Some(i) = find(&wanted.reached, inode) {
-            held.serving = Some(i);
-            held.listens = true;
-        }
-        if let Some(i) = find(&wanted.superseded, inode) {
-            held.superseded = Some(i);
-            held.listens = true;
-        }
-        if find(&wanted.unsure, inode).is_some() {
-            held.unsure = true;
-            held.listens = true;
-        }
-        if wanted.listening.is_some_and(|l| l.contains(&inode)) {
-            held.listens = true;
-        }
-        if wanted.done(&held) {
-            break;
-        }
-    }
-    Ok(held)
+/// Whether listener `s`, bound under `name`, is the one bound to `file`, the file at
+/// that path now: the same file; or only the device differs, the inode is the same and
+/// it was bound under this name (an overlay whose layers are on other file systems
+/// names the upper layer's device in stat(), the overlay's in the diagnostics; btrfs
+/// subvolumes likewise).
+fn reaches(s: &Sock, file: FileId, name: &[u8]) -> bool {
+    s.file == Some(file)
+        || (s.name.as_deref() == Some(name) && s.file.is_some_and(|f| f.2 == file.2))
 }
 
 /// The inode in a descriptor's link text `socket:[N]`.
@@ -639,9 +584,9 @@ pub(super) fn socket_inode(link: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// One line of `/proc/net/unix`: the inode of a listening socket and its path.
-/// `Num RefCount Protocol Flags Type St Inode Path`.
-pub(super) fn parse_listener(line: &[u8]) -> Option<(u64, &[u8])> {
+/// One line of `/proc/net/unix` with a path: the socket's inode, whether it listens,
+/// and its path. `Num RefCount Protocol Flags Type St Inode Path`.
+pub(super) fn parse_unix_line(line: &[u8]) -> Option<(u64, bool, &[u8])> {
     let mut rest = line;
     let mut field = || {
         while rest.first() == Some(&b' ') {
@@ -660,21 +605,7 @@ pub(super) fn parse_listener(line: &[u8]) -> Option<(u64, &[u8])> {
     let _state = field()?;
     let inode = std::str::from_utf8(field()?).ok()?.parse().ok()?;
     let path = rest.strip_prefix(b" ")?;
-    (flags & ACCEPTCON != 0 && !path.is_empty()).then_some((inode, path))
-}
-
-/// The listening sockets of a `/proc/net/unix` table, known by their bound name only.
-fn bound_by_name(table: &[u8]) -> Vec<Bound> {
-    table
-        .split(|&b| b == b'\n')
-        .filter_map(parse_listener)
-        .map(|(socket, path)| Bound {
-            socket,
-            file: None,
-            name: Some(path.to_vec()),
-            uid: None,
-        })
-        .collect()
+    (!path.is_empty() && path[0] != b'@').then_some((inode, flags & ACCEPTCON != 0, path))
 }
 
 /// One line of `/proc/net/tcp` or `/proc/net/tcp6`: the inode of a listening socket
@@ -687,19 +618,6 @@ pub(super) fn parse_tcp_listener(line: &[u8]) -> Option<u64> {
     (state == b"0A")
         .then(|| std::str::from_utf8(inode).ok()?.parse().ok())
         .flatten()
-}
-
-/// The inodes of every listening TCP socket in this network namespace.
-fn tcp_listeners() -> Vec<u64> {
-    ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .flat_map(|t| {
-            t.split(|&b| b == b'\n')
-                .filter_map(parse_tcp_listener)
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -21,70 +21,80 @@ fn root_fd() -> OwnedFd {
     .unwrap()
 }
 
+/// A child (`sleep`) that holds a copy of each of `fds`.
+fn holder_of(fds: &[&dyn rustix::fd::AsFd]) -> std::process::Child {
+    // dup() leaves the copy without FD_CLOEXEC: the child inherits it.
+    let copies: Vec<OwnedFd> = fds.iter().map(|fd| rustix::io::dup(fd).unwrap()).collect();
+    let child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    drop(copies);
+    child
+}
+
+fn candidate(pid: u32) -> Candidate {
+    Candidate {
+        pid,
+        uid: me(),
+        replaced: false,
+        young: false,
+    }
+}
+
 #[test]
-fn a_name_is_judged_by_the_file_there_and_the_listener_a_connection_reaches() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.sock");
-    let name = path.as_os_str().as_bytes().to_vec();
-    let first = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    let deadline = Instant::now() + super::super::BUDGET;
-    let Some(table) = listeners(deadline).filter(|t| t.exact) else {
+fn a_path_is_served_by_the_holder_of_the_listener_bound_to_the_file_there() {
+    let deadline = || Instant::now() + super::super::BUDGET;
+    if Diag::open(deadline()).is_none() {
         skip("no socket diagnostics (unix_diag) here");
         return;
-    };
-    let me_pid = std::process::id();
-    let judged = judge(
-        resolve(&format!("/proc/{me_pid}"), &name, me()),
-        &name,
-        &table,
-        deadline,
-    );
-    assert_eq!(judged.reached.len(), 1, "{judged:?}");
-    assert_eq!(judged.holder, Some(me_pid), "{judged:?}");
-    assert_eq!(judged.owner, Some(me()));
-    assert!(judged.superseded.is_empty());
-    let first_socket = judged.reached[0];
-    // The kernel names the creator of each socket (Linux 5.3 and later).
-    let mine = table
-        .bound
-        .iter()
-        .find(|b| b.socket == first_socket)
-        .unwrap();
-    assert!(mine.uid.is_none_or(|uid| uid == me()), "{mine:?}");
-    // Another socket bound at the same name after the first one's file was removed:
-    // only the new one is reached, and the first is superseded.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    let daemons = Daemons::Paths(vec![path.clone()]);
+    let first = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    // A client connected to the first listener, accepted.
+    let client = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    let (accepted, _) = first.accept().unwrap();
+    // The child holds the first listener and the accepted connection (whoever called
+    // listen(), the holder serves).
+    let mut child = holder_of(&[&first, &accepted]);
+    drop((first, accepted));
+    let pid = child.id();
+    let facts = &lookup(&daemons, &[candidate(pid)], deadline())[0];
+    assert_eq!(facts.serving.as_ref(), Some(&path), "{facts:?}");
+    assert_eq!(facts.connected.as_ref(), Some(&path), "{facts:?}");
+    // Another listener bound at the path after the first one's file was removed: the
+    // child is superseded, and still in use while the client is there.
     std::fs::remove_file(&path).unwrap();
     let second = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    let table = listeners(deadline).unwrap();
-    let judged = judge(
-        resolve(&format!("/proc/{me_pid}"), &name, me()),
-        &name,
-        &table,
-        deadline,
-    );
-    assert_eq!(judged.reached.len(), 1, "{judged:?}");
-    assert_ne!(judged.reached[0], first_socket);
-    assert_eq!(judged.superseded, [first_socket], "{judged:?}");
-    // By name alone (no diagnostics), both may be reached and none is superseded.
-    let by_name = Table {
-        bound: bound_by_name(&std::fs::read("/proc/net/unix").unwrap()),
-        exact: false,
-    };
-    let judged = judge(
-        resolve(&format!("/proc/{me_pid}"), &name, me()),
-        &name,
-        &by_name,
-        deadline,
-    );
-    assert_eq!(judged.reached.len(), 2, "{judged:?}");
-    assert!(judged.superseded.is_empty());
-    // Once the file is gone, nobody is reached and nobody superseded.
+    let facts = &lookup(&daemons, &[candidate(pid)], deadline())[0];
+    assert_eq!(facts.serving, None, "{facts:?}");
+    assert_eq!(facts.superseded.as_ref(), Some(&path), "{facts:?}");
+    assert_eq!(facts.connected.as_ref(), Some(&path), "{facts:?}");
+    assert!(!facts.serving_unknown);
+    drop(client);
+    let facts = &lookup(&daemons, &[candidate(pid)], deadline())[0];
+    assert_eq!(facts.connected, None, "{facts:?}");
+    assert_eq!(facts.superseded.as_ref(), Some(&path), "{facts:?}");
+    // This process, holding the second, serves it.
+    let me_now = candidate(std::process::id());
+    let facts = &lookup(&daemons, &[me_now], deadline())[0];
+    assert_eq!(facts.serving.as_ref(), Some(&path), "{facts:?}");
+    // Once the file is gone, nobody serves and nobody is superseded; both listen.
     std::fs::remove_file(&path).unwrap();
+    let facts = lookup(&daemons, &[candidate(pid), me_now], deadline());
+    for f in &facts {
+        assert_eq!((&f.serving, &f.superseded), (&None, &None), "{f:?}");
+        assert_eq!(f.listens, Some(true));
+    }
     assert!(matches!(
-        resolve(&format!("/proc/{me_pid}"), &name, me()),
+        resolve("/proc/self", path.as_os_str().as_bytes(), me()),
         Resolved::Absent
     ));
-    drop((first, second));
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(second);
 }
 
 #[test]
@@ -144,7 +154,7 @@ fn symlinks_are_followed_only_where_nobody_else_could_have_made_them() {
 }
 
 #[test]
-fn a_final_symlink_to_a_socket_elsewhere_is_not_connected_to_for_another_user() {
+fn a_final_symlink_to_a_socket_elsewhere_is_not_followed() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let target = dir.path().join("target.sock");
@@ -179,44 +189,49 @@ fn a_listener_on_an_overlay_is_matched_by_inode_and_bound_name() {
     // stat() through the overlay gives the upper layer's device; the diagnostics the
     // overlay's own, with the same inode.
     let file = (0, 40, 1234);
-    let live = Bound {
-        socket: 9,
-        file: Some((0, 77, 1234)),
-        name: Some(path.clone()),
+    let listener = |socket: u64, ino: u64, name: &[u8]| Sock {
+        socket,
+        state: LISTEN,
+        file: Some((0, 77, ino)),
+        name: Some(name.to_vec()),
         uid: None,
+        peer: None,
+        shutdown: None,
     };
-    let elsewhere = Bound {
-        socket: 7,
-        file: Some((0, 77, 1234)),
-        name: Some(b"/other/serve.sock".to_vec()),
-        uid: None,
-    };
-    let old = Bound {
-        socket: 8,
-        file: Some((0, 77, 999)),
-        name: Some(path.clone()),
-        uid: None,
-    };
+    let live = listener(9, 1234, &path);
+    let elsewhere = listener(7, 1234, b"/other/serve.sock");
+    let old = listener(8, 999, &path);
     assert!(reaches(&live, file, &path));
     assert!(!reaches(&elsewhere, file, &path));
     assert!(!reaches(&old, file, &path));
 }
 
 #[test]
-fn listening_sockets_are_read_from_proc_net_unix_lines() {
+fn named_sockets_are_read_from_proc_net_unix_lines() {
     // Recorded from Linux 6.x.
     let listen = b"0000000000000000: 00000002 00000000 00010000 0001 01 123456 /home/u/.patina/run/serve.sock";
     assert_eq!(
-        parse_listener(listen),
-        Some((123_456, &b"/home/u/.patina/run/serve.sock"[..]))
+        parse_unix_line(listen),
+        Some((123_456, true, &b"/home/u/.patina/run/serve.sock"[..]))
     );
     let spaced = b"0000000000000000: 00000002 00000000 00010000 0001 01 7 /tmp/a b";
-    assert_eq!(parse_listener(spaced), Some((7, &b"/tmp/a b"[..])));
-    let connected = b"0000000000000000: 00000003 00000000 00000000 0001 03 123457 /home/u/.patina/run/serve.sock";
-    assert_eq!(parse_listener(connected), None);
+    assert_eq!(parse_unix_line(spaced), Some((7, true, &b"/tmp/a b"[..])));
+    // A connection the listener accepted carries its name.
+    let accepted = b"0000000000000000: 00000003 00000000 00000000 0001 03 123457 /home/u/.patina/run/serve.sock";
+    assert_eq!(
+        parse_unix_line(accepted),
+        Some((123_457, false, &b"/home/u/.patina/run/serve.sock"[..]))
+    );
+    let abstract_name =
+        b"0000000000000000: 00000002 00000000 00010000 0001 01 8 @/home/u/.patina/run/serve.sock";
+    assert_eq!(parse_unix_line(abstract_name), None);
     let unnamed = b"0000000000000000: 00000002 00000000 00010000 0001 01 99";
-    assert_eq!(parse_listener(unnamed), None);
+    assert_eq!(parse_unix_line(unnamed), None);
     let header = b"Num       RefCount Protocol Flags    Type St Inode Path";
-    assert_eq!(parse_listener(header), None);
-    assert_eq!(parse_listener(b""), None);
+    assert_eq!(parse_unix_line(header), None);
+    assert_eq!(parse_unix_line(b""), None);
+    let table = NameTable::parse(&[&listen[..], b"\n", accepted, b"\n", abstract_name].concat());
+    assert_eq!(table.listeners.len(), 1);
+    assert_eq!(table.connected.len(), 1);
+    assert!(table.daemon_named(&Daemons::Default));
 }

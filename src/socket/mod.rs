@@ -1,21 +1,24 @@
 //! Which matched processes serve a daemon socket, found without disturbing them and
 //! without trusting anything a user controls.
 //!
-//! Linux: from the process itself. The kernel's socket diagnostics (`NETLINK_SOCK_DIAG`,
-//! the interface of `ss -xl`) name, for every listening Unix socket, the path it was
-//! bound with and the file it is bound to. A listener whose bound name is a daemon
-//! socket's (`*/.patina/run/serve.sock`, or a configured path) is judged in the mount
-//! namespace of the process that holds it: its name is resolved under that process's
-//! root, one component at a time and without following a symlink that anyone but root
-//! (or the caller) could have made, to a socket owned by the process's user, and one
-//! connection to that very inode (closed at once, nothing sent) names through its peer
-//! credentials the process that listens there. That process, checked to hold the
-//! socket, serves it. A process holding a listener bound under the name whose file is no
-//! longer there, while the name leads to another live listener of the same user, is
-//! superseded: nobody can reach it. Whatever cannot be judged (a name that does not
-//! resolve safely or in time, a process in another network namespace, a descriptor
-//! table that cannot be read to its end) leaves what may serve kept (`unknown-serving`).
-//! `HOME` and the user database play no part.
+//! Linux: from the process itself. Each candidate's descriptor table names the sockets
+//! it holds, and the kernel's socket diagnostics (`NETLINK_SOCK_DIAG`, asked about those
+//! sockets by inode: the cost grows with the candidates, not with the machine's
+//! sockets) give each one's state, the path it was bound with, the file it is bound to,
+//! its creator and its peer. A listener bound under a daemon socket's name
+//! (`*/.patina/run/serve.sock`, or a configured path) is judged in the candidate's own
+//! mount namespace: its name is resolved under the candidate's root, one component at a
+//! time and without following a symlink that anyone but root (or the caller) could have
+//! made, and the socket file there, owned by the candidate's user, is compared with the
+//! listener's bound file. The same file: the candidate serves it, whoever called
+//! listen(). Another file that the kernel lists as the bound file of a live listener of
+//! the same user: the candidate is superseded, nobody can reach it. Nothing is ever
+//! connected to. A connection a daemon listener accepted whose peer is still there is
+//! use (`connected`). Whatever cannot be judged (a name that does not resolve safely or
+//! in time, a descriptor table that cannot be read to its end, no diagnostics or
+//! another network namespace, where sockets are known by name only from
+//! `/proc/PID/net/unix`) leaves what may serve kept (`unknown-serving`). `HOME` and the
+//! user database play no part.
 //!
 //! Elsewhere the listener cannot be told without unsafe code: the caller's own default
 //! socket (`$HOME/.patina/run/serve.sock`) or the configured paths are checked, a socket
@@ -23,7 +26,7 @@
 //! every candidate of the caller counts as serving it; another user's candidates may
 //! serve a socket that cannot be known, and are kept when old.
 //!
-//! Every lookup of a path runs on a thread of its own within the budget: a path on a
+//! Every lookup of a path runs on one of a few threads within the budget: a path on a
 //! network file system that no longer answers leaves what may serve on it kept, and the
 //! run goes on.
 
@@ -43,9 +46,15 @@ use std::time::{Duration, Instant};
 
 use crate::scan::SocketFacts;
 
-/// The most all socket lookups of one run may take; past it, what is left unchecked
-/// counts as possibly serving (`unknown-serving`, fail closed).
-pub(crate) const BUDGET: Duration = Duration::from_millis(100);
+/// The most all socket lookups of a command's run may take; past it, what is left
+/// unchecked counts as possibly serving (`unknown-serving`, fail closed). Reading a
+/// descriptor table costs about 6 µs a descriptor: six duplicates holding 19,000
+/// descriptors each take 0.6 s on a 2-core machine. The preflight's share of its bound
+/// is [`PREFLIGHT_BUDGET`].
+pub(crate) const BUDGET: Duration = Duration::from_secs(2);
+
+/// The most the preflight's socket lookups may take.
+pub(crate) const PREFLIGHT_BUDGET: Duration = Duration::from_millis(100);
 
 /// The end of the default daemon socket's path: `~/.patina/run/serve.sock`.
 pub(crate) const DEFAULT_SOCKET_TAIL: &str = "/.patina/run/serve.sock";
@@ -86,12 +95,16 @@ pub(crate) struct Candidate {
 }
 
 /// Look up, for each candidate, whether it serves a daemon socket, is superseded on
-/// one, or listens at all. All of it takes at most about [`BUDGET`].
-pub(crate) fn lookup(daemons: &Daemons, candidates: &[Candidate]) -> Vec<SocketFacts> {
+/// one, is in use through one, or listens at all; all of it by `deadline`.
+pub(crate) fn lookup(
+    daemons: &Daemons,
+    candidates: &[Candidate],
+    deadline: Instant,
+) -> Vec<SocketFacts> {
     if candidates.is_empty() {
         return Vec::new();
     }
-    imp::lookup(daemons, candidates, Instant::now() + BUDGET)
+    imp::lookup(daemons, candidates, deadline)
 }
 
 #[cfg(test)]

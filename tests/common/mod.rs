@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod seccomp;
+pub mod users;
+
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -31,46 +35,49 @@ pub fn test_tmp() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// The test sleeper (`tests/common/sleeper.rs`), built once with rustc into a cache that
-/// every uid can read, keyed by its source so concurrent runs share it safely. A user
-/// who cannot write the shared cache (it is another's) builds into one of their own.
+/// The test sleeper (`tests/common/sleeper.rs`), built once (see [`rustc_built`]).
 pub fn sleeper() -> &'static Path {
     static SLEEPER: OnceLock<PathBuf> = OnceLock::new();
-    SLEEPER.get_or_init(|| {
-        let source = include_str!("sleeper.rs");
-        let mut hash = std::collections::hash_map::DefaultHasher::new();
-        source.hash(&mut hash);
-        let file = format!("sleeper-{:016x}", hash.finish());
-        let shared = test_tmp().join("patina-reap-test-sleeper");
-        if shared.join(&file).exists() {
-            return shared.join(&file);
-        }
-        let uid = rustix::process::geteuid().as_raw();
-        let own = test_tmp().join(format!("patina-reap-test-sleeper-{uid}"));
-        let dir = [shared, own]
-            .into_iter()
-            .find(|dir| {
-                std::fs::create_dir_all(dir).is_ok()
-                    && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).is_ok()
-            })
-            .expect("a directory for the test sleeper under target/tmp");
-        let bin = dir.join(&file);
-        if !bin.exists() {
-            let src = dir.join(format!("sleeper-{}.rs", std::process::id()));
-            std::fs::write(&src, source).unwrap();
-            let tmp = dir.join(format!("sleeper-{}.tmp", std::process::id()));
-            let status = Command::new("rustc")
-                .args(["-O", "--edition", "2021", "-o"])
-                .arg(&tmp)
-                .arg(&src)
-                .status()
-                .expect("run rustc to build the test sleeper");
-            assert!(status.success(), "building the test sleeper failed");
-            std::fs::rename(&tmp, &bin).unwrap();
-            let _ = std::fs::remove_file(&src);
-        }
-        bin
-    })
+    SLEEPER.get_or_init(|| rustc_built("sleeper", include_str!("sleeper.rs")))
+}
+
+/// A test program of one source file with no dependencies, built with rustc into a
+/// cache that every uid can read, keyed by its source so concurrent runs share it
+/// safely. A user who cannot write the shared cache (it is another's) builds into one
+/// of their own. `stem` names the program and its cache.
+pub fn rustc_built(stem: &str, source: &str) -> PathBuf {
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut hash);
+    let file = format!("{stem}-{:016x}", hash.finish());
+    let shared = test_tmp().join(format!("patina-reap-test-{stem}"));
+    if shared.join(&file).exists() {
+        return shared.join(&file);
+    }
+    let uid = rustix::process::geteuid().as_raw();
+    let own = test_tmp().join(format!("patina-reap-test-{stem}-{uid}"));
+    let dir = [shared, own]
+        .into_iter()
+        .find(|dir| {
+            std::fs::create_dir_all(dir).is_ok()
+                && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).is_ok()
+        })
+        .unwrap_or_else(|| panic!("a directory for the test {stem} under target/tmp"));
+    let bin = dir.join(&file);
+    if !bin.exists() {
+        let src = dir.join(format!("{stem}-{}.rs", std::process::id()));
+        std::fs::write(&src, source).unwrap();
+        let tmp = dir.join(format!("{stem}-{}.tmp", std::process::id()));
+        let status = Command::new("rustc")
+            .args(["-O", "--edition", "2021", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .unwrap_or_else(|e| panic!("run rustc to build the test {stem}: {e}"));
+        assert!(status.success(), "building the test {stem} failed");
+        std::fs::rename(&tmp, &bin).unwrap();
+        let _ = std::fs::remove_file(&src);
+    }
+    bin
 }
 
 /// Say why a test (or part of one) checked nothing. Written straight to the process's
@@ -193,10 +200,17 @@ impl Sandbox {
             .trim()
             .parse()
             .expect("the launcher prints a pid");
+        self.track(pid);
+        pid
+    }
+
+    /// Take `pid`, an orphan this test started some other way (a launcher that lives
+    /// on), into the sandbox: checked to be adopted, killed (by pid and start time) on
+    /// drop.
+    pub fn track(&mut self, pid: u32) {
         let id = identity(pid).expect("the orphan is gone at once");
         self.orphans.push((pid, id));
         assert_adopted(pid);
-        pid
     }
 
     /// A sleeper named exactly this sandbox's name; an orphan.
@@ -371,6 +385,19 @@ pub fn assert_adopted(pid: u32) {
     );
 }
 
+/// Wait (bounded) until something is at `path` (a symlink counts).
+pub fn wait_for_path(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::symlink_metadata(path).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Wait (bounded) until `path` holds a pid, and return it.
 pub fn read_pid(path: &Path) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -508,6 +535,16 @@ pub fn patina_for_namespace() -> Option<String> {
 /// the default name `patina` can be used without any risk to the machine's processes.
 /// `None` (with the reason printed) where such a namespace cannot be made (not root).
 pub fn in_pid_namespace(script: &str) -> Option<Output> {
+    in_pid_namespace_with(&[], script)
+}
+
+/// [`in_pid_namespace`], also in a private network namespace: the Unix sockets made
+/// there are in no other reaper's table of listeners.
+pub fn in_pid_and_network_namespace(script: &str) -> Option<Output> {
+    in_pid_namespace_with(&["--net"], script)
+}
+
+fn in_pid_namespace_with(more: &[&str], script: &str) -> Option<Output> {
     let unshare = match pid_namespace_tool() {
         Ok(unshare) => unshare,
         Err(why) => {
@@ -519,7 +556,9 @@ pub fn in_pid_namespace(script: &str) -> Option<Output> {
     // namespaces use the same name, patina.
     let tmp = tempfile::tempdir_in(test_tmp()).unwrap();
     let out = Command::new(unshare)
-        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
+        .args(["--pid", "--fork", "--mount-proc"])
+        .args(more)
+        .args(["sh", "-c", script])
         .env_remove("PATINA_REAP_THRESHOLD")
         .env("TMPDIR", tmp.path())
         .env("XDG_RUNTIME_DIR", tmp.path())
@@ -528,6 +567,135 @@ pub fn in_pid_namespace(script: &str) -> Option<Output> {
         .output()
         .expect("run unshare");
     Some(out)
+}
+
+/// Shell functions for the scripts of [`in_patina_namespace`]: `state PID` (running or
+/// exited; a zombie has exited), `ppid PID`, `wait_sock PATH`, `proof SECS` (the path of
+/// the preflight's proof, if it was made for that threshold), `proofs` (how many proof
+/// files there are) and `forge_proof FILE` (makes the proof hold a day longer than it
+/// should, so that a start that takes it is told from one that scans).
+pub const NAMESPACE_SHELL: &str = r#"
+state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }
+ppid() { sed 's/.*) //' /proc/$1/stat | cut -d' ' -f2; }
+wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; }
+proof() { for f in "$TMPDIR"/*.proof; do grep -qx "threshold $1" "$f" 2>/dev/null && echo "$f"; done | head -n 1; }
+proofs() { ls "$TMPDIR" | grep -c '\.proof$'; }
+forge_proof() { u=$(sed -n 's/^until //p' "$1"); sed -i "s/^until .*/until $((u + 86400))/" "$1"; }
+"#;
+
+/// Run `body` (after [`NAMESPACE_SHELL`]) in a private PID namespace, with `$P` the
+/// stand-in patina ([`example_patina`]), `$R` the reaper, `$SLEEPER` the test sleeper and
+/// `$d` a scratch directory that is also `HOME`; its stdout and then stderr, or `None`
+/// (with the reason printed) where that cannot be done.
+pub fn in_patina_namespace(body: &str) -> Option<String> {
+    let p = patina_for_namespace()?;
+    let script = format!(
+        "{NAMESPACE_SHELL}\nP=\"{p}\"\nR=\"{}\"\nSLEEPER=\"{}\"\n\
+         d=$(mktemp -d); export HOME=\"$d\"\n{body}\nrm -rf \"$d\"\n",
+        reaper_bin(),
+        sleeper().display()
+    );
+    let out = in_pid_namespace(&script)?;
+    Some(stdout(&out) + &stderr(&out))
+}
+
+/// A private network namespace, held open by a process of the test's (killed on drop):
+/// the Unix sockets made in it are in no other reaper's table of listeners (the
+/// kernel's socket diagnostics and /proc/net/unix are per network namespace), and a
+/// reaper run in it sees none of the machine's. Root makes it as it is; another user
+/// inside a user namespace that maps only his own uid (the same uid, no privilege).
+pub struct PrivateNetwork {
+    holder: Child,
+    nsenter: PathBuf,
+    enter: &'static [&'static str],
+}
+
+impl PrivateNetwork {
+    /// `None` (with the reason printed) where such a namespace cannot be made.
+    pub fn new() -> Option<Self> {
+        let (Some(unshare), Some(nsenter)) = (find_tool("unshare"), find_tool("nsenter")) else {
+            skip("unshare(1) or nsenter(1) is not installed");
+            return None;
+        };
+        let (make, enter): (&[&str], &'static [&'static str]) = if is_root() {
+            (&["--net"], &["--net"])
+        } else {
+            (
+                &["--user", "--map-current-user", "--net"],
+                &["--user", "--net", "--preserve-credentials"],
+            )
+        };
+        let mut holder = Command::new(unshare)
+            .args(make)
+            .arg(sleeper())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("run unshare");
+        // Ready once the sleeper runs: unshare(1) has made the namespaces (and the
+        // user namespace's uid map) before it execs it.
+        use std::os::unix::ffi::OsStrExt;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while argv0_of(holder.id()).as_deref() != Some(sleeper().as_os_str().as_bytes()) {
+            if !matches!(holder.try_wait(), Ok(None)) {
+                skip("cannot make a private network namespace here");
+                return None;
+            }
+            assert!(Instant::now() < deadline, "the namespace never got ready");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Some(Self {
+            holder,
+            nsenter,
+            enter,
+        })
+    }
+
+    /// `cmd` (its program, arguments, environment changes and directory) run in the
+    /// namespace. What a `Command` does not tell back (`arg0`, uid, stdio, process
+    /// group) is not carried over: set those on the result.
+    pub fn wrap(&self, cmd: &Command) -> Command {
+        let mut wrapped = Command::new(&self.nsenter);
+        wrapped
+            .arg(format!("--target={}", self.holder.id()))
+            .args(self.enter)
+            .arg("--")
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        carry_environment(cmd, &mut wrapped);
+        wrapped
+    }
+}
+
+impl Drop for PrivateNetwork {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// Give `to` the environment changes and directory of `from`.
+pub fn carry_environment(from: &Command, to: &mut Command) {
+    for (key, value) in from.get_envs() {
+        match value {
+            Some(value) => to.env(key, value),
+            None => to.env_remove(key),
+        };
+    }
+    if let Some(dir) = from.get_current_dir() {
+        to.current_dir(dir);
+    }
+}
+
+/// A command that starts the sleeper link `program` (argv[0] its path) as an orphan and
+/// prints its pid, for [`Sandbox::spawn_launched`]: [`orphan_command`] without `arg0`,
+/// so that it can be wrapped (in a namespace, as another user).
+pub fn launcher(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env("SLEEPER_LAUNCH", program);
+    cmd
 }
 
 /// The `key=value` lines a namespace script printed.
