@@ -8,9 +8,9 @@
 //! only when its executable's path gets a new file (an upgrade). A process kept
 //! `attached` becomes a candidate when its parent goes (its ppid changes). So the proof
 //! holds T (at most the threshold, and never more than an hour), the threshold, the
-//! boot, PID and mount namespaces it was made in, the files whose change could make something stale (each
-//! daemon socket seen and the caller's default one, each listener's executable) and the
-//! attached processes with their parent. The executable that made it is one more
+//! boot, PID and mount namespaces it was made in, the files whose change could make
+//! something stale (each daemon socket seen and the caller's default one, each
+//! listener's executable) and the attached processes with their parent. The executable that made it is one more
 //! watched file, not an identity its reader must share: `patina` linking the library
 //! and `patina-reap --preflight` read each other's proofs, and an upgrade of the one
 //! that made it voids it. Any difference, or a proof that cannot be read, parsed or
