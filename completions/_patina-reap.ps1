@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'patina-reap' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Consider the processes of USER (a name or a numeric uid); repeatable')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Daemon socket whose listener is kept (serving); repeatable, or ''none''')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color human output and usage errors')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print a shell''s completions or the manual page, as shipped, and exit')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'List what would be reaped; send no signal')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List what would be reaped; send no signal')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout instead of lines')

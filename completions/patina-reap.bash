@@ -23,7 +23,7 @@ _patina__reap() {
 
     case "${cmd}" in
         patina__reap)
-            opts="-t -n -g -u -f -v -q -h -V --older --older-than --threshold --dry-run --json --grace --name --all-users --user --socket --pids --full --verbose --quiet --preflight --color --help --version"
+            opts="-t -n -g -u -f -v -q -h -V --older --older-than --threshold --dry-run --json --grace --name --all-users --user --socket --pids --full --verbose --quiet --preflight --color --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,6 +103,10 @@ _patina__reap() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --generate)
+                    COMPREPLY=($(compgen -W "bash zsh fish elvish powershell man" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[patina-reap] = {|@words|
             cand --user 'Consider the processes of USER (a name or a numeric uid); repeatable'
             cand --socket 'Daemon socket whose listener is kept (serving); repeatable, or ''none'''
             cand --color 'When to color human output and usage errors'
+            cand --generate 'Print a shell''s completions or the manual page, as shipped, and exit'
             cand -n 'List what would be reaped; send no signal'
             cand --dry-run 'List what would be reaped; send no signal'
             cand --json 'Print one JSON document on stdout instead of lines'

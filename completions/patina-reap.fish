@@ -6,6 +6,12 @@ complete -c patina-reap -l socket -d 'Daemon socket whose listener is kept (serv
 complete -c patina-reap -l color -d 'When to color human output and usage errors' -r -f -a "auto\t'Color when writing to a terminal; see NO_COLOR, CLICOLOR_FORCE and FORCE_COLOR'
 always\t'Always color'
 never\t'Never color'"
+complete -c patina-reap -l generate -d 'Print a shell\'s completions or the manual page, as shipped, and exit' -r -f -a "bash\t'Completions for bash'
+zsh\t'Completions for zsh'
+fish\t'Completions for fish'
+elvish\t'Completions for elvish'
+powershell\t'Completions for PowerShell'
+man\t'The manual page, patina-reap(1), in roff'"
 complete -c patina-reap -s n -l dry-run -d 'List what would be reaped; send no signal'
 complete -c patina-reap -l json -d 'Print one JSON document on stdout instead of lines'
 complete -c patina-reap -l all-users -d 'Also consider other users\' processes (needs privileges)'

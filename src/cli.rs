@@ -1,5 +1,6 @@
-//! The command-line definition. Also compiled into the man page and completion
-//! generator (`examples/generate.rs`), so it depends only on clap and the library.
+//! The command-line definition. Also compiled into `examples/generate.rs`, which writes
+//! the man page and completions through `generate.rs`, so it depends only on clap, the
+//! library and `generate.rs`.
 //!
 //! The help texts below are the single source for `--help` and for `man/patina-reap.1`:
 //! paragraphs are separated by blank lines, and a line starting with `  - ` is a list item.
@@ -17,6 +18,23 @@ pub(crate) enum ColorWhen {
     Always,
     /// Never color.
     Never,
+}
+
+/// What `--generate` prints: a shell's completions, or the manual page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Generate {
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
+    /// Completions for elvish.
+    Elvish,
+    /// Completions for PowerShell.
+    Powershell,
+    /// The manual page, patina-reap(1), in roff.
+    Man,
 }
 
 pub(crate) const ABOUT: &str = "Find, list and safely reap stale patina processes";
@@ -176,7 +194,8 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
          with >&-) after every stale process was reaped: nothing is written before every \
          signal was sent and confirmed. The error is on stderr. A closed pipe (patina-reap -n | head -1) is not an error: \
          the run ends quietly with the status it would have had. Where a stale process \
-         could not be reaped the status is 1 all the same.",
+         could not be reaped the status is 1 all the same. Also when the file of \
+         --generate could not be written.",
     ),
     (
         "130, 143",
@@ -189,7 +208,6 @@ pub(crate) const EXIT_STATUS: &[(&str, &str, &str)] = &[
 
 /// The JSON document of --json, for the man page: (field, meaning); the lists of
 /// outcomes, reasons and triggers are filled in by [`json_fields`].
-#[allow(dead_code)] // Only for json_fields.
 const JSON_FIELDS_FIXED: &[(&str, &str)] = &[
     ("version", "The schema version, 1."),
     (
@@ -227,7 +245,6 @@ const JSON_FIELDS_FIXED: &[(&str, &str)] = &[
 
 /// The man page's JSON fields, the lists of outcomes, reasons and triggers made from
 /// the enums, so that a new variant cannot go undocumented.
-#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
 pub(crate) fn json_fields() -> Vec<(&'static str, String)> {
     JSON_FIELDS_FIXED
         .iter()
@@ -250,7 +267,6 @@ pub(crate) fn json_fields() -> Vec<(&'static str, String)> {
 }
 
 /// `a (what a means), b (...) or c.`, the meanings left out where empty.
-#[allow(dead_code)] // Only for json_fields.
 fn list(items: impl Iterator<Item = (String, &'static str)>) -> String {
     let words: Vec<String> = items
         .map(|(name, meaning)| match meaning {
@@ -278,7 +294,6 @@ pub(crate) fn long_about() -> String {
 }
 
 /// The man page's FILES: (path, what it is).
-#[allow(dead_code)] // Only the man page's generator (examples/generate.rs) reads it.
 pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "$XDG_RUNTIME_DIR/patina-reap-UID-HASH.lock",
@@ -289,10 +304,11 @@ pub(crate) const FILES: &[(&str, &str)] = &[
          another user's file) reaping goes on without it.",
     ),
     (
-        "$XDG_RUNTIME_DIR/patina-reap-UID-HASH-tSECS.proof",
+        "$XDG_RUNTIME_DIR/patina-reap-UID-HASH.proof",
         "With --preflight, as in patina's own start-up check (one file for both): the \
-         proof of the last clean scan, beside the lock, per threshold (a file of its own \
-         for --socket), which spares the next starts the scan until anything it names \
+         proof of the last clean scan, beside the lock, one per user and set of names \
+         whatever the threshold and PID namespace, which it records (a file of its own \
+         for --socket), and which spares the next starts the scan until anything it names \
          changes (the time a young process turns stale, a daemon socket, an executable, \
          the parent of a process kept as attached). A proof that is not the caller's own \
          regular file with one link, or does not parse, is ignored; a proof can only \
@@ -320,7 +336,8 @@ script tells them apart with --json: .processes is empty when no process matched
 .summary.would_reap (a dry run) or .summary.reaped is 0 with .processes not empty when \
 processes matched but none was stale. --pids prints nothing in either case.";
 
-/// (command line, what it does), shown in `--help` and the man page.
+/// (command lines, what they do), shown in `--help` and the man page; a line of a
+/// command fits 68 columns, the man page's at 80.
 pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     // Those that send no signal first: a reader may copy the first one that fits.
     (
@@ -332,7 +349,7 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "List the PID and whole command line of each stale process, as pgrep -a would.",
     ),
     (
-        "set -o pipefail; patina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
+        "set -o pipefail\npatina-reap -n --json | jq -en 'input | .summary.would_reap == 0'",
         "Succeed only when nothing is stale, touching nothing (a CI step); fails when the \
          tool does, as jq -n 'input' errors on empty input.",
     ),
@@ -371,9 +388,15 @@ fn after_long_help() -> String {
     text.push_str(&format!("\n{NOTHING_MATCHED}\n"));
     text.push_str("\nExamples:\n");
     for (command, what) in EXAMPLES {
-        text.push_str(&format!("  {command}\n      {what}\n"));
+        for line in command.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+        text.push_str(&format!("      {what}\n"));
     }
-    text.push_str("\nThe manual page patina-reap(1) has more, including cron and launchd use.");
+    text.push_str(
+        "\nThe manual page patina-reap(1) has more, including cron and launchd use \
+         (patina-reap --generate man prints it).",
+    );
     text
 }
 
@@ -568,7 +591,7 @@ pub(crate) struct Cli {
         long,
         conflicts_with_all = [
             "dry_run", "json", "grace", "all_users", "users", "pids", "full", "verbose",
-            "quiet", "color",
+            "quiet", "color", "generate",
         ]
     )]
     pub(crate) preflight: bool,
@@ -579,6 +602,15 @@ pub(crate) struct Cli {
     /// and TERM (below) say; always and never ignore them.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorWhen,
+
+    /// Print a shell's completions or the manual page, as shipped, and exit
+    ///
+    /// The files of the repository's completions/ and man/ directories, for an install
+    /// that has none (cargo install): patina-reap --generate man >
+    /// ~/.cargo/share/man/man1/patina-reap.1. Used alone, as --help is: with any other
+    /// flag it is a usage error (the environment does not count).
+    #[arg(long, value_name = "KIND")]
+    pub(crate) generate: Option<Generate>,
 }
 
 /// Why a program name can never match, if it cannot.

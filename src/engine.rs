@@ -232,7 +232,8 @@ impl Reaper {
         };
         // The proof's looks at files are bounded by the preflight's deadline.
         let proof_deadline = bounds.map_or_else(Instant::now, |b| b.deadline);
-        let checked = proof_path.map(|path| proof::check(path, proof_deadline));
+        let threshold_secs = self.threshold.as_secs();
+        let checked = proof_path.map(|path| proof::check(path, threshold_secs, proof_deadline));
         if checked == Some(Ok(true)) {
             // Nothing can have become stale since the last clean scan.
             let mut report = self.report();

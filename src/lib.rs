@@ -56,6 +56,7 @@
 //! On Linux the process table is read from `/proc` and signals go through pidfds;
 //! elsewhere `ps` is run once per scan and signals go through kill(2).
 #![cfg(unix)]
+#![forbid(unsafe_code)]
 
 #[cfg(all(feature = "bench", target_os = "linux"))]
 pub mod bench;

@@ -41,6 +41,25 @@ pub(crate) enum ReapLock {
 /// `patina-reap-UID-HASH.lock` (`patina-reap-UID-pidnsINODE-HASH.lock` on Linux), HASH
 /// a stable FNV-1a of the sorted names.
 fn lock_path(names: &[String]) -> PathBuf {
+    let (dir, uid, hash) = place(names);
+    let namespace = pid_namespace().map_or_else(String::new, |ino| format!("pidns{ino}-"));
+    dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
+}
+
+/// Where the preflight keeps its proof of a clean scan for `names` and, unless they are
+/// the defaults, the other settings that decide what is stale (`scope`, a text naming
+/// them: a scan for other daemon sockets or users proves nothing about the defaults',
+/// nor the reverse): beside the lock, `patina-reap-UID-HASH.proof`
+/// (`…-HASH-sSCOPEHASH.proof`), one file whatever the threshold and PID namespace (the
+/// proof records both).
+pub(crate) fn proof_path(names: &[String], scope: Option<&str>) -> PathBuf {
+    let (dir, uid, hash) = place(names);
+    let scope = scope.map_or_else(String::new, |s| format!("-s{:016x}", fnv1a(s)));
+    dir.join(format!("patina-reap-{uid}-{hash:016x}{scope}.proof"))
+}
+
+/// The directory of the lock and the proof, the caller's uid and the hash of `names`.
+fn place(names: &[String]) -> (PathBuf, u32, u64) {
     let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
@@ -51,20 +70,7 @@ fn lock_path(names: &[String]) -> PathBuf {
         std::env::var_os("TMPDIR"),
         uid,
     );
-    let namespace = pid_namespace().map_or_else(String::new, |ino| format!("pidns{ino}-"));
-    dir.join(format!("patina-reap-{uid}-{namespace}{hash:016x}.lock"))
-}
-
-/// Where the preflight keeps its proof of a clean scan for `names`, this threshold and,
-/// unless they are the defaults, the other settings that decide what is stale (`scope`,
-/// a text naming them: a scan for other daemon sockets or users proves nothing about
-/// the defaults', nor the reverse): beside the lock,
-/// `patina-reap-UID-pidnsINODE-HASH-tSECS.proof` (`…-tSECS-sSCOPEHASH.proof`).
-pub(crate) fn proof_path(names: &[String], threshold_secs: u64, scope: Option<&str>) -> PathBuf {
-    let lock = lock_path(names);
-    let stem = lock.file_stem().unwrap_or_default().to_string_lossy();
-    let scope = scope.map_or_else(String::new, |s| format!("-s{:016x}", fnv1a(s)));
-    lock.with_file_name(format!("{stem}-t{threshold_secs}{scope}.proof"))
+    (dir, uid, hash)
 }
 
 /// A stable FNV-1a hash of `text`, for file names.
@@ -328,19 +334,21 @@ mod tests {
     }
 
     #[test]
-    fn a_proof_of_other_settings_is_kept_apart_from_the_defaults_one() {
+    fn one_proof_file_serves_every_threshold_and_pid_namespace_but_not_other_settings() {
         let names = ["patina".to_owned()];
-        let default = proof_path(&names, 86400, None);
-        let stem = lock_path(&names);
-        let stem = stem.file_stem().unwrap().to_string_lossy();
+        let default = proof_path(&names, None);
+        let lock = lock_path(&names);
+        assert_eq!(default.parent(), lock.parent());
+        let uid = rustix::process::geteuid().as_raw();
+        let hash = fnv1a("patina");
         assert_eq!(
             default.file_name().unwrap().to_string_lossy(),
-            format!("{stem}-t86400.proof")
+            format!("patina-reap-{uid}-{hash:016x}.proof")
         );
-        let none = proof_path(&names, 86400, Some("sockets []"));
+        assert_ne!(default, proof_path(&["patina2".into()], None));
+        let none = proof_path(&names, Some("sockets []"));
         assert_ne!(none, default);
-        assert_eq!(none, proof_path(&names, 86400, Some("sockets []")));
-        assert_ne!(none, proof_path(&names, 86400, Some("sockets [\"/x\"]")));
-        assert_ne!(default, proof_path(&names, 3600, None));
+        assert_eq!(none, proof_path(&names, Some("sockets []")));
+        assert_ne!(none, proof_path(&names, Some("sockets [\"/x\"]")));
     }
 }

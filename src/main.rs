@@ -1,4 +1,5 @@
 //! `patina-reap`: parse arguments, run the library's engine, print, exit.
+#![forbid(unsafe_code)]
 
 /// `eprintln!`/`eprint!` without the panic: a closed or full stderr (`2>/dev/full`) has
 /// nowhere to report to, so a failed write is dropped.
@@ -11,6 +12,7 @@ macro_rules! to_stderr {
 mod cli;
 mod color;
 mod exit_codes;
+mod generate;
 mod os;
 mod output;
 mod settings;

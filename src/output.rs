@@ -127,6 +127,31 @@ pub(crate) fn usage_error(colors: &Colors, message: &str) -> ExitCode {
     ExitCode::Usage
 }
 
+/// Print the file `--generate` asks for on stdout. A closed pipe is not an error; any
+/// other failed write is, with the status of an unwritten report.
+pub(crate) fn print_generated(kind: crate::cli::Generate, colors: &Colors) -> ExitCode {
+    let written = kind.render().and_then(|content| {
+        let mut out = Stdout {
+            lock: std::io::stdout().lock(),
+            closed: crate::os::stdout_was_closed(),
+        };
+        out.write_all(&content)?;
+        out.flush()
+    });
+    match written {
+        Ok(()) => ExitCode::Success,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::Success,
+        Err(e) => {
+            to_stderr!(
+                "{} could not write {} to stdout: {e}\n",
+                colors.err("error:", Paint::Red),
+                kind.path()
+            );
+            ExitCode::Output
+        }
+    }
+}
+
 /// Failures as warnings on stderr, then the report on stdout as `--json`, `--quiet` and
 /// `--verbose` ask. A failed write of stdout (a closed pipe, a full disk) is returned;
 /// stderr's are dropped.

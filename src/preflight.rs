@@ -190,7 +190,7 @@ impl Preflight {
         let proof =
             (cfg!(target_os = "linux") && !self.always_scan && !reaper.is_dry_run()).then(|| {
                 let scope = reaper.proof_scope();
-                lock::proof_path(reaper.name_list(), threshold.as_secs(), scope.as_deref())
+                lock::proof_path(reaper.name_list(), scope.as_deref())
             });
         let report = reaper
             .execute(&Mode::Preflight(Bounds { deadline, proof }))

@@ -7,15 +7,19 @@
 //! listener binds its socket's path (the file there changes); a listener is replaced
 //! only when its executable's path gets a new file (an upgrade). A process kept
 //! `attached` becomes a candidate when its parent goes (its ppid changes). So the proof
-//! holds T (at most the threshold, and never more than an hour), the boot and mount
-//! namespace it was made in, the files whose change could make something stale (each
-//! daemon socket seen and the caller's default one, each listener's executable) and the
-//! attached processes with their parent. The executable that made it is one more
+//! holds T (at most the threshold, and never more than an hour), the threshold, the
+//! boot, PID and mount namespaces it was made in, the files whose change could make
+//! something stale (each daemon socket seen and the caller's default one, each
+//! listener's executable) and the attached processes with their parent. The executable that made it is one more
 //! watched file, not an identity its reader must share: `patina` linking the library
 //! and `patina-reap --preflight` read each other's proofs, and an upgrade of the one
 //! that made it voids it. Any difference, or a proof that cannot be read, parsed or
 //! trusted (not a regular file of the caller's with one link), means a scan: a forged or
 //! stale proof can only delay a cleanup, never cause a signal.
+//!
+//! One file per user, name set and scope holds the last proof, whatever its threshold
+//! and PID namespace (a start with another one scans and replaces it), so that starts in
+//! sandboxes sharing /tmp, or with changing thresholds, leave no more files behind.
 //!
 //! Every look at those files runs on a thread of its own and gets [`LOOK_BUDGET`]: a
 //! file system that does not answer (a network home whose server is gone) means no
@@ -27,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The first line of a proof; a proof of another form is none.
-const HEADER: &str = "patina-reap proof 2";
+const HEADER: &str = "patina-reap proof 3";
 
 /// The longest a proof is taken for: a daemon that stops listening without its socket
 /// file going, say, is seen within this time.
@@ -56,10 +60,10 @@ fn ids_within(paths: &[PathBuf], deadline: Instant) -> Result<Vec<Option<FileId>
     .ok_or(NoAnswer)
 }
 
-/// Whether the proof at `path` holds, its files looked at by `deadline` (within the
-/// bound of [`ids_within`]).
-pub(crate) fn check(path: &Path, deadline: Instant) -> Result<bool, NoAnswer> {
-    read(path).map_or(Ok(false), |p| p.holds(deadline))
+/// Whether the proof at `path` holds for a run with `threshold_secs`, its files looked
+/// at by `deadline` (within the bound of [`ids_within`]).
+pub(crate) fn check(path: &Path, threshold_secs: u64, deadline: Instant) -> Result<bool, NoAnswer> {
+    read(path).map_or(Ok(false), |p| p.holds(threshold_secs, deadline))
 }
 
 /// The file at `path` now, looked at by `deadline` (within the bound of [`ids_within`]).
@@ -77,7 +81,10 @@ pub(crate) type FileId = (u64, u64, i64, i64);
 pub(crate) struct Proof {
     /// `CLOCK_BOOTTIME` second until which it holds.
     until: u64,
+    /// The threshold, in seconds, it was made for.
+    threshold: u64,
     boot_id: String,
+    pid_ns: u64,
     mount_ns: u64,
     /// Paths and the file each held, `None` where there was none; the executable that
     /// made the proof among them.
@@ -89,6 +96,7 @@ pub(crate) struct Proof {
 /// A proof being put together from a run's facts.
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
+    threshold: u64,
     /// Seconds from now; `None` once something makes a proof impossible.
     valid_secs: Option<u64>,
     /// Each watched file and the file it held when it was seen.
@@ -100,6 +108,7 @@ impl Builder {
     /// A proof that holds at most `threshold_secs` from now (and an hour).
     pub(crate) fn new(threshold_secs: u64) -> Self {
         Self {
+            threshold: threshold_secs,
             valid_secs: Some(threshold_secs.min(MAX_VALID_SECS)),
             ..Self::default()
         }
@@ -164,7 +173,9 @@ impl Builder {
         }
         Some(Proof {
             until: here.boot_secs + secs,
+            threshold: self.threshold,
             boot_id: here.boot_id,
+            pid_ns: here.pid_ns,
             mount_ns: here.mount_ns,
             files: self.files,
             attached: self.attached,
@@ -191,6 +202,7 @@ fn own_executable() -> Option<(PathBuf, FileId)> {
 struct Here {
     boot_secs: u64,
     boot_id: String,
+    pid_ns: u64,
     mount_ns: u64,
 }
 
@@ -204,6 +216,7 @@ impl Here {
             Some(Self {
                 boot_secs,
                 boot_id: boot_id.trim().to_owned(),
+                pid_ns: crate::sys::pid_namespace()?,
                 mount_ns: rustix::fs::stat("/proc/self/ns/mnt").ok()?.st_ino,
             })
         }
@@ -235,16 +248,19 @@ fn dev_ino(st: &rustix::fs::Stat) -> (u64, u64) {
 }
 
 impl Proof {
-    /// Whether it still holds: same boot, before T, same mount namespace, every file as
-    /// it was (the executable that made it included; looked at by `deadline`, within
-    /// the bound of [`ids_within`]; no answer is no proof), every attached process still
-    /// the same one under the same parent.
-    pub(crate) fn holds(&self, deadline: Instant) -> Result<bool, NoAnswer> {
+    /// Whether it still holds for a run with `threshold_secs`: the same threshold, same
+    /// boot, before T, same PID and mount namespaces, every file as it was (the
+    /// executable that made it included; looked at by `deadline`, within the bound of
+    /// [`ids_within`]; no answer is no proof), every attached process still the same one
+    /// under the same parent.
+    pub(crate) fn holds(&self, threshold_secs: u64, deadline: Instant) -> Result<bool, NoAnswer> {
         let Some(here) = Here::now() else {
             return Ok(false);
         };
-        let so_far = here.boot_secs < self.until
+        let so_far = self.threshold == threshold_secs
+            && here.boot_secs < self.until
             && here.boot_id == self.boot_id
+            && here.pid_ns == self.pid_ns
             && here.mount_ns == self.mount_ns
             && self
                 .attached
@@ -259,8 +275,8 @@ impl Proof {
     /// The proof as text: one fact a line, paths in hex, `end` last.
     pub(crate) fn to_text(&self) -> String {
         let mut out = format!(
-            "{HEADER}\nuntil {}\nboot {}\nmntns {}\n",
-            self.until, self.boot_id, self.mount_ns
+            "{HEADER}\nuntil {}\nthreshold {}\nboot {}\npidns {}\nmntns {}\n",
+            self.until, self.threshold, self.boot_id, self.pid_ns, self.mount_ns
         );
         for (path, id) in &self.files {
             let hex = hex(path);
@@ -295,7 +311,9 @@ impl Proof {
             let signed = |i: usize| words.get(i)?.parse::<i64>().ok();
             match (words[0], words.len()) {
                 ("until", 2) => proof.until = num(1)?,
+                ("threshold", 2) => proof.threshold = num(1)?,
                 ("boot", 2) => proof.boot_id = words[1].to_owned(),
+                ("pidns", 2) => proof.pid_ns = num(1)?,
                 ("mntns", 2) => proof.mount_ns = num(1)?,
                 ("file", 6) => proof.files.push((
                     unhex(words[1])?,
@@ -392,8 +410,12 @@ pub(crate) fn write(path: &Path, proof: &Proof) {
     }
 }
 
-/// Forget any proof at `path`: the next start scans.
+/// Forget any proof at `path`: the next start scans. Where there is none, no file is
+/// made.
 pub(crate) fn forget(path: &Path) {
+    if file_id(path).is_none() {
+        return;
+    }
     if let Some(fd) = crate::lock::open_own_file(path) {
         let _ = rustix::fs::ftruncate(&fd, 0);
     }
@@ -412,7 +434,9 @@ mod tests {
     fn sample() -> Proof {
         Proof {
             until: 1234,
+            threshold: 86400,
             boot_id: "0f5e".into(),
+            pid_ns: 4026531836,
             mount_ns: 4026531841,
             files: vec![
                 (
@@ -439,9 +463,14 @@ mod tests {
             None
         );
         assert_eq!(Proof::parse(&text.replace(HEADER, "v2")), None);
-        // The first form, which tied a proof to its reader's executable.
+        // The first form, which tied a proof to its reader's executable, and the second,
+        // which did not record its threshold and PID namespace.
         let first = text.replace(HEADER, "patina-reap proof 1");
         assert_eq!(Proof::parse(&first), None);
+        assert_eq!(
+            Proof::parse(&text.replace(HEADER, "patina-reap proof 2")),
+            None
+        );
         assert_eq!(
             Proof::parse(&first.replace("mntns 4026531841\n", "mntns 4026531841\nexe 1 2\n")),
             None
@@ -458,17 +487,21 @@ mod tests {
         let mut b = Builder::new(3600);
         b.watch_files(vec![watched.clone()], later());
         let proof = b.finish(later()).unwrap();
-        assert_eq!(proof.holds(later()), Ok(true));
+        assert_eq!(proof.holds(3600, later()), Ok(true));
         std::fs::write(&watched, b"").unwrap();
-        assert_eq!(proof.holds(later()), Ok(false), "a file that appeared");
+        assert_eq!(
+            proof.holds(3600, later()),
+            Ok(false),
+            "a file that appeared"
+        );
         let mut b = Builder::new(3600);
         b.watch_files(vec![watched.clone()], later());
         let proof = b.finish(later()).unwrap();
-        assert_eq!(proof.holds(later()), Ok(true));
+        assert_eq!(proof.holds(3600, later()), Ok(true));
         std::fs::remove_file(&watched).unwrap();
         std::fs::write(&watched, b"").unwrap();
         assert_eq!(
-            proof.holds(later()),
+            proof.holds(3600, later()),
             Ok(false),
             "a file replaced by another"
         );
@@ -479,10 +512,15 @@ mod tests {
         assert_eq!(b.finish(later()), None);
         let mut expired = proof.clone();
         expired.until = 1;
-        assert_eq!(expired.holds(later()), Ok(false));
+        assert_eq!(expired.holds(3600, later()), Ok(false));
         let mut other_boot = proof.clone();
         other_boot.boot_id.push('x');
-        assert_eq!(other_boot.holds(later()), Ok(false));
+        assert_eq!(other_boot.holds(3600, later()), Ok(false));
+        // Made for another threshold, or in another PID namespace: it says nothing.
+        assert_eq!(proof.holds(3599, later()), Ok(false));
+        let mut other_pid_ns = proof.clone();
+        other_pid_ns.pid_ns += 1;
+        assert_eq!(other_pid_ns.holds(3600, later()), Ok(false));
         // A proof made impossible, or with no time left, is none.
         let mut b = Builder::new(3600);
         b.impossible();
@@ -496,7 +534,7 @@ mod tests {
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
         let proof = Builder::new(3600).finish(later()).unwrap();
         assert_eq!(proof.files, vec![(exe.clone(), file_id(&exe))]);
-        assert_eq!(proof.holds(later()), Ok(true));
+        assert_eq!(proof.holds(3600, later()), Ok(true));
         // Made by another program (`patina-reap --preflight`, read here as by `patina`
         // linking the library): it holds all the same, until that program is upgraded.
         let dir = tempfile::tempdir().unwrap();
@@ -504,10 +542,14 @@ mod tests {
         std::fs::write(&maker, b"v1").unwrap();
         let mut theirs = proof.clone();
         theirs.files = vec![(maker.clone(), file_id(&maker))];
-        assert_eq!(theirs.holds(later()), Ok(true));
+        assert_eq!(theirs.holds(3600, later()), Ok(true));
         std::fs::write(dir.path().join("new"), b"v2").unwrap();
         std::fs::rename(dir.path().join("new"), &maker).unwrap();
-        assert_eq!(theirs.holds(later()), Ok(false), "the maker was upgraded");
+        assert_eq!(
+            theirs.holds(3600, later()),
+            Ok(false),
+            "the maker was upgraded"
+        );
     }
 
     #[cfg(target_os = "linux")]

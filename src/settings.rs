@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use patina_reap::for_cli::escape;
 use patina_reap::{DEFAULT_THRESHOLD, THRESHOLD_ENV};
 
-use crate::cli::{name_problem, Cli};
+use crate::cli::{name_problem, Cli, Generate};
 use crate::color::{color_flag, Colors};
 use crate::exit_codes::ExitCode;
-use crate::output::{print_clap_error, usage_error};
+use crate::output::{print_clap_error, print_generated, usage_error};
 
 /// What the threshold setting resolved to.
 pub(crate) enum Threshold {
@@ -51,8 +51,8 @@ pub(crate) enum Parsed {
     Preflight(PreflightSettings),
 }
 
-/// Parse and check `args`; on a usage error (or help, or version) it has been printed and
-/// `Err` holds the status to exit with.
+/// Parse and check `args`; on a usage error (or help, version, `--generate`) it has been
+/// printed and `Err` holds the status to exit with.
 pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ExitCode> {
     let colors = Colors::decide(color_flag(args));
     let command = || Cli::command().color(colors.clap());
@@ -71,6 +71,9 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ExitCode> {
         Err(e) => return Err(print_clap_error(&e, args, &colors)),
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| print_clap_error(&e, args, &colors))?;
+    if let Some(kind) = cli.generate {
+        return Err(generate_alone(&matches, kind, &colors));
+    }
     let from_env = matches.value_source("threshold") == Some(ValueSource::EnvVariable);
     if cli.preflight {
         // --color conflicts with --preflight: the colors decided above stand.
@@ -154,6 +157,25 @@ impl Settings {
     }
 }
 
+/// `--generate`: print the file, as `--help` prints help, when it is the only flag given.
+/// Only the command line counts: clap's own conflicts would count PATINA_REAP_THRESHOLD,
+/// which is set where patina users run this.
+fn generate_alone(matches: &ArgMatches, kind: Generate, colors: &Colors) -> ExitCode {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let other = cmd.get_arguments().find(|arg| {
+        arg.get_id() != "generate"
+            && matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine)
+    });
+    match other {
+        Some(arg) => usage_error(
+            colors,
+            &format!("the argument '--generate <KIND>' cannot be used with '{arg}'"),
+        ),
+        None => print_generated(kind, colors),
+    }
+}
+
 /// The uid `--user` means: a number as it is (pgrep takes uids no account has), else
 /// the user of that name in the system's user database.
 fn uid_of(user: &str) -> Result<u32, String> {
@@ -194,6 +216,7 @@ fn threshold_flag(args: &[OsString]) -> &'static str {
         "user",
         "socket",
         "color",
+        "generate",
     ];
     const SHORT: &[char] = &['t', 'g', 'u'];
     let mut flag = "--threshold <DURATION>";
@@ -318,7 +341,7 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::ArgumentConflict, "{args:?}: {err}");
             checked += 1;
         }
-        assert_eq!(checked, 10);
+        assert_eq!(checked, 11);
         let combined = [
             "patina-reap",
             "--preflight",

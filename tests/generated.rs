@@ -1,7 +1,10 @@
 //! The man page and shell completions in the repository: generated from the clap
-//! definition, up to date, valid for groff and bash, and in step with `--help`.
+//! definition, up to date, what `--generate` prints, valid for groff and bash, within 80
+//! columns, and in step with `--help`.
 
 use std::io::Write;
+
+use clap::ValueEnum;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -9,7 +12,9 @@ use crate::common::*;
 
 #[allow(dead_code)]
 #[path = "../examples/generate.rs"]
-mod generate;
+mod regenerate;
+
+use regenerate::cli::Generate;
 
 /// The command that rewrites every generated file.
 const REGENERATE: &str = "cargo run --example generate";
@@ -18,13 +23,12 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn generated() -> Vec<generate::Generated> {
-    generate::all().expect("render the man page and completions")
+fn generated() -> Vec<regenerate::Generated> {
+    regenerate::all().expect("render the man page and completions")
 }
 
 fn man_page() -> String {
-    let page = generated().into_iter().find(|f| f.path.starts_with("man/"));
-    String::from_utf8(page.expect("a man page is generated").content).unwrap()
+    String::from_utf8(Generate::Man.render().expect("render the man page")).unwrap()
 }
 
 /// Run `program` with `args` (and `stdin`), or `None` when it is not installed.
@@ -69,6 +73,75 @@ fn committed_man_page_and_completions_match_the_cli_definition() {
          commit the result.",
         stale.join("\n  ")
     );
+}
+
+#[test]
+fn generate_prints_each_shipped_file() {
+    let kinds = Generate::value_variants();
+    assert_eq!(
+        kinds.len(),
+        6,
+        "bash, zsh, fish, elvish, powershell and man"
+    );
+    for kind in kinds {
+        let name = kind.to_possible_value().unwrap().get_name().to_owned();
+        let out = Command::new(reaper_bin())
+            .args(["--generate", &name])
+            .env("COLUMNS", "40")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "--generate {name}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "--generate {name}");
+        let shipped = std::fs::read(root().join(kind.path())).unwrap();
+        assert!(
+            out.stdout == shipped,
+            "`patina-reap --generate {name}` differs from {}; run `{REGENERATE}`",
+            kind.path()
+        );
+    }
+}
+
+#[test]
+fn generate_is_used_alone_whatever_the_environment_says() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(reaper_bin());
+        cmd.args(args).env_remove("PATINA_REAP_THRESHOLD");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    };
+    for other in [
+        &["--json"][..],
+        &["-n"],
+        &["--threshold", "1h"],
+        &["--name", "x"],
+    ] {
+        let mut args = vec!["--generate", "bash"];
+        args.extend_from_slice(other);
+        let out = run(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr(&out).contains("the argument '--generate <KIND>' cannot be used with '--"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // Variables are not flags: patina's users may have PATINA_REAP_THRESHOLD set, even
+    // to something the tool would refuse.
+    let out = run(
+        &["--generate", "zsh"],
+        &[
+            ("PATINA_REAP_THRESHOLD", "bogus"),
+            ("PATINA_REAP_BACKEND", "x"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, Generate::Zsh.render().unwrap());
+    let out = run(&["--generate", "tcsh"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("possible values"), "{}", stderr(&out));
 }
 
 #[test]
@@ -152,6 +225,37 @@ fn groff_renders_the_man_page_without_warnings() {
 }
 
 #[test]
+fn the_man_page_fits_80_columns() {
+    // What `MANWIDTH=80 man patina-reap` shows, and the lines it cannot wrap (examples).
+    let page = root().join("man/patina-reap.1");
+    let Some(out) = run_tool(
+        "groff",
+        &[
+            "-man",
+            "-Tutf8",
+            "-rLL=80n",
+            "-P-cbu",
+            page.to_str().unwrap(),
+        ],
+        None,
+    ) else {
+        return skip("groff is not installed (Debian: groff-base)");
+    };
+    assert!(out.status.success(), "groff failed: {}", stderr(&out));
+    let rendered = stdout(&out);
+    assert!(rendered.contains("EXAMPLES"), "{rendered}");
+    let wide: Vec<&str> = rendered
+        .lines()
+        .filter(|l| l.chars().count() > 80)
+        .collect();
+    assert!(
+        wide.is_empty(),
+        "lines of the man page wider than 80 columns:\n{}",
+        wide.join("\n")
+    );
+}
+
+#[test]
 fn the_bash_completion_is_valid_bash() {
     let script = root().join("completions/patina-reap.bash");
     let Some(out) = run_tool("bash", &["-n", script.to_str().unwrap()], None) else {
@@ -203,6 +307,11 @@ fn bash_completes_long_flags_and_their_values() {
     assert_eq!(offered, ["--color"]);
     let offered = bash_complete(&["patina-reap", "--color", ""]).unwrap();
     assert_eq!(offered, ["auto", "always", "never"]);
+    let offered = bash_complete(&["patina-reap", "--generate", ""]).unwrap();
+    assert_eq!(
+        offered,
+        ["bash", "zsh", "fish", "elvish", "powershell", "man"]
+    );
     // A DURATION is not a file name.
     let offered = bash_complete(&["patina-reap", "--grace", "5"]).unwrap();
     assert_eq!(offered, ["5"]);
@@ -257,6 +366,7 @@ fn short_help_is_shorter_and_long_help_documents_every_flag_and_variable() {
         "--verbose",
         "--quiet",
         "--color",
+        "--generate",
     ] {
         assert!(short.contains(flag), "-h lacks {flag}");
         assert!(
@@ -298,22 +408,22 @@ fn an_unknown_backend_fails_with_the_documented_status() {
 fn the_readme_options_block_is_what_dash_h_prints() {
     let out = Command::new(reaper_bin())
         .arg("-h")
-        .env("COLUMNS", generate::README_COLUMNS.to_string())
+        .env("COLUMNS", regenerate::README_COLUMNS.to_string())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let start = readme
-        .find(generate::README_START)
+        .find(regenerate::README_START)
         .expect("the README's options block")
-        + generate::README_START.len();
-    let end = start + readme[start..].find(generate::README_END).unwrap();
+        + regenerate::README_START.len();
+    let end = start + readme[start..].find(regenerate::README_END).unwrap();
     assert_eq!(
         readme[start..end].trim_end(),
         stdout(&out).trim_end(),
         "the README's options block differs from `patina-reap -h`; run `{REGENERATE}`"
     );
-    assert_eq!(stdout(&out), generate::short_help());
+    assert_eq!(stdout(&out), regenerate::short_help());
 }
 
 #[test]
@@ -366,11 +476,14 @@ fn the_readme_and_the_man_page_explain_every_json_field() {
 }
 
 /// Whether the words of one `patina-reap` command line send signals: not with
-/// `--dry-run` (or `-n`, alone or among other short flags), `--help` or `--version`.
+/// `--dry-run` (or `-n`, alone or among other short flags), `--help`, `--version` or
+/// `--generate`.
 fn signals(words: &[&str]) -> bool {
     !words.iter().any(|w| {
-        matches!(*w, "--dry-run" | "--help" | "-h" | "--version" | "-V")
-            || (w.starts_with('-') && !w.starts_with("--") && w.contains('n'))
+        matches!(
+            *w,
+            "--dry-run" | "--help" | "-h" | "--version" | "-V" | "--generate"
+        ) || (w.starts_with('-') && !w.starts_with("--") && w.contains('n'))
     })
 }
 

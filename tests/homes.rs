@@ -213,3 +213,52 @@ rm -rf "$d"
         assert!(ms < 5000, "{run} took {ms} ms: {text}");
     }
 }
+
+#[test]
+fn patina_forks_and_runs_rust_code_right_after_a_preflight_that_left_a_lookup_hanging() {
+    // patina forks and runs Rust code in the child (its background sync) after
+    // ensure_clean_state(), which may have left a thread blocked for good on a path
+    // lookup (here a socket under a home that never answers). The child has only the
+    // forking thread: it must allocate, start a thread, print and exit 0 all the same.
+    let Some(p) = patina_for_namespace() else {
+        return;
+    };
+    let script = format!(
+        r#"
+d=$(mktemp -d)
+mkdir -p "$d/home"
+HOME="$d/home" PATINA_REAP_THRESHOLD=off "{p}" mother start 2>/dev/null & S=$!
+i=0; while [ ! -S "$d/home/.patina/run/serve.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+{DEAD_HOME}
+sleep 1.2
+HOME="$d" PATINA_REAP_THRESHOLD=1s timeout 30 "{p}" sync --background >"$d/out" 2>"$d/err"
+echo rc=$?
+cat "$d/out"
+echo err=$(cat "$d/err")
+kill -9 $S
+umount -l "$d/home"
+exec 3>&-
+rm -rf "$d"
+"#
+    );
+    let Some(out) = in_pid_namespace(&script) else {
+        return;
+    };
+    let text = stdout(&out);
+    if field(&text, "mounted") != "yes" {
+        skip("cannot mount a FUSE file system here");
+        return;
+    }
+    assert_eq!(field(&text, "rc"), "0", "{text}");
+    // The lookup's thread (named patina-reap-path, 15 characters of it) was still there,
+    // blocked, when the process forked.
+    assert!(
+        field(&text, "threads")
+            .split(',')
+            .any(|t| t == "patina-reap-pat"),
+        "{text}"
+    );
+    assert_eq!(field(&text, "child_bytes"), "78890", "{text}");
+    assert_eq!(field(&text, "child_status"), "0", "{text}");
+    assert_eq!(field(&text, "err"), "", "{text}");
+}

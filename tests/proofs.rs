@@ -177,3 +177,47 @@ kill -9 $S 2>/dev/null
     assert_eq!(field(&text, "proof"), "yes", "{text}");
     assert_eq!(field(&text, "state"), "exited", "{text}");
 }
+
+#[test]
+fn one_proof_file_serves_every_threshold_and_pid_namespace_and_holds_only_for_its_own() {
+    // A clean start with a long threshold leaves a proof; a start with a shorter one
+    // must still scan (and reap what is stale by it). Starts with other thresholds, and
+    // in a PID namespace below (a sandbox sharing the temporary directory), replace the
+    // one file instead of adding theirs.
+    let Some(text) = in_patina_namespace(
+        r#"
+PATINA_REAP_THRESHOLD=off "$P" serve 2>/dev/null & S=$!
+sleep 0.2
+PATINA_REAP_THRESHOLD=1h "$P" status >/dev/null 2>&1
+echo long=$(test -n "$(proof 3600)" && echo yes)
+sleep 1.2
+PATINA_REAP_THRESHOLD=1s "$P" status >/dev/null 2>"$d/err"
+sleep 0.2
+echo state=$(state $S)
+echo err=$(cat "$d/err")
+for t in 2h 3h 1d; do PATINA_REAP_THRESHOLD=$t "$P" status >/dev/null 2>&1; done
+echo after_thresholds=$(proofs)
+echo last=$(test -n "$(proof 86400)" && echo yes)
+ours=$(sed -n 's/^pidns //p' "$(proof 86400)")
+unshare --pid --fork --mount-proc "$P" status >/dev/null 2>&1
+echo nested_rc=$?
+echo after_namespace=$(proofs)
+f=$(proof 86400)
+echo nested_pidns=$(test -n "$f" && [ "$(sed -n 's/^pidns //p' "$f")" != "$ours" ] && echo other)
+kill -9 $S 2>/dev/null
+"#,
+    ) else {
+        return;
+    };
+    assert_eq!(field(&text, "long"), "yes", "{text}");
+    assert_eq!(field(&text, "state"), "exited", "{text}");
+    assert!(
+        field(&text, "err").starts_with("Cleaned up stale patina serve"),
+        "{text}"
+    );
+    assert_eq!(field(&text, "after_thresholds"), "1", "{text}");
+    assert_eq!(field(&text, "last"), "yes", "{text}");
+    assert_eq!(field(&text, "nested_rc"), "0", "{text}");
+    assert_eq!(field(&text, "after_namespace"), "1", "{text}");
+    assert_eq!(field(&text, "nested_pidns"), "other", "{text}");
+}

@@ -571,14 +571,15 @@ fn in_pid_namespace_with(more: &[&str], script: &str) -> Option<Output> {
 
 /// Shell functions for the scripts of [`in_patina_namespace`]: `state PID` (running or
 /// exited; a zombie has exited), `ppid PID`, `wait_sock PATH`, `proof SECS` (the path of
-/// the preflight's proof for that threshold, if any) and `forge_proof FILE` (makes the
-/// proof hold a day longer than it should, so that a start that takes it is told from
-/// one that scans).
+/// the preflight's proof, if it was made for that threshold), `proofs` (how many proof
+/// files there are) and `forge_proof FILE` (makes the proof hold a day longer than it
+/// should, so that a start that takes it is told from one that scans).
 pub const NAMESPACE_SHELL: &str = r#"
 state() { s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); case "$s" in ""|Z|X) echo exited;; *) echo running;; esac; }
 ppid() { sed 's/.*) //' /proc/$1/stat | cut -d' ' -f2; }
 wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; }
-proof() { ls "$TMPDIR"/*"-t$1.proof" 2>/dev/null | head -n 1; }
+proof() { for f in "$TMPDIR"/*.proof; do grep -qx "threshold $1" "$f" 2>/dev/null && echo "$f"; done | head -n 1; }
+proofs() { ls "$TMPDIR" | grep -c '\.proof$'; }
 forge_proof() { u=$(sed -n 's/^until //p' "$1"); sed -i "s/^until .*/until $((u + 86400))/" "$1"; }
 "#;
 
