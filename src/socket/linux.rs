@@ -125,17 +125,19 @@ fn judge(
     let mut jobs: Vec<(String, Vec<u8>)> = Vec::new();
     let mut views: Vec<View> = Vec::new();
     let mut job_of: HashMap<(usize, Vec<u8>), usize> = HashMap::new();
+    // Each judged candidate's view, as an index into `views`; `None` if unreadable.
+    let mut view_at: Vec<Option<usize>> = Vec::with_capacity(to_judge.len());
     for (i, listeners) in to_judge {
-        let Some(dir) = holdings[*i].dir.as_deref() else {
-            continue;
-        };
-        let Some(view) = view_of(dir) else {
+        let dir = holdings[*i].dir.as_deref();
+        let Some((dir, view)) = dir.and_then(|d| Some((d, view_of(d)?))) else {
+            view_at.push(None);
             continue;
         };
         let v = views.iter().position(|s| *s == view).unwrap_or_else(|| {
             views.push(view);
             views.len() - 1
         });
+        view_at.push(Some(v));
         for name in listeners.iter().filter_map(|s| s.name.clone()) {
             job_of.entry((v, name.clone())).or_insert_with(|| {
                 jobs.push((dir.to_string(), name));
@@ -144,15 +146,13 @@ fn judge(
         }
     }
     let caller = rustix::process::geteuid().as_raw();
-    let resolved = crate::sys::bounded_each(jobs.clone(), deadline, move |(dir, name)| {
+    let resolved = crate::sys::bounded_each(jobs, deadline, move |(dir, name)| {
         resolve(&dir, &name, caller)
     });
     // The files at the paths that only a live listener elsewhere can explain.
     let mut wanted: Vec<(usize, FileId, u32, PathBuf)> = Vec::new();
-    for (i, listeners) in to_judge {
-        let (c, h) = (&candidates[*i], &holdings[*i]);
-        let view = h.dir.as_deref().and_then(view_of);
-        let v = view.and_then(|view| views.iter().position(|s| *s == view));
+    for ((i, listeners), &v) in to_judge.iter().zip(&view_at) {
+        let c = &candidates[*i];
         let mut unknown = v.is_none();
         let mut serving = None;
         for s in listeners {
