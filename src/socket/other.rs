@@ -53,12 +53,27 @@ pub(super) fn lookup(
 }
 
 /// Whether a listener of `user` is at `path`: the socket file is the user's (not
-/// through a final symlink) and takes one connection, closed at once.
+/// through a final symlink), every directory on the way to it, symlinks resolved, is
+/// the user's or root's (so that nobody else can have redirected the path: root whose
+/// `HOME` is another user's, as `sudo` may leave it, connects to nothing of theirs), and
+/// it takes one connection, closed at once, through that resolved path.
 fn live(path: &std::path::Path, user: u32) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
+    let (Some(parent), Some(file)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let Ok(parent) = std::fs::canonicalize(parent) else {
+        return false;
+    };
+    let trusted =
+        |p: &std::path::Path| std::fs::metadata(p).is_ok_and(|m| m.uid() == user || m.uid() == 0);
+    if !parent.ancestors().all(trusted) {
+        return false;
+    }
+    let path = parent.join(file);
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
         return false;
     };
     meta.file_type().is_socket()
         && meta.uid() == user
-        && std::os::unix::net::UnixStream::connect(path).is_ok()
+        && std::os::unix::net::UnixStream::connect(&path).is_ok()
 }
