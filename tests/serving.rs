@@ -173,13 +173,7 @@ fn root_never_connects_to_a_root_only_service_a_user_mounted_over_his_daemon_soc
     }
     let mut sb = Sandbox::new();
     // A system service's socket, in a directory only root may enter.
-    let private = sb.dir.path().join("root-only");
-    std::fs::create_dir(&private).unwrap();
-    std::fs::set_permissions(
-        &private,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let private = root_only_dir(sb.dir.path());
     let service = private.join("service.sock");
     let log = private.join("peers");
     let mut cmd = Command::new(sleeper());

@@ -39,13 +39,7 @@ fn root_never_connects_through_a_symlink_a_user_put_at_a_daemon_socket() {
     }
     let mut sb = Sandbox::new();
     // A system service's socket, in a directory only root may enter.
-    let private = sb.dir.path().join("root-only");
-    std::fs::create_dir(&private).unwrap();
-    std::fs::set_permissions(
-        &private,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let private = root_only_dir(sb.dir.path());
     let service_socket = private.join("service.sock");
     let service = std::os::unix::net::UnixListener::bind(&service_socket).unwrap();
     service.set_nonblocking(true).unwrap();

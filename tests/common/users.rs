@@ -135,3 +135,13 @@ pub fn reaper_with_passwd(
 pub fn run_with_passwd(sb: &Sandbox, passwd: &str, args: &[&str]) -> Option<serde_json::Value> {
     reaper_with_passwd(sb, passwd, None, args)
 }
+
+/// A directory `root-only` under `dir` that only its owner (root, in the tests that use
+/// it) may enter: where a system service's socket lives.
+pub fn root_only_dir(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let private = dir.join("root-only");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    private
+}
